@@ -1,0 +1,107 @@
+"""The per-node output cache.
+
+A node's key is a hash of its step type and version, its resolved params, the
+device and its inputs' keys, so a change anywhere upstream changes every key
+below it.  Outputs live in memory for the process (the GUI re-runs often) and,
+for steps declared ``cache="disk"``, also on disk so a second ``loom run`` can
+reuse them.  Disk entries are written with ``torch.save`` of plain tensors and
+read back with ``torch.load(weights_only=True)``: nothing is unpickled.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import threading
+from collections import OrderedDict
+from pathlib import Path
+from typing import Any
+
+from engine.fileio import atomic_write
+
+log = logging.getLogger(__name__)
+
+
+def default_cache_dir() -> Path:
+    env = os.environ.get("LOOM_CACHE_DIR")
+    if env:
+        return Path(env)
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "loom" / "nodes"
+
+
+def node_key(step_type: str, version: int, params: dict[str, Any], device: str, input_keys: dict[str, str]) -> str:
+    payload = json.dumps(
+        {"type": step_type, "v": version, "params": params, "device": device, "inputs": input_keys},
+        sort_keys=True,
+        default=str,
+    )
+    return hashlib.sha256(payload.encode()).hexdigest()[:24]
+
+
+class NodeCache:
+    """Memory LRU plus an optional disk tier for ``to_state``-able outputs."""
+
+    def __init__(self, disk_dir: Path | None = None, max_memory_entries: int = 32) -> None:
+        self.disk_dir = disk_dir
+        self._memory: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        self._max = max_memory_entries
+        self._lock = threading.Lock()
+
+    def get(self, key: str, from_disk: bool) -> dict[str, Any] | None:
+        with self._lock:
+            if key in self._memory:
+                self._memory.move_to_end(key)
+                return self._memory[key]
+        if from_disk and self.disk_dir is not None:
+            outputs = self._load(key)
+            if outputs is not None:
+                self._remember(key, outputs)
+            return outputs
+        return None
+
+    def put(self, key: str, outputs: dict[str, Any], to_disk: bool) -> None:
+        self._remember(key, outputs)
+        if to_disk and self.disk_dir is not None:
+            try:
+                self._save(key, outputs)
+            except Exception as exc:  # a full disk must not fail the run
+                log.warning("could not write the node cache (%s); continuing without it", exc)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._memory.clear()
+
+    def _remember(self, key: str, outputs: dict[str, Any]) -> None:
+        with self._lock:
+            self._memory[key] = outputs
+            self._memory.move_to_end(key)
+            while len(self._memory) > self._max:
+                self._memory.popitem(last=False)
+
+    def _path(self, key: str) -> Path:
+        assert self.disk_dir is not None
+        return self.disk_dir / f"{key}.pt"
+
+    def _save(self, key: str, outputs: dict[str, Any]) -> None:
+        import torch
+
+        states = {name: value.to_state() for name, value in outputs.items()}
+        atomic_write(self._path(key), lambda f: torch.save(states, f))
+
+    def _load(self, key: str) -> dict[str, Any] | None:
+        import torch
+
+        from engine.data.datasets import dataset_from_state
+
+        path = self._path(key)
+        if not path.exists():
+            return None
+        try:
+            states = torch.load(path, map_location="cpu", weights_only=True)
+            return {name: dataset_from_state(state) for name, state in states.items()}
+        except Exception as exc:  # corrupt or old entry: recompute
+            log.info("ignoring unreadable cache entry %s (%s)", path.name, exc)
+            return None

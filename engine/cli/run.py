@@ -1,0 +1,123 @@
+"""`loom run FLOW.json`: run a workflow headless with a progress line.
+
+Ctrl-C asks the engine to stop (it checkpoints and marks the run
+``stopped``), then exits 130.  A second Ctrl-C is ignored while it saves.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+import time
+from typing import TextIO
+
+from engine import events as ev
+from engine.device import DEVICE_CHOICES
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("run", help="run a workflow headless")
+    p.add_argument("workflow", help="the workflow JSON file")
+    p.add_argument("--out", help="run folder to write (default: runs/<time>-<name>)")
+    p.add_argument("--device", choices=DEVICE_CHOICES, default="auto", help="where to train (default: auto)")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="NODE.PARAM=VALUE",
+                   help="override a parameter, e.g. --set train.epochs=5 (repeatable)")
+    p.add_argument("--resume", metavar="RUN_DIR", help="continue a stopped run from its last checkpoint")
+    p.add_argument("--quiet", "-q", action="store_true", help="print only the final line")
+    p.add_argument("--no-cache", action="store_true", help="recompute every node")
+    p.set_defaults(handler=run)
+
+
+class ProgressPrinter:
+    """Turns events into node lines and one live progress line on a terminal."""
+
+    def __init__(self, stream: TextIO, quiet: bool) -> None:
+        self.stream = stream
+        self.quiet = quiet
+        self.tty = stream.isatty()
+        self._last = 0.0
+        self._lock = threading.Lock()
+        self._line_open = False
+
+    def __call__(self, event: ev.Event) -> None:
+        with self._lock:
+            if isinstance(event, ev.Progress):
+                self._progress(event)
+            elif self.quiet:
+                return
+            elif isinstance(event, ev.NodeState) and event.state not in (ev.QUEUED, ev.RUNNING):
+                extra = f" — {event.message}" if event.message else ""
+                self._print(f"  {event.node_id}: {event.state}{extra}")
+            elif isinstance(event, ev.LogLine) and event.level in ("warning", "error"):
+                self._print(f"  {event.level}: {event.message.splitlines()[0] if event.message else ''}")
+            elif isinstance(event, ev.RunStarted):
+                self._print(f"run {event.run_id} -> {event.run_dir} on {event.device}")
+
+    def _progress(self, e: ev.Progress) -> None:
+        now = time.monotonic()
+        if self.quiet or (now - self._last < (0.1 if self.tty else 5.0) and e.fraction < 1):
+            return
+        self._last = now
+        width = 24
+        filled = int(e.fraction * width)
+        bar = "#" * filled + "-" * (width - filled)
+        parts = [f"{e.node_id} [{bar}] {e.fraction * 100:5.1f}%"]
+        if e.total_epochs:
+            parts.append(f"epoch {e.epoch}/{e.total_epochs}")
+        if e.total_steps:
+            parts.append(f"step {e.step}/{e.total_steps}")
+        if e.samples_per_s:
+            parts.append(f"{e.samples_per_s:,.0f} samples/s")
+        if e.eta_s is not None:
+            parts.append(f"ETA {e.eta_s:,.0f}s")
+        text = "  ".join(parts)
+        if self.tty:
+            self.stream.write("\r" + text.ljust(100))
+            self._line_open = True
+        else:
+            self.stream.write(text + "\n")
+        self.stream.flush()
+
+    def _print(self, text: str) -> None:
+        if self._line_open:
+            self.stream.write("\n")
+            self._line_open = False
+        self.stream.write(text + "\n")
+        self.stream.flush()
+
+
+def run(args: argparse.Namespace) -> int:
+    from engine.cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_INVALID, EXIT_OK
+    from engine.cli.validate import load_checked
+    from engine.run_index import RunIndex
+    from engine.runner import Engine
+
+    wf = load_checked(args.workflow, args.overrides)
+    printer = ProgressPrinter(sys.stderr, args.quiet)
+    engine = Engine(index=RunIndex(), disk_cache=not args.no_cache)
+    handle = engine.start(wf, out_dir=args.out, device=args.device, on_event=printer, resume_from=args.resume)
+
+    interrupted = threading.Event()
+
+    def on_sigint(signum, frame):  # noqa: ANN001
+        if not interrupted.is_set():
+            interrupted.set()
+            print("\nloom: stopping — saving a checkpoint (Ctrl-C again is ignored)", file=sys.stderr)
+            handle.stop()
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        while handle.wait(0.2) is None:
+            pass
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    result = handle.result
+    assert result is not None
+    printer._print(f"{result.status}: {result.run_dir}" + (f" — {result.message}" if result.message else ""))
+    if interrupted.is_set() or result.status == ev.RUN_STOPPED:
+        return EXIT_INTERRUPTED
+    if result.status == ev.SUCCEEDED:
+        return EXIT_OK
+    return EXIT_INVALID if result.input_error else EXIT_FAILED

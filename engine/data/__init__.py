@@ -1,0 +1,1 @@
+"""Data values that flow between steps (datasets) and their helpers."""

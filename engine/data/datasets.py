@@ -1,0 +1,232 @@
+"""Datasets as they flow between steps.
+
+Both kinds hold their samples as one tensor ``x`` (images: N x C x H x W,
+float32; tables: N x F, float32), integer ``labels`` (or ``None`` for
+unlabelled images), class names and split indices.  Training loops never index
+them directly: they call :meth:`TensorDataset.batches`, which keeps the
+tensors on the training device once and batches by index permutation — the
+fast path for data that fits in memory — and can restart mid-epoch at an
+exact batch (needed for exact resume).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import torch
+
+from engine.data.splits import DEFAULT_FRACTIONS, SPLIT_NAMES, stratified_split
+
+
+@dataclass(frozen=True)
+class Normalization:
+    """Per-channel affine map applied to [0, 1] pixels: ``(x - mean) / std``."""
+
+    mean: tuple[float, ...] = (0.0,)
+    std: tuple[float, ...] = (1.0,)
+
+    def _shaped(self, t: tuple[float, ...], like: torch.Tensor) -> torch.Tensor:
+        return torch.tensor(t, dtype=like.dtype, device=like.device).view(1, -1, 1, 1)
+
+    def apply(self, x01: torch.Tensor) -> torch.Tensor:
+        return (x01 - self._shaped(self.mean, x01)) / self._shaped(self.std, x01)
+
+    def invert(self, x: torch.Tensor) -> torch.Tensor:
+        """Back to [0, 1] pixels, for previews and saved images."""
+        return (x * self._shaped(self.std, x) + self._shaped(self.mean, x)).clamp(0, 1)
+
+    def to_json(self) -> dict[str, list[float]]:
+        return {"mean": list(self.mean), "std": list(self.std)}
+
+
+IDENTITY = Normalization()
+MINUS_ONE_TO_ONE = Normalization((0.5,), (0.5,))
+
+
+@dataclass
+class TensorDataset:
+    """Shared behaviour of image and table datasets."""
+
+    x: torch.Tensor
+    labels: torch.Tensor | None
+    classes: list[str]
+    name: str = "dataset"
+    splits: dict[str, torch.Tensor] | None = None
+    report: dict[str, Any] = field(default_factory=dict)
+    _device_copies: dict[str, tuple[torch.Tensor, torch.Tensor | None]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
+
+    def __len__(self) -> int:
+        return int(self.x.shape[0])
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.classes)
+
+    @property
+    def sample_shape(self) -> tuple[int, ...]:
+        return tuple(self.x.shape[1:])
+
+    def split(self, name: str) -> torch.Tensor:
+        """Indices of ``train``, ``val`` or ``test`` (a seeded stratified 80/10/10 when unset)."""
+        if self.splits is None:
+            self.splits = stratified_split(self.labels, len(self), DEFAULT_FRACTIONS, seed=0)
+        if name == "all":
+            return torch.arange(len(self))
+        if name not in SPLIT_NAMES:
+            raise ValueError(f"unknown split {name!r}")
+        return self.splits[name]
+
+    def on_device(self, device: str | torch.device) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The tensors on ``device``, copied there once and kept."""
+        key = str(device)
+        if key not in self._device_copies:
+            x = self.x.to(device, non_blocking=True)
+            y = self.labels.to(device, non_blocking=True) if self.labels is not None else None
+            self._device_copies[key] = (x, y)
+        return self._device_copies[key]
+
+    def num_batches(self, split: str, batch_size: int, drop_last: bool = False) -> int:
+        n = len(self.split(split))
+        return n // batch_size if drop_last else math.ceil(n / batch_size)
+
+    def batches(
+        self,
+        split: str,
+        batch_size: int,
+        device: str | torch.device = "cpu",
+        *,
+        shuffle: bool = False,
+        seed: int = 0,
+        epoch: int = 0,
+        start_batch: int = 0,
+        drop_last: bool = False,
+    ) -> Iterator[tuple[torch.Tensor, torch.Tensor | None]]:
+        """Yield ``(x, y)`` batches on ``device``.
+
+        The order of epoch ``e`` depends only on ``(seed, e)``, so a resumed run
+        that asks for ``start_batch=b`` sees exactly the batches it would have.
+        """
+        x_all, y_all = self.on_device(device)
+        idx = self.split(split)
+        if shuffle:
+            gen = torch.Generator().manual_seed(int(seed) * 1_000_003 + int(epoch))
+            idx = idx[torch.randperm(len(idx), generator=gen)]
+        idx = idx.to(x_all.device)
+        n_batches = self.num_batches(split, batch_size, drop_last)
+        for b in range(start_batch, n_batches):
+            sel = idx[b * batch_size:(b + 1) * batch_size]
+            yield x_all[sel], (y_all[sel] if y_all is not None else None)
+
+    def with_x(self, x: torch.Tensor, **changes: Any) -> TensorDataset:
+        """A copy with new samples (same labels and splits); device copies are not shared."""
+        return replace(self, x=x, _device_copies={}, **changes)
+
+    # -- disk cache: plain tensors and primitives, loadable with weights_only=True
+    def to_state(self) -> dict[str, Any]:
+        state: dict[str, Any] = {
+            "x": self.x.contiguous(),
+            "classes": list(self.classes),
+            "name": self.name,
+            "report": _plain(self.report),
+        }
+        if self.labels is not None:
+            state["labels"] = self.labels
+        if self.splits is not None:
+            state["splits"] = dict(self.splits)
+        return state
+
+    @classmethod
+    def _common_from_state(cls, state: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "x": state["x"],
+            "labels": state.get("labels"),
+            "classes": list(state["classes"]),
+            "name": state.get("name", "dataset"),
+            "splits": state.get("splits"),
+            "report": dict(state.get("report", {})),
+        }
+
+
+@dataclass
+class ImageDataset(TensorDataset):
+    """Images as an N x C x H x W float tensor, already normalised by ``normalization``.
+
+    ``augment`` lists train-time augmentations (plain dicts, applied per batch
+    by the training loop on the device, training split only).
+    """
+
+    normalization: Normalization = IDENTITY
+    augment: tuple[dict[str, Any], ...] = ()
+
+    @property
+    def channels(self) -> int:
+        return int(self.x.shape[1])
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return int(self.x.shape[2]), int(self.x.shape[3])
+
+    def pixels01(self, x: torch.Tensor) -> torch.Tensor:
+        """Undo normalisation: [0, 1] pixels for display."""
+        return self.normalization.invert(x)
+
+    def to_state(self) -> dict[str, Any]:
+        state = super().to_state()
+        state["kind"] = "image"
+        state["normalization"] = self.normalization.to_json()
+        state["augment"] = [dict(a) for a in self.augment]
+        return state
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> ImageDataset:
+        norm = state.get("normalization", {"mean": [0.0], "std": [1.0]})
+        return cls(
+            **cls._common_from_state(state),
+            normalization=Normalization(tuple(norm["mean"]), tuple(norm["std"])),
+            augment=tuple(dict(a) for a in state.get("augment", [])),
+        )
+
+
+@dataclass
+class TabularDataset(TensorDataset):
+    """Rows as an N x F float tensor (already standardised / one-hot encoded)."""
+
+    feature_names: list[str] = field(default_factory=list)
+    encoding: dict[str, Any] = field(default_factory=dict)  # how raw columns became features
+
+    def to_state(self) -> dict[str, Any]:
+        state = super().to_state()
+        state["kind"] = "table"
+        state["feature_names"] = list(self.feature_names)
+        state["encoding"] = _plain(self.encoding)
+        return state
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> TabularDataset:
+        return cls(
+            **cls._common_from_state(state),
+            feature_names=list(state.get("feature_names", [])),
+            encoding=dict(state.get("encoding", {})),
+        )
+
+
+def dataset_from_state(state: dict[str, Any]) -> TensorDataset:
+    return (ImageDataset if state.get("kind") == "image" else TabularDataset).from_state(state)
+
+
+def _plain(obj: Any) -> Any:
+    """Reduce to JSON-like primitives so ``torch.load(weights_only=True)`` accepts it."""
+    if isinstance(obj, dict):
+        return {str(k): _plain(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_plain(v) for v in obj]
+    if isinstance(obj, (str, int, float, bool)) or obj is None:
+        return obj
+    if isinstance(obj, torch.Tensor):
+        return obj.tolist()
+    return str(obj)

@@ -1,0 +1,49 @@
+"""Deterministic image transforms applied once to a whole in-memory dataset."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F  # noqa: N812
+
+from engine.data.datasets import IDENTITY, MINUS_ONE_TO_ONE, ImageDataset, Normalization
+
+
+def set_channels(x01: torch.Tensor, channels: int) -> torch.Tensor:
+    """Convert N x C x H x W [0, 1] images to 1 (luma) or 3 channels."""
+    c = x01.shape[1]
+    if c == channels:
+        return x01
+    if channels == 1:
+        if c >= 3:
+            w = torch.tensor([0.299, 0.587, 0.114], dtype=x01.dtype).view(1, 3, 1, 1)
+            return (x01[:, :3] * w).sum(1, keepdim=True)
+        return x01[:, :1]
+    if channels == 3:
+        return x01[:, :1].expand(-1, 3, -1, -1).contiguous() if c == 1 else x01[:, :3]
+    raise ValueError(f"unsupported channel count {channels}")
+
+
+def resize(x01: torch.Tensor, size: int) -> torch.Tensor:
+    if size <= 0 or x01.shape[-2:] == (size, size):
+        return x01
+    return F.interpolate(x01, size=(size, size), mode="bilinear", antialias=True, align_corners=False).clamp(0, 1)
+
+
+def normalize_images(data: ImageDataset, size: int = 0, channels: str = "keep", value_range: str = "-1..1") -> ImageDataset:
+    x01 = data.pixels01(data.x)
+    x01 = resize(x01, size)
+    if channels != "keep":
+        x01 = set_channels(x01, int(channels))
+    norm: Normalization
+    if value_range == "-1..1":
+        norm = MINUS_ONE_TO_ONE
+    elif value_range == "0..1":
+        norm = IDENTITY
+    else:
+        train = x01[data.split("train")]
+        mean = train.mean(dim=(0, 2, 3))
+        std = train.std(dim=(0, 2, 3)).clamp(min=1e-6)
+        norm = Normalization(tuple(round(float(v), 6) for v in mean), tuple(round(float(v), 6) for v in std))
+    if len(norm.mean) == 1 and x01.shape[1] > 1:
+        norm = Normalization(norm.mean * x01.shape[1], norm.std * x01.shape[1])
+    return data.with_x(norm.apply(x01).contiguous(), normalization=norm)

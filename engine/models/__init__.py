@@ -1,0 +1,87 @@
+"""Model architectures and the values that carry them between steps.
+
+A ``Model`` port carries a :class:`ModelSpec`: plain data (an architecture
+name and its params), not a module.  The training step builds the module once
+it knows the data's shape, through :func:`build_model`.  Because a spec plus
+the input shape and classes rebuild the exact module, exported weights can be
+loaded again from a JSON model card and a safetensors file, never a pickle.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
+
+# name -> builder(params, sample_shape, num_classes) -> nn.Module
+Builder = Callable[[dict[str, Any], tuple[int, ...], int], "nn.Module"]
+_ARCHITECTURES: dict[str, Builder] = {}
+
+
+def architecture(name: str) -> Callable[[Builder], Builder]:
+    """Register a builder under ``name`` (used by model specs and model cards)."""
+
+    def wrap(fn: Builder) -> Builder:
+        _ARCHITECTURES[name] = fn
+        return fn
+
+    return wrap
+
+
+def build_model(spec: ModelSpec, sample_shape: tuple[int, ...], num_classes: int) -> nn.Module:
+    _load_architectures()
+    try:
+        builder = _ARCHITECTURES[spec.arch]
+    except KeyError:
+        raise ValueError(f"unknown model architecture {spec.arch!r}") from None
+    return builder(dict(spec.params), tuple(sample_shape), int(num_classes))
+
+
+def _load_architectures() -> None:
+    import importlib
+    import pkgutil
+
+    import engine.models as package
+
+    for info in pkgutil.iter_modules(package.__path__):
+        importlib.import_module(f"engine.models.{info.name}")
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """An untrained architecture: what the ``Model`` port carries."""
+
+    arch: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"arch": self.arch, "params": dict(self.params)}
+
+
+@dataclass
+class TrainedModel:
+    """A fitted classifier plus what is needed to use it on new data."""
+
+    spec: ModelSpec
+    module: nn.Module
+    sample_shape: tuple[int, ...]
+    classes: list[str]
+    normalization: dict[str, list[float]] | None = None  # image models: mean/std on [0, 1] pixels
+    input_kind: str = "image"  # "image" | "table"
+    history: dict[str, Any] = field(default_factory=dict)  # best epoch, final metrics...
+    extra: dict[str, Any] = field(default_factory=dict)  # encoders for tables, etc.
+
+    def predict_logits(self, x: torch.Tensor, batch_size: int = 512) -> torch.Tensor:
+        import torch
+
+        self.module.eval()
+        device = next(self.module.parameters()).device
+        outs = []
+        with torch.inference_mode():
+            for i in range(0, len(x), batch_size):
+                outs.append(self.module(x[i:i + batch_size].to(device)).float().cpu())
+        return torch.cat(outs) if outs else torch.empty(0, len(self.classes))

@@ -1,0 +1,66 @@
+"""Port types: what may flow along a link.
+
+Types are plain strings so workflow files and the GUI can name them.  A few
+are abstract ("Dataset" accepts any dataset), which is the whole type
+hierarchy; :func:`accepts` is the single rule that decides whether a link is
+allowed, and :func:`why_not` explains a refusal in words.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+IMAGE_DATASET = "ImageDataset"
+TABULAR_DATASET = "TabularDataset"
+DATASET = "Dataset"  # abstract: any dataset
+MODEL = "Model"  # an untrained classifier architecture (a builder)
+GENERATIVE_MODEL = "GenerativeModel"  # an untrained GAN or VAE architecture
+TRAINED_MODEL = "TrainedModel"  # a fitted classifier
+TRAINED_GENERATOR = "TrainedGenerator"  # a fitted GAN generator or VAE decoder
+METRICS = "Metrics"
+IMAGES = "Images"
+
+PORT_TYPES = (
+    IMAGE_DATASET,
+    TABULAR_DATASET,
+    DATASET,
+    MODEL,
+    GENERATIVE_MODEL,
+    TRAINED_MODEL,
+    TRAINED_GENERATOR,
+    METRICS,
+    IMAGES,
+)
+
+# abstract type -> concrete types it accepts
+_SUBTYPES: dict[str, frozenset[str]] = {
+    DATASET: frozenset({IMAGE_DATASET, TABULAR_DATASET}),
+}
+
+
+def accepts(target_type: str, source_type: str) -> bool:
+    """Can an output of ``source_type`` feed an input of ``target_type``?"""
+    if target_type == source_type:
+        return True
+    return source_type in _SUBTYPES.get(target_type, frozenset())
+
+
+def why_not(target_type: str, source_type: str) -> str:
+    """Plain-words reason a link is refused (empty when it is allowed)."""
+    if accepts(target_type, source_type):
+        return ""
+    return f"this input takes {target_type}, but that output gives {source_type}"
+
+
+@dataclass(frozen=True)
+class Port:
+    """A named, typed input or output of a step."""
+
+    name: str
+    type: str
+    help: str = ""
+    optional: bool = False
+
+    def __post_init__(self) -> None:
+        if self.type not in PORT_TYPES:
+            raise ValueError(f"port {self.name!r}: unknown type {self.type!r}")

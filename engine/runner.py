@@ -1,0 +1,314 @@
+"""Running a workflow on a worker thread.
+
+:class:`Engine` is the public entry point (the CLI and the GUI both use it).
+It validates, then runs the nodes in topological order on one worker thread,
+reusing cached node outputs whose key has not changed.  It speaks only in
+events; callers steer it only through :class:`RunHandle` (pause, resume, stop).
+
+A node that raises :class:`UserInputError` fails with that message; any other
+exception fails it with a one-line summary (the traceback goes to log.txt).
+Either way the nodes that depend on it are skipped, unrelated branches still
+run, and the run ends ``failed``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+import time
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from engine import events as ev
+from engine.cache import NodeCache, default_cache_dir, node_key
+from engine.context import RunControl, StepContext
+from engine.errors import RunStopped, UserInputError
+from engine.run_index import RunIndex
+from engine.steps.registry import get_step
+from engine.store import RunRecorder
+from engine.validation import Problem, resolved_params, topological_order, validate
+from engine.workflow import Workflow
+
+log = logging.getLogger(__name__)
+
+
+class WorkflowInvalid(UserInputError):
+    """Validation found problems; ``problems`` lists every one."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__("\n".join(str(p) for p in problems))
+        self.problems = problems
+
+
+@dataclass
+class RunResult:
+    run_id: str
+    run_dir: Path
+    status: str  # succeeded | failed | stopped
+    message: str = ""
+    input_error: bool = False  # the failure was bad input (CLI exit 2), not a crash (exit 1)
+    node_states: dict[str, str] | None = None
+
+
+class RunHandle:
+    """A started run: steer it and wait for it. Safe to call from any thread."""
+
+    def __init__(self, run_id: str, run_dir: Path, control: RunControl) -> None:
+        self.run_id = run_id
+        self.run_dir = run_dir
+        self.control = control
+        self.result: RunResult | None = None
+        self._done = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def pause(self) -> None:
+        self.control.pause()
+
+    def resume(self) -> None:
+        self.control.resume()
+
+    def stop(self) -> None:
+        self.control.stop()
+
+    @property
+    def running(self) -> bool:
+        return not self._done.is_set()
+
+    def wait(self, timeout: float | None = None) -> RunResult | None:
+        """Block until the run ends (or ``timeout``); never call this on a GUI thread."""
+        self._done.wait(timeout)
+        return self.result
+
+
+def new_run_id(name: str) -> str:
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    slug = "".join(c if c.isalnum() else "-" for c in name.lower()).strip("-")[:40] or "run"
+    return f"{stamp}-{slug}"
+
+
+class Engine:
+    """A session: owns the node cache, starts runs.
+
+    Keep one per process (the GUI does) so repeated runs reuse cached nodes.
+    """
+
+    def __init__(self, cache_dir: Path | None = None, index: RunIndex | None = None, disk_cache: bool = True) -> None:
+        self.cache = NodeCache(disk_dir=(cache_dir or default_cache_dir()) if disk_cache else None)
+        self.index = index
+
+    def start(
+        self,
+        workflow: Workflow,
+        out_dir: str | Path | None = None,
+        device: str = "auto",
+        on_event: ev.Subscriber | None = None,
+        resume_from: str | Path | None = None,
+        runs_root: str | Path = "runs",
+    ) -> RunHandle:
+        """Validate and start ``workflow`` on a worker thread; returns at once.
+
+        Raises :class:`WorkflowInvalid` (before starting anything) when the
+        workflow has problems.  ``resume_from`` continues a previous run in its
+        own folder from its last checkpoints.
+        """
+        problems = validate(workflow)
+        if problems:
+            raise WorkflowInvalid(problems)
+        order = topological_order(workflow)
+        if resume_from is not None:
+            run_dir = Path(resume_from)
+            run_id = run_dir.name
+        else:
+            run_id = new_run_id(workflow.name)
+            run_dir = Path(out_dir) if out_dir else Path(runs_root) / run_id
+        control = RunControl()
+        handle = RunHandle(run_id, run_dir, control)
+        bus = ev.EventBus()
+        if on_event is not None:
+            bus.subscribe(on_event)
+        job = _RunJob(self, workflow, order, device, bus, handle, resume_from)
+        thread = threading.Thread(target=job.run, name=f"loom-run-{run_id}", daemon=True)
+        handle._thread = thread
+        thread.start()
+        return handle
+
+    def run(self, workflow: Workflow, **kwargs: Any) -> RunResult:
+        """Start and wait: the blocking form for scripts and tests."""
+        handle = self.start(workflow, **kwargs)
+        result = handle.wait()
+        assert result is not None
+        return result
+
+
+class _RunJob:
+    """One execution of a workflow; lives on the worker thread."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        workflow: Workflow,
+        order: list[str],
+        device_pref: str,
+        bus: ev.EventBus,
+        handle: RunHandle,
+        resume_from: str | Path | None,
+    ) -> None:
+        self.engine = engine
+        self.workflow = workflow.copy()
+        self.order = order
+        self.device_pref = device_pref
+        self.bus = bus
+        self.handle = handle
+        self.resume_dir = Path(resume_from) if resume_from is not None else None
+        self.states: dict[str, str] = {}
+
+    def run(self) -> None:
+        handle = self.handle
+        recorder = None
+        status, message, input_error = ev.RUN_FAILED, "", False
+        try:
+            specs = {n.id: get_step(n.type) for n in self.workflow.nodes}
+            params = {n.id: resolved_params(specs[n.id], n.params) for n in self.workflow.nodes}
+            resolved = self.workflow.copy()
+            for node in resolved.nodes:
+                node.params = params[node.id]
+            seeds = {
+                f"{nid}.{p.name}": params[nid][p.name]
+                for nid, spec in specs.items()
+                for p in spec.params
+                if p.kind == "seed"
+            }
+            recorder = RunRecorder(
+                handle.run_dir,
+                handle.run_id,
+                resolved.to_json(),
+                seeds,
+                index=self.engine.index,
+                resumed_from=str(self.resume_dir or ""),
+            )
+            self.bus.subscribe(recorder)
+            from engine.device import select_device
+
+            device, reason = select_device(self.device_pref)
+            self.bus.emit(
+                ev.RunStarted(
+                    run_id=handle.run_id,
+                    run_dir=str(handle.run_dir),
+                    device=device,
+                    device_reason=reason,
+                    workflow_name=self.workflow.name,
+                )
+            )
+            self._log(f"device: {device} ({reason})")
+            for nid in self.order:
+                self._state(nid, ev.QUEUED)
+            status, message, input_error = self._run_nodes(specs, params, device)
+        except Exception as exc:  # a bug in the engine itself: still end cleanly
+            message = f"internal error: {type(exc).__name__}: {exc}"
+            self._log(traceback.format_exc(), "debug")
+            self._log(message, "error")
+        finally:
+            if status == ev.RUN_STOPPED:
+                self._log("run stopped by the user", "warning")
+            self.bus.emit(ev.RunFinished(run_id=handle.run_id, status=status, message=message))
+            if recorder is not None:
+                recorder.close()
+            handle.result = RunResult(
+                handle.run_id, handle.run_dir, status, message, input_error, dict(self.states)
+            )
+            handle._done.set()
+
+    def _run_nodes(self, specs: dict, params: dict, device: str) -> tuple[str, str, bool]:
+        keys: dict[str, str] = {}
+        outputs: dict[str, dict[str, Any]] = {}
+        blocked: dict[str, str] = {}  # node -> the failed node it depends on
+        first_failure, input_error = "", False
+        for nid in self.order:
+            spec = specs[nid]
+            links = self.workflow.links_into(nid)
+            upstream = [lk.source.node for lk in links]
+            cause = next((blocked[u] for u in upstream if u in blocked), None)
+            if cause is not None:
+                blocked[nid] = cause
+                self._state(nid, ev.SKIPPED, f"not run because '{cause}' failed")
+                continue
+            if self.handle.control.stop_requested:
+                self._state(nid, ev.STOPPED, "the run was stopped before this step")
+                blocked[nid] = nid
+                continue
+            inputs = {lk.target.port: outputs[lk.source.node][lk.source.port] for lk in links}
+            input_keys = {lk.target.port: f"{keys[lk.source.node]}:{lk.source.port}" for lk in links}
+            key = node_key(spec.type, spec.version, params[nid], device, input_keys)
+            keys[nid] = key
+            if spec.cache != "none" and (self.resume_dir is None or spec.cache == "disk"):
+                cached = self.engine.cache.get(key, from_disk=spec.cache == "disk")
+                if cached is not None:
+                    outputs[nid] = cached
+                    self._state(nid, ev.CACHED, "reused the cached result (inputs and settings unchanged)")
+                    self._log("cached: inputs and settings unchanged, not recomputed", node_id=nid)
+                    continue
+            ctx = StepContext(
+                node_id=nid,
+                params=dict(params[nid]),
+                inputs=inputs,
+                device=device,
+                run_dir=self.handle.run_dir,
+                bus=self.bus,
+                control=self.handle.control,
+                resume_dir=self.resume_dir,
+            )
+            self._state(nid, ev.RUNNING)
+            t0 = time.perf_counter()
+            try:
+                result = spec.run(ctx) or {}
+                missing = [p.name for p in spec.outputs if p.name not in result]
+                if missing:
+                    raise RuntimeError(f"step '{spec.type}' produced no value for output(s) {missing}")
+            except RunStopped:
+                self._state(nid, ev.STOPPED, "stopped by the user")
+                return ev.RUN_STOPPED, "stopped by the user", False
+            except UserInputError as exc:
+                self._fail(nid, str(exc))
+                blocked[nid] = nid
+                if not first_failure:
+                    first_failure, input_error = f"{nid}: {exc}", True
+                continue
+            except Exception as exc:
+                self._log(traceback.format_exc(), "debug", node_id=nid)
+                text = _summarise(exc)
+                self._fail(nid, text)
+                blocked[nid] = nid
+                if not first_failure:
+                    first_failure = f"{nid}: {text}"
+                continue
+            outputs[nid] = result
+            if spec.cache != "none":
+                self.engine.cache.put(key, result, to_disk=spec.cache == "disk")
+            self._state(nid, ev.DONE, f"finished in {time.perf_counter() - t0:.1f} s")
+        if self.handle.control.stop_requested:
+            return ev.RUN_STOPPED, "stopped by the user", False
+        if first_failure:
+            return ev.RUN_FAILED, first_failure, input_error
+        return ev.SUCCEEDED, "", False
+
+    def _fail(self, nid: str, message: str) -> None:
+        self._state(nid, ev.FAILED, message)
+        self._log(message, "error", node_id=nid)
+
+    def _state(self, nid: str, state: str, message: str = "") -> None:
+        self.states[nid] = state
+        self.bus.emit(ev.NodeState(node_id=nid, state=state, message=message))
+
+    def _log(self, message: str, level: str = "info", node_id: str = "") -> None:
+        self.bus.emit(ev.LogLine(level=level, message=message, node_id=node_id))
+
+
+def _summarise(exc: BaseException) -> str:
+    """One line for a user about an unexpected error (details are in log.txt)."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    if isinstance(exc, MemoryError) or "out of memory" in text.lower():
+        return "ran out of memory — lower the batch size or image size"
+    return f"{type(exc).__name__}: {text} (details in log.txt)" if text else f"{type(exc).__name__} (details in log.txt)"

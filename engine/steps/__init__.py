@@ -1,0 +1,1 @@
+"""Step families. Each module declares its steps with ``registry.step``."""
