@@ -126,6 +126,18 @@ class NodeReport(Event):
     report: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class Rewind(Event):
+    """A resumed node continues from ``step``: drop its points after that step.
+
+    Emitted by a training loop that restores a checkpoint, so curves (in
+    metrics.csv and on screen) continue without a repeat or a gap.
+    """
+
+    node_id: str
+    step: int
+
+
 Subscriber = Callable[[Event], None]
 
 

@@ -6,6 +6,7 @@ Write to a temporary file in the same folder, flush it to disk, then
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
@@ -38,8 +39,6 @@ def atomic_write(path: Path, writer: Callable[[BinaryIO], Any]) -> None:
             os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
-        try:
+        with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
-        except FileNotFoundError:
-            pass
         raise

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from engine import events as ev
-from engine.fileio import atomic_write_json
+from engine.fileio import atomic_write_json, atomic_write_text
 from engine.run_index import RunIndex
 
 RUN_JSON = "run.json"
@@ -112,6 +112,9 @@ class RunRecorder:
                 self._metrics_file.flush()
                 self._last_flush = time.monotonic()
             return
+        if isinstance(event, ev.Rewind):
+            self._rewind(event.node_id, event.step)
+            return
         if isinstance(event, ev.LogLine):
             prefix = f"[{event.node_id}] " if event.node_id else ""
             stamp = dt.datetime.fromtimestamp(event.time).strftime("%H:%M:%S")
@@ -132,6 +135,22 @@ class RunRecorder:
         else:
             return
         self._write_json()
+
+    def _rewind(self, node_id: str, step: int) -> None:
+        """Keep this node's metric rows up to ``step`` (others untouched)."""
+        self._metrics_file.close()
+        path = self.run_dir / METRICS_CSV
+        kept = [
+            row for row in read_metrics(self.run_dir)
+            if row["node"] != node_id or row["step"] <= step
+        ]
+        lines = [",".join(METRIC_FIELDS)]
+        lines += [
+            f"{r['step']},{r['epoch']},{r['node']},{r['name']},{r['value']:.6g},{r['time']:.3f}" for r in kept
+        ]
+        atomic_write_text(path, "\n".join(lines) + "\n")
+        self._metrics_file = open(path, "a", newline="", encoding="utf-8")  # noqa: SIM115
+        self._metrics = csv.writer(self._metrics_file)
 
     def _node_state(self, event: ev.NodeState) -> None:
         node = self.info["nodes"].setdefault(event.node_id, {})
