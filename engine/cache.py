@@ -105,3 +105,23 @@ class NodeCache:
         except Exception as exc:  # corrupt or old entry: recompute
             log.info("ignoring unreadable cache entry %s (%s)", path.name, exc)
             return None
+
+
+def path_fingerprint(path: str | Path) -> str:
+    """Cheap identity of a file or folder tree: names, sizes and mtimes.
+
+    Used by path-based sources (``StepSpec.fingerprint``) so that editing the
+    folder or file invalidates the cached dataset without reading every byte.
+    """
+    root = Path(path).expanduser()
+    if not root.exists():
+        return "missing"
+    h = hashlib.sha256()
+    entries = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())
+    for p in entries:
+        try:
+            st = p.stat()
+        except OSError:
+            continue
+        h.update(f"{p.relative_to(root.parent)}|{st.st_size}|{st.st_mtime_ns}\n".encode())
+    return h.hexdigest()[:24]

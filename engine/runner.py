@@ -241,6 +241,8 @@ class _RunJob:
                 continue
             inputs = {lk.target.port: outputs[lk.source.node][lk.source.port] for lk in links}
             input_keys = {lk.target.port: f"{keys[lk.source.node]}:{lk.source.port}" for lk in links}
+            if spec.fingerprint is not None:
+                input_keys["@source"] = spec.fingerprint(params[nid])
             key = node_key(spec.type, spec.version, params[nid], device, input_keys)
             keys[nid] = key
             if spec.cache != "none" and (self.resume_dir is None or spec.cache == "disk"):

@@ -49,6 +49,9 @@ class StepSpec:
     cache: str = "memory"
     version: int = 1
     produces_images: bool = False
+    # params -> text that changes when the step's external input changes
+    # (a folder's files, a CSV's bytes); folded into the cache key.
+    fingerprint: Callable[[dict[str, Any]], str] | None = None
     _by_name: dict[str, Param] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -113,6 +116,7 @@ def step(
     cache: str = "memory",
     version: int = 1,
     produces_images: bool = False,
+    fingerprint: Callable[[dict[str, Any]], str] | None = None,
 ) -> Callable[[RunFn], RunFn]:
     """Decorator that declares and registers a step type around its run function."""
 
@@ -130,6 +134,7 @@ def step(
                 cache=cache,
                 version=version,
                 produces_images=produces_images,
+                fingerprint=fingerprint,
             )
         )
         return fn
