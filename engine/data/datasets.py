@@ -175,6 +175,18 @@ class ImageDataset(TensorDataset):
         """Undo normalisation: [0, 1] pixels for display."""
         return self.normalization.invert(x)
 
+    def augmented(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        """A training batch with this dataset's augmentations applied, per sample.
+
+        Returns ``x`` itself when there are none.  Training loops call this on
+        training batches only; ``generator`` is a seeded CPU generator.
+        """
+        if not self.augment:
+            return x
+        from engine.data.augment import augment_batch
+
+        return augment_batch(x, self.augment, generator, self.normalization)
+
     def to_state(self) -> dict[str, Any]:
         state = super().to_state()
         state["kind"] = "image"

@@ -42,3 +42,55 @@ def stratified_split(
         joined = torch.cat(chunks) if chunks else torch.empty(0, dtype=torch.long)
         out[name] = joined.sort().values
     return out
+
+
+def kfold_splits(
+    labels: torch.Tensor | None,
+    k: int,
+    seed: int = 0,
+    indices: torch.Tensor | None = None,
+    n: int | None = None,
+) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """``k`` stratified, seeded ``(train_idx, val_idx)`` folds.
+
+    Each sample of ``indices`` (default: all ``len(labels)`` or ``n`` samples)
+    is in exactly one validation fold; each class is dealt round-robin over
+    the folds after a seeded shuffle, so every fold holds about ``1/k`` of
+    every class.  Returned indices point into the full dataset, sorted.
+    Typical use: ``indices = torch.cat([data.split("train"), data.split("val")])``
+    so the test split stays untouched by cross-validation.
+    """
+    k = int(k)
+    if indices is None:
+        total = len(labels) if labels is not None else n
+        if total is None:
+            raise ValueError("kfold_splits needs labels or n")
+        indices = torch.arange(int(total))
+    indices = indices.long()
+    if k < 2:
+        raise ValueError(f"k-fold needs k of at least 2 (got {k})")
+    if len(indices) < k:
+        raise ValueError(f"k-fold with k={k} needs at least {k} samples (got {len(indices)})")
+    gen = torch.Generator().manual_seed(int(seed))
+    if labels is None:
+        groups = [indices]
+    else:
+        sub = labels[indices]
+        groups = [indices[sub == c] for c in torch.unique(sub)]
+    fold_of = torch.empty(0, dtype=torch.long)
+    ordered = torch.empty(0, dtype=torch.long)
+    offset = 0
+    for idx in groups:
+        idx = idx[torch.randperm(len(idx), generator=gen)]
+        # Continue the round-robin where the last class stopped so fold sizes
+        # stay within one sample of each other overall.
+        folds = (torch.arange(len(idx)) + offset) % k
+        offset = (offset + len(idx)) % k
+        ordered = torch.cat([ordered, idx])
+        fold_of = torch.cat([fold_of, folds])
+    out = []
+    for f in range(k):
+        val = ordered[fold_of == f].sort().values
+        train = ordered[fold_of != f].sort().values
+        out.append((train, val))
+    return out
