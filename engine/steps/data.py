@@ -1,11 +1,43 @@
-"""Data sources: where datasets come from."""
+"""Data sources: where datasets come from.
+
+Every source emits a preview (thumbnail grid, per-class counts) and keeps its
+report (counts, skipped files, duplicates) in run.json.  Path-based sources
+declare a fingerprint of their files so editing the folder or CSV
+invalidates the cached dataset.
+"""
 
 from __future__ import annotations
 
+from pathlib import Path as FsPath
+from typing import Any
+
+from engine.cache import path_fingerprint
 from engine.context import StepContext
-from engine.params import Choice
-from engine.ports import IMAGE_DATASET, Port
+from engine.errors import UserInputError
+from engine.params import Bool, Choice, Float, Int, Path, Seed, Text
+from engine.ports import IMAGE_DATASET, TABULAR_DATASET, Port
 from engine.steps.registry import step
+
+FIT_HELP = "How images of another shape become square: resize (stretch), crop (centre) or pad (letterbox)."
+MAX_WARNINGS = 20  # per-file warning lines in the log; the report lists them all
+
+
+def _path_key(params: dict[str, Any]) -> str:
+    return path_fingerprint(params.get("path") or "")
+
+
+def _existing(ctx: StepContext, want: str) -> FsPath:
+    text = (ctx.params.get("path") or "").strip()
+    if not text:
+        raise UserInputError(f"node '{ctx.node_id}', param 'path': choose a {want}")
+    path = FsPath(text).expanduser()
+    if not path.exists():
+        raise UserInputError(f"node '{ctx.node_id}', param 'path': {path} does not exist — check the spelling")
+    if want == "folder" and not path.is_dir():
+        raise UserInputError(f"node '{ctx.node_id}', param 'path': {path} is a file — give the folder that holds the images")
+    if want == "file" and not path.is_file():
+        raise UserInputError(f"node '{ctx.node_id}', param 'path': {path} is a folder — give the CSV file itself")
+    return path
 
 
 @step(
@@ -18,11 +50,206 @@ from engine.steps.registry import step
         Choice("size", 8, (8, 16, 28, 32), "Image side in pixels; larger sizes are smoothly upscaled.", unit="px"),
     ],
     cache="disk",
+    produces_images=True,
 )
 def digits(ctx: StepContext) -> dict:
     from engine.data.builtin import load_digits
+    from engine.data.preview import emit_preview
 
     data = load_digits(ctx.params["size"])
     ctx.log(f"digits: {len(data)} images, {data.size[0]}x{data.size[1]} px, {data.num_classes} classes")
-    ctx.report(samples=len(data), classes=data.num_classes, size=list(data.size))
+    emit_preview(ctx, data)
+    return {"data": data}
+
+
+@step(
+    "image_folder",
+    title="Image folder",
+    category="data",
+    description="Your own images: one subfolder per class (labelled) or a flat folder (unlabelled, for generative "
+    "models). Bad files are skipped and listed, exact duplicates dropped.",
+    outputs=[Port("data", IMAGE_DATASET, "Images in [0, 1], cleaned and deduplicated")],
+    params=[
+        Path("path", "", "The folder: one subfolder per class (cats/, dogs/) or images directly inside.",
+             mode="folder", required=True),
+        Int("size", 32, 4, 1024, "Every image is brought to this side length.", unit="px"),
+        Choice("fit", "resize", ("resize", "crop", "pad"), FIT_HELP),
+        Choice("channels", "auto", ("auto", "1", "3"),
+               "1 = grayscale, 3 = RGB, auto = grayscale only when every image is grey. "
+               "Transparency is flattened onto white."),
+        Choice("labels", "auto", ("auto", "folders", "none"),
+               "auto = subfolders are classes when there are any; none = ignore subfolders (unlabelled)."),
+        Bool("dedupe", True, "Drop exact duplicate files (same bytes), keeping the first."),
+        Int("min_side", 4, 1, 4096, "Images smaller than this on either side are skipped (icons, tracking pixels).",
+            unit="px", advanced=True),
+        Float("max_megapixels", 50.0, 0.01, 170.0,
+              "Decompression-bomb guard: images whose header claims more pixels than this are skipped "
+              "without being decoded.", unit="MP", advanced=True),
+    ],
+    cache="disk",
+    produces_images=True,
+    fingerprint=_path_key,
+)
+def image_folder(ctx: StepContext) -> dict:
+    from engine.data.folder import FolderOptions, load_image_folder
+    from engine.data.preview import emit_preview
+
+    root = _existing(ctx, "folder")
+    p = ctx.params
+    opts = FolderOptions(
+        size=p["size"], fit=p["fit"], channels=p["channels"], labels=p["labels"], dedupe=p["dedupe"],
+        min_side=p["min_side"], max_pixels=int(p["max_megapixels"] * 1_000_000),
+    )
+    data, cleaning, listing = load_image_folder(root, opts, check=ctx.check, progress=lambda f: ctx.progress(f))
+    facts = cleaning.to_json()
+    for item in cleaning.skipped[:MAX_WARNINGS]:
+        detail = f" ({item['detail']})" if item["detail"] else ""
+        ctx.log(f"skipped {item['file']}: {item['reason']}{detail}", "warning")
+    if len(cleaning.skipped) > MAX_WARNINGS:
+        ctx.log(f"... and {len(cleaning.skipped) - MAX_WARNINGS} more skipped files (all listed in run.json)", "warning")
+    if cleaning.duplicates:
+        ctx.log(f"dropped {len(cleaning.duplicates)} exact duplicate file(s)", "warning")
+    if len(data) == 0:
+        found = len(listing.files) + len(listing.stray)
+        if found == 0:
+            raise UserInputError(
+                f"node '{ctx.node_id}': the folder {root} holds no images — put PNG, JPEG, BMP or WebP files in it "
+                "(one subfolder per class for a classifier)"
+            )
+        reasons = ", ".join(f"{n} {r}" for r, n in facts["skipped_by_reason"].items())
+        raise UserInputError(
+            f"node '{ctx.node_id}': none of the {found} files in {root} is a usable image ({reasons}) — "
+            "see the log for each file"
+        )
+    kind = f"{data.num_classes} classes" if data.labels is not None else "unlabelled"
+    ctx.log(
+        f"{root.name}: {len(data)} images ({kind}), {data.channels}x{data.size[0]}x{data.size[1]}; "
+        f"skipped {facts['skipped_count']}, duplicates {facts['duplicates']}"
+    )
+    emit_preview(ctx, data, path=str(root), **facts)
+    return {"data": data}
+
+
+@step(
+    "shapes",
+    title="Shapes (built-in)",
+    category="data",
+    description="Procedurally drawn coloured shapes on varied backgrounds: no download, deterministic by seed, "
+    "crisp at 32 px (good for GANs).",
+    outputs=[Port("data", IMAGE_DATASET, "RGB shape images in [0, 1], one class per shape")],
+    params=[
+        Int("count", 5000, 10, 500_000, "How many images to draw (classes are balanced)."),
+        Int("size", 32, 8, 256, "Image side in pixels.", unit="px"),
+        Text("shapes", "circle,square,triangle,star",
+             "Comma-separated classes from: circle, square, triangle, pentagon, hexagon, star, ring, cross."),
+        Seed(),
+    ],
+    cache="disk",
+    produces_images=True,
+)
+def shapes(ctx: StepContext) -> dict:
+    from engine.data.preview import emit_preview
+    from engine.data.shapes import make_shapes, parse_shapes
+
+    p = ctx.params
+    try:
+        names = parse_shapes(p["shapes"])
+    except ValueError as exc:
+        raise UserInputError(f"node '{ctx.node_id}', param 'shapes': {exc}") from None
+    data = make_shapes(p["count"], p["size"], names, p["seed"])
+    ctx.log(f"shapes: {len(data)} images, {p['size']} px, classes {', '.join(names)}")
+    emit_preview(ctx, data, seed=p["seed"])
+    return {"data": data}
+
+
+@step(
+    "csv_table",
+    title="CSV table",
+    category="data",
+    description="A table from a CSV file: numeric columns standardised (training-split statistics), text columns "
+    "one-hot encoded, rows with missing values dropped or imputed.",
+    outputs=[Port("data", TABULAR_DATASET, "Encoded rows with class labels and a seeded 80/10/10 split")],
+    params=[
+        Path("path", "", "The CSV file (comma, semicolon or tab separated; first row = column names).",
+             mode="file", required=True),
+        Text("target", "", "The column holding the class of each row.", required=True),
+        Choice("missing", "drop", ("drop", "impute"),
+               "drop = remove rows with a missing value; impute = fill with the training median / most frequent value."),
+        Int("max_categories", 50, 2, 10000,
+            "Text columns with more distinct values than this are dropped (they look like ids).", advanced=True),
+        Seed(help="Seed of the initial stratified 80/10/10 split (a Split node can re-split)."),
+    ],
+    cache="disk",
+    fingerprint=_path_key,
+)
+def csv_table(ctx: StepContext) -> dict:
+    from engine.data.preview import emit_preview
+    from engine.data.tables import TableError, load_csv
+
+    path = _existing(ctx, "file")
+    p = ctx.params
+    target = (p.get("target") or "").strip()
+    if not target:
+        raise UserInputError(f"node '{ctx.node_id}', param 'target': name the column that holds the classes")
+    try:
+        data, report = load_csv(path, target, p["missing"], p["max_categories"], seed=p["seed"])
+    except TableError as exc:
+        raise UserInputError(f"node '{ctx.node_id}': {exc}") from None
+    except (OSError, UnicodeError) as exc:
+        raise UserInputError(f"node '{ctx.node_id}': cannot read {path}: {exc}") from None
+    facts = report.to_json()
+    for col in report.dropped_columns:
+        ctx.log(f"column '{col['column']}' not used: {col['reason']}", "warning")
+    dropped = report.dropped_missing + report.dropped_missing_target
+    if dropped:
+        ctx.log(f"dropped {dropped} row(s) with missing values", "warning")
+    if report.imputed_cells:
+        ctx.log(f"imputed {sum(report.imputed_cells.values())} missing cell(s)", "warning")
+    ctx.log(f"{path.name}: {len(data)} rows, {data.x.shape[1]} features, {data.num_classes} classes")
+    emit_preview(ctx, data, path=str(path), features=list(data.feature_names), **facts)
+    return {"data": data}
+
+
+@step(
+    "torchvision_dataset",
+    title="MNIST / Fashion-MNIST / CIFAR-10",
+    category="data",
+    description="A classic benchmark read from a cache folder, downloaded there when the network allows. "
+    "The official test set becomes the test split.",
+    outputs=[Port("data", IMAGE_DATASET, "Images in [0, 1] with labels")],
+    params=[
+        Choice("name", "MNIST", ("MNIST", "FashionMNIST", "CIFAR10"), "Which dataset."),
+        Path("root", "", "Cache folder (empty = ~/.cache/loom/datasets, or $LOOM_DATA_DIR).", mode="folder"),
+        Bool("download", True, "Download into the cache folder when the files are missing."),
+        Int("limit", 0, 0, 1_000_000, "Use only this many training images (and a matching share of the test "
+            "images) for a quick try; 0 = all."),
+        Seed(help="Seed of the train/validation split of the official training images."),
+    ],
+    cache="disk",
+    produces_images=True,
+)
+def torchvision_dataset(ctx: StepContext) -> dict:
+    import torch
+
+    from engine.data.preview import emit_preview
+    from engine.data.splits import stratified_split
+    from engine.data.tvdatasets import DatasetMissing, load_torchvision
+
+    p = ctx.params
+    root = FsPath(p["root"]).expanduser() if (p.get("root") or "").strip() else None
+    try:
+        data, n_train = load_torchvision(p["name"], root, p["download"])
+    except DatasetMissing as exc:
+        raise UserInputError(f"node '{ctx.node_id}': {exc}") from None
+    train_idx, test_idx = torch.arange(n_train), torch.arange(n_train, len(data))
+    if p["limit"]:
+        n_test = max(1, round(p["limit"] * len(test_idx) / max(1, n_train)))
+        train_idx, test_idx = train_idx[: p["limit"]], test_idx[:n_test]
+        keep = torch.cat([train_idx, test_idx])
+        data = data.with_x(data.x[keep].contiguous(), labels=data.labels[keep])
+        train_idx, test_idx = torch.arange(len(train_idx)), torch.arange(len(train_idx), len(keep))
+    inner = stratified_split(data.labels[train_idx], len(train_idx), (0.9, 0.1, 0.0), p["seed"])
+    data.splits = {"train": train_idx[inner["train"]], "val": train_idx[inner["val"]], "test": test_idx}
+    ctx.log(f"{p['name']}: {len(data)} images, {data.channels}x{data.size[0]}x{data.size[1]}")
+    emit_preview(ctx, data, dataset=p["name"])
     return {"data": data}

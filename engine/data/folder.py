@@ -1,0 +1,194 @@
+"""Image folders: find the files, decode them in parallel, clean, dedupe, assemble.
+
+Two layouts are understood, as torchvision's ``ImageFolder`` does:
+
+* class-per-subfolder (``root/cat/*.png``, ``root/dog/*.jpg``): labelled;
+* a flat folder of images: unlabelled (for generative models).
+
+Everything that is skipped lands in :class:`CleaningReport` with the file
+(relative to the root) and the reason; nothing here raises for a bad file.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from engine.data.datasets import ImageDataset
+from engine.data.images import Decoded, decode_file
+
+LABELS_MODES = ("auto", "folders", "none")
+
+
+@dataclass
+class FolderListing:
+    """What is in the tree: files with their class, and files that are out of place."""
+
+    root: Path
+    files: list[tuple[Path, int]]  # (path, class index or -1 when unlabelled)
+    classes: list[str]
+    stray: list[Path] = field(default_factory=list)  # files beside the class folders
+    hidden: int = 0  # dotfiles ignored silently (.DS_Store, ._foo)
+
+
+def _walk_files(folder: Path) -> tuple[list[Path], int]:
+    """Every non-hidden file under ``folder`` (sorted), and how many hidden ones were ignored."""
+    out, hidden = [], 0
+    for dirpath, dirnames, filenames in os.walk(folder, followlinks=True):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for name in sorted(filenames):
+            if name.startswith(".") or name in ("Thumbs.db", "desktop.ini"):
+                hidden += 1
+                continue
+            out.append(Path(dirpath) / name)
+    return out, hidden
+
+
+def list_folder(root: Path, labels: str = "auto") -> FolderListing:
+    """Find the images and classes of ``root`` (see the module doc for the layouts)."""
+    subdirs = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    top_files = sorted(p for p in root.iterdir() if p.is_file())
+    hidden = sum(1 for p in top_files if p.name.startswith("."))
+    top_files = [p for p in top_files if not p.name.startswith(".")]
+    use_folders = labels == "folders" or (labels == "auto" and bool(subdirs))
+    if not use_folders:
+        files, h = _walk_files(root)
+        return FolderListing(root, [(p, -1) for p in files], [], [], h)
+    classes, files = [], []
+    for sub in subdirs:
+        found, h = _walk_files(sub)
+        hidden += h
+        if not found:
+            continue  # an empty folder is not a class
+        files.extend((p, len(classes)) for p in found)
+        classes.append(sub.name)
+    return FolderListing(root, files, classes, top_files, hidden)
+
+
+@dataclass
+class CleaningReport:
+    """What cleaning did; becomes the node's report in run.json."""
+
+    skipped: list[dict[str, str]] = field(default_factory=list)  # {file, reason, detail}
+    duplicates: list[dict[str, str]] = field(default_factory=list)  # {file, same_as}
+    resized: int = 0
+    converted: dict[str, int] = field(default_factory=dict)  # source mode -> count
+
+    def skip(self, rel: str, reason: str, detail: str = "") -> None:
+        self.skipped.append({"file": rel, "reason": reason, "detail": detail})
+
+    def to_json(self) -> dict[str, Any]:
+        by_reason: dict[str, int] = {}
+        for s in self.skipped:
+            by_reason[s["reason"]] = by_reason.get(s["reason"], 0) + 1
+        return {
+            "skipped": list(self.skipped),
+            "skipped_count": len(self.skipped),
+            "skipped_by_reason": by_reason,
+            "duplicates": len(self.duplicates),
+            "duplicate_files": list(self.duplicates),
+            "resized": self.resized,
+            "converted_modes": dict(self.converted),
+        }
+
+
+@dataclass
+class FolderOptions:
+    size: int = 32
+    fit: str = "resize"
+    channels: str = "auto"  # "auto" | "1" | "3"
+    max_pixels: int = 50_000_000
+    min_side: int = 1
+    dedupe: bool = True
+    labels: str = "auto"
+
+
+def _rel(path: Path, root: Path) -> str:
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def load_image_folder(
+    root: Path,
+    opts: FolderOptions,
+    check: Callable[[], None] = lambda: None,
+    progress: Callable[[float], None] = lambda f: None,
+    workers: int | None = None,
+) -> tuple[ImageDataset, CleaningReport, FolderListing]:
+    """Decode a whole folder into an in-memory ImageDataset in [0, 1].
+
+    ``check`` is called between chunks (the run's Stop/Pause); decoding runs on
+    a thread pool because PIL releases the GIL while it decodes.  The returned
+    dataset may be empty: the caller decides what that means for the user.
+    """
+    listing = list_folder(root, opts.labels)
+    report = CleaningReport()
+    for stray in listing.stray:
+        report.skip(_rel(stray, root), "not in a class folder", "files beside the class folders have no class")
+    decode_channels = 1 if opts.channels == "1" else 3
+    results: list[tuple[Decoded, int]] = []
+    workers = workers or min(8, (os.cpu_count() or 2))
+    chunk = 256
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        for start in range(0, len(listing.files), chunk):
+            check()
+            part = listing.files[start:start + chunk]
+            decoded = pool.map(
+                lambda item: decode_file(
+                    item[0], opts.size, opts.fit, decode_channels, opts.max_pixels, opts.min_side
+                ),
+                part,
+            )
+            results.extend(zip(decoded, (c for _, c in part), strict=True))
+            progress(min(1.0, (start + len(part)) / max(1, len(listing.files))))
+
+    pixels, labels = [], []
+    seen: dict[str, str] = {}
+    for dec, cls in results:
+        rel = _rel(dec.path, root)
+        if not dec.ok:
+            report.skip(rel, dec.reason, dec.detail)
+            continue
+        if opts.dedupe:
+            if dec.digest in seen:
+                report.duplicates.append({"file": rel, "same_as": seen[dec.digest]})
+                continue
+            seen[dec.digest] = rel
+        if dec.original_size != (opts.size, opts.size):
+            report.resized += 1
+        if dec.mode not in ("RGB", "L"):
+            report.converted[dec.mode] = report.converted.get(dec.mode, 0) + 1
+        pixels.append(dec.pixels)
+        labels.append(cls)
+
+    c = decode_channels
+    if pixels:
+        x = torch.stack(pixels)
+        if opts.channels == "auto" and bool((x[:, 0] == x[:, 1]).all() and (x[:, 1] == x[:, 2]).all()):
+            x = x[:, :1].contiguous()  # every picture is grey: one channel is enough
+        x = x.float().div_(255.0)
+    else:
+        x = torch.empty(0, c, opts.size, opts.size)
+    has_labels = bool(listing.classes)
+    y = torch.tensor(labels, dtype=torch.long) if has_labels else None
+    classes = list(listing.classes)
+    if has_labels and pixels:
+        # drop classes whose every file was skipped, keeping labels contiguous
+        present = sorted(set(labels))
+        if len(present) < len(classes):
+            remap = {old: new for new, old in enumerate(present)}
+            y = torch.tensor([remap[v] for v in labels], dtype=torch.long)
+            for old in range(len(classes)):
+                if old not in remap:
+                    report.skip(classes[old] + "/", "class has no usable images", "every file in it was skipped")
+            classes = [classes[i] for i in present]
+    data = ImageDataset(x=x, labels=y, classes=classes, name=root.name or str(root))
+    return data, report, listing
