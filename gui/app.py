@@ -1,19 +1,72 @@
-"""Application entry point: show the window first, import torch later."""
+"""Application entry point: show the window first, import torch later.
+
+Nothing on the path to the first paint imports torch: the step catalogue
+loads on a background thread once the window is up (see ``gui.catalog``),
+and the engine's runner is imported on the first Run.  The event loop is
+qasync's, so coroutines (``asyncio``) and Qt share one loop on the GUI thread.
+"""
 
 from __future__ import annotations
 
 import sys
+from pathlib import Path
+
+
+def create_app(argv: list[str] | None = None):
+    """The QApplication (created once), named so QSettings and dialogs find it."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtGui import QGuiApplication
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance()
+    if app is None:
+        QGuiApplication.setHighDpiScaleFactorRoundingPolicy(Qt.HighDpiScaleFactorRoundingPolicy.PassThrough)
+        app = QApplication(sys.argv if argv is None else argv)
+    app.setApplicationName("Loom")
+    app.setOrganizationName("Loom")
+    app.setApplicationDisplayName("Loom")
+    return app
+
+
+def create_window(probe_device: bool = True):
+    """A MainWindow with the user's settings; not yet shown."""
+    from gui.main_window import MainWindow
+
+    return MainWindow(probe_device=probe_device)
+
+
+def _exec(app) -> int:
+    """Run the event loop: qasync's when available, else Qt's own."""
+    try:
+        import asyncio
+
+        import qasync
+    except ImportError:
+        return app.exec()
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    closed = asyncio.Event()
+    app.aboutToQuit.connect(closed.set)
+    with loop:
+        loop.run_until_complete(closed.wait())
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
-    from PySide6.QtWidgets import QApplication, QLabel, QMainWindow
-
-    app = QApplication.instance() or QApplication(sys.argv if argv is None else argv)
-    app.setApplicationName("Loom")
-    app.setOrganizationName("Loom")
-    window = QMainWindow()
-    window.setWindowTitle("Loom")
-    window.setCentralWidget(QLabel("Loom"))
-    window.resize(1280, 800)
+    """``loom`` with no arguments: open the desktop app (an optional workflow path may follow)."""
+    args = sys.argv[1:] if argv is None else list(argv)
+    app = create_app([sys.argv[0], *args] if argv is not None else None)
+    window = create_window()
     window.show()
-    return app.exec()
+    files = [a for a in args if a.endswith(".json") and Path(a).exists()]
+    if files:
+        window.open_file(files[0])
+    else:
+        from PySide6.QtCore import QTimer
+
+        QTimer.singleShot(0, window.offer_recovery)
+    return _exec(app)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

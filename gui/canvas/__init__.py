@@ -1,0 +1,1 @@
+"""The node editor: graphics items, the scene that mirrors the document, and the view."""

@@ -1,0 +1,1 @@
+"""The live dashboard: curves, progress, image preview, confusion matrix and log."""

@@ -1,0 +1,252 @@
+"""Live metric curves, one plot per metric group, drawn the fast pyqtgraph way.
+
+One ``PlotDataItem`` per series, updated with ``setData`` once per GUI frame
+(only the series that changed), thin pens, peak downsampling and clip-to-view
+so a 100k-step run stays as cheap to draw as a short one.
+
+pyqtgraph (and numpy) take about a second to import, so they are imported
+when the first plot is needed (or by :meth:`MetricCurves.warm_up` once the
+app is idle), never on the way to the first window paint.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QPushButton, QSlider, QVBoxLayout, QWidget
+
+from engine import events as ev
+from gui.theme import Colors, colors
+
+SERIES_COLORS = ("#1c7ed6", "#e8590c", "#2f9e44", "#ae3ec9", "#f59f00", "#0ca678", "#e03131", "#5c7cfa")
+COLUMNS = 2
+
+
+def group_for(name: str) -> str:
+    """Which plot a metric belongs on (GAN losses, D outputs, losses, accuracy...)."""
+    low = name.lower()
+    if "acc" in low:
+        return "Accuracy"
+    if low.startswith(("d_x", "d(x", "dx", "d_g_z", "d(g", "dgz", "d_real", "d_fake")):
+        return "D(x) and D(G(z))"
+    if low.startswith(("g_", "d_", "loss_g", "loss_d", "gen", "disc")) and "loss" in low:
+        return "GAN losses"
+    if "kl" in low or "recon" in low:
+        return "VAE losses"
+    if "loss" in low:
+        return "Loss"
+    return name
+
+
+class Series:
+    """One curve: growing numpy buffers (amortised O(1) appends) and an incremental EMA."""
+
+    def __init__(self, node_id: str, name: str, item: Any) -> None:
+        import numpy as np
+
+        self.node_id, self.name, self.item = node_id, name, item
+        self._x = np.empty(256)
+        self._y = np.empty(256)
+        self._s = np.empty(256)
+        self.n = 0
+        self.alpha = 0.0
+        self._acc = self._weight = 0.0
+        self.dirty = False
+
+    @property
+    def steps(self) -> Any:
+        return self._x[: self.n]
+
+    @property
+    def values(self) -> Any:
+        return self._y[: self.n]
+
+    def append(self, step: float, value: float) -> None:
+        import numpy as np
+
+        if self.n == len(self._x):
+            self._x, self._y, self._s = (np.resize(a, 2 * len(a)) for a in (self._x, self._y, self._s))
+        self._x[self.n], self._y[self.n] = step, value
+        self._acc = self.alpha * self._acc + (1 - self.alpha) * value
+        self._weight = self.alpha * self._weight + (1 - self.alpha)
+        self._s[self.n] = self._acc / self._weight  # debiased, as TensorBoard does
+        self.n += 1
+        self.dirty = True
+
+    def truncate(self, keep: int) -> None:
+        self.n = min(self.n, keep)
+        self.set_smoothing(self.alpha)
+
+    def set_smoothing(self, alpha: float) -> None:
+        """Recompute the smoothed curve for a new slider value (O(n), once)."""
+        self.alpha = alpha
+        values = self.values.copy()
+        self.n, self._acc, self._weight = 0, 0.0, 0.0
+        for i, v in enumerate(values):
+            self.append(self._x[i], v)
+
+    def arrays(self, smoothing: float | None = None) -> tuple[Any, Any]:
+        x = self._x[: self.n].copy()
+        y = (self._s if self.alpha > 0 else self._y)[: self.n].copy()
+        return x, y
+
+
+class MetricCurves(QWidget):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.series: dict[tuple[str, str], Series] = {}
+        self.plots: dict[str, Any] = {}  # group -> pyqtgraph.PlotItem
+        self.smoothing = 0.0
+        self.log_y = False
+        self.graphics = None  # pyqtgraph.GraphicsLayoutWidget, made on first use
+        self._colors = colors()
+        self.smooth_slider = QSlider(Qt.Horizontal)
+        self.smooth_slider.setRange(0, 99)
+        self.smooth_slider.setMaximumWidth(160)
+        self.smooth_slider.setToolTip("Smoothing (exponential moving average); 0 shows the raw values")
+        self.smooth_slider.valueChanged.connect(self._smoothing_changed)
+        self.smooth_label = QLabel("smoothing 0.00")
+        self.log_box = QCheckBox("log y")
+        self.log_box.toggled.connect(self.set_log_y)
+        self.autorange = QPushButton("Auto-range")
+        self.autorange.clicked.connect(self.auto_range)
+        self.readout = QLabel("")
+        self.readout.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.empty = QLabel("Curves appear here when a run reports metrics.")
+        self.empty.setAlignment(Qt.AlignCenter)
+        controls = QHBoxLayout()
+        controls.setContentsMargins(4, 0, 4, 0)
+        for w in (self.smooth_label, self.smooth_slider, self.log_box, self.autorange):
+            controls.addWidget(w)
+        controls.addWidget(self.readout, 1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(controls)
+        layout.addWidget(self.empty, 1)
+        self._layout = layout
+
+    def warm_up(self) -> None:
+        """Import pyqtgraph and build the plot area now (call when the app is idle)."""
+        if self.graphics is not None:
+            return
+        import pyqtgraph as pg
+
+        self.graphics = pg.GraphicsLayoutWidget()
+        self.graphics.ci.setSpacing(6)
+        self.graphics.setBackground(self._colors.plot_bg)
+        self.graphics.hide()
+        self._layout.addWidget(self.graphics, 1)
+        self._hover_proxy = pg.SignalProxy(self.graphics.scene().sigMouseMoved, rateLimit=30, slot=self._hover)
+
+    # -- data in ----------------------------------------------------------------------------
+    def add_point(self, point: ev.MetricPoint) -> None:
+        series = self.series.get((point.node_id, point.name)) or self._new_series(point.node_id, point.name)
+        series.append(point.step, point.value)
+
+    def rewind(self, node_id: str, step: int) -> None:
+        for (nid, _), series in self.series.items():
+            if nid == node_id:
+                series.truncate(int((series.steps <= step).sum()))
+
+    def clear(self) -> None:
+        if self.graphics is not None:
+            self.graphics.clear()
+            self.graphics.hide()
+        self.series.clear()
+        self.plots.clear()
+        self.readout.setText("")
+        self.empty.show()
+
+    def redraw(self) -> None:
+        """Push changed series to their items (called once per GUI frame)."""
+        for series in self.series.values():
+            if series.dirty:
+                series.item.setData(*series.arrays())
+                series.dirty = False
+
+    # -- plots ----------------------------------------------------------------------------------
+    def _new_series(self, node_id: str, name: str) -> Series:
+        import pyqtgraph as pg
+
+        group = group_for(name)
+        plot = self.plots.get(group) or self._new_plot(group)
+        index = len(plot.listDataItems())
+        color = SERIES_COLORS[index % len(SERIES_COLORS)]
+        others = {nid for (nid, n) in self.series if n == name and nid != node_id}
+        label = f"{node_id}: {name}" if others else name
+        item = plot.plot(name=label, pen=pg.mkPen(color, width=1.5))
+        item.setDownsampling(auto=True, method="peak")
+        item.setClipToView(True)
+        series = Series(node_id, name, item)
+        series.alpha = self.smoothing
+        self.series[(node_id, name)] = series
+        return series
+
+    def _new_plot(self, group: str) -> Any:
+        self.warm_up()
+        n = len(self.plots)
+        plot = self.graphics.addPlot(row=n // COLUMNS, col=n % COLUMNS, title=group)
+        plot.showGrid(x=True, y=True, alpha=0.2)
+        plot.addLegend(offset=(-10, 10))
+        plot.setLabel("bottom", "step")
+        plot.setDownsampling(auto=True, mode="peak")
+        plot.setClipToView(True)
+        plot.setLogMode(y=self.log_y and group != "Accuracy")
+        self._style_plot(plot, self._colors)
+        self.plots[group] = plot
+        self.empty.hide()
+        self.graphics.show()
+        return plot
+
+    # -- controls ---------------------------------------------------------------------------------
+    def _smoothing_changed(self, value: int) -> None:
+        self.smoothing = value / 100.0
+        self.smooth_label.setText(f"smoothing {self.smoothing:.2f}")
+        for series in self.series.values():
+            series.set_smoothing(self.smoothing)
+        self.redraw()
+
+    def set_log_y(self, on: bool) -> None:
+        self.log_y = on
+        for group, plot in self.plots.items():
+            plot.setLogMode(y=on and group != "Accuracy")
+
+    def auto_range(self) -> None:
+        for plot in self.plots.values():
+            plot.enableAutoRange()
+
+    def _hover(self, args) -> None:
+        import numpy as np
+
+        pos = args[0]
+        for group, plot in self.plots.items():
+            if not plot.sceneBoundingRect().contains(pos):
+                continue
+            step = plot.vb.mapSceneToView(pos).x()
+            parts = []
+            for series in self.series.values():
+                if group_for(series.name) != group or not series.n:
+                    continue
+                x, y = series.arrays()
+                i = int(np.clip(np.searchsorted(x, step), 0, len(x) - 1))
+                parts.append(f"{series.name} {y[i]:.4g} @ step {int(x[i])}")
+            self.readout.setText(" · ".join(parts))
+            return
+
+    def apply_theme(self, c: Colors) -> None:
+        self._colors = c
+        if self.graphics is not None:
+            self.graphics.setBackground(c.plot_bg)
+        for plot in self.plots.values():
+            self._style_plot(plot, c)
+
+    @staticmethod
+    def _style_plot(plot: Any, c: Colors) -> None:
+        import pyqtgraph as pg
+
+        for axis in ("left", "bottom"):
+            ax = plot.getAxis(axis)
+            ax.setPen(pg.mkPen(c.plot_fg))
+            ax.setTextPen(pg.mkPen(c.plot_fg))
+        plot.titleLabel.setText(plot.titleLabel.text, color=c.plot_fg)

@@ -1,0 +1,126 @@
+"""The dashboard: curves, progress, image preview and confusion matrix, fed by event batches.
+
+:meth:`Dashboard.handle` takes one coalesced batch from the bridge and
+redraws once; :meth:`Dashboard.load_run` rebuilds the same view from a run
+folder (metrics.csv, run.json, the saved PNGs, log.txt), so a finished run
+looks the same as it did live.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QImage
+from PySide6.QtWidgets import QSplitter, QTabWidget, QVBoxLayout, QWidget
+
+from engine import events as ev
+from gui.dashboard.confusion import ConfusionView
+from gui.dashboard.console import LogConsole
+from gui.dashboard.curves import MetricCurves
+from gui.dashboard.images import to_qimage
+from gui.dashboard.preview import ImagePreview
+from gui.dashboard.progress import RunProgress
+from gui.theme import Colors
+
+_LOG_LINE = re.compile(r"^(\d\d:\d\d:\d\d) (\w+)\s+(?:\[([^\]]+)\] )?(.*)$")
+
+
+class Dashboard(QWidget):
+    thumbnail = Signal(str, QImage)  # node id, latest image: for the node on the canvas
+
+    def __init__(self, console: LogConsole | None = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.curves = MetricCurves()
+        self.preview = ImagePreview()
+        self.confusion = ConfusionView()
+        self.progress = RunProgress()
+        self.console = console or LogConsole()
+        self.reports: dict[str, dict] = {}
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.preview, "Images")
+        self.tabs.addTab(self.confusion, "Confusion matrix")
+        split = QSplitter(Qt.Horizontal)
+        split.addWidget(self.curves)
+        split.addWidget(self.tabs)
+        split.setStretchFactor(0, 3)
+        split.setStretchFactor(1, 2)
+        self.splitter = split
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.progress)
+        layout.addWidget(split, 1)
+
+    def reset(self) -> None:
+        self.curves.clear()
+        self.preview.clear()
+        self.confusion.clear()
+        self.progress.reset()
+        self.reports.clear()
+
+    # -- live events ------------------------------------------------------------------------------
+    def handle(self, events: list[ev.Event]) -> None:
+        """Apply one coalesced batch, then redraw the curves once."""
+        latest_image: dict[str, ev.ImageReady] = {}
+        for e in events:
+            if isinstance(e, ev.MetricPoint):
+                self.curves.add_point(e)
+            elif isinstance(e, ev.Progress):
+                self.progress.update_progress(e)
+            elif isinstance(e, ev.ImageReady):
+                self.preview.add_event(e)
+                latest_image[e.node_id] = e
+            elif isinstance(e, ev.LogLine):
+                self.console.append(e.level, e.message, e.node_id, e.time)
+            elif isinstance(e, ev.NodeReport):
+                self._report(e.node_id, e.report)
+            elif isinstance(e, ev.Rewind):
+                self.curves.rewind(e.node_id, e.step)
+            elif isinstance(e, ev.RunStarted):
+                self.progress.set_status(f"running on {e.device}", 0.0)
+            elif isinstance(e, ev.RunFinished):
+                self.progress.set_status(e.status + (f": {e.message}" if e.message else ""))
+        self.curves.redraw()
+        for node_id, image_event in latest_image.items():
+            self.thumbnail.emit(node_id, to_qimage(image_event.pixels))
+
+    def _report(self, node_id: str, report: dict) -> None:
+        self.reports.setdefault(node_id, {}).update(report)
+        if self.confusion.set_report(node_id, self.reports[node_id]) and self.preview.current_stream == "":
+            self.tabs.setCurrentWidget(self.confusion)
+
+    # -- a finished run, from its folder -------------------------------------------------------------
+    def load_run(self, run_dir: str | Path) -> dict:
+        """Show a run folder's curves, images, confusion matrix and log; returns its run.json."""
+        from engine.store import read_metrics, read_run
+
+        run_dir = Path(run_dir)
+        info = read_run(run_dir)
+        self.reset()
+        for row in read_metrics(run_dir):
+            self.curves.add_point(
+                ev.MetricPoint(node_id=row["node"], name=row["name"], step=row["step"], epoch=row["epoch"], value=row["value"])
+            )
+        self.curves.redraw()
+        for art in info.get("artifacts", []):
+            path = run_dir / art.get("path", "")
+            if path.suffix.lower() == ".png" and path.exists():
+                numbers = re.findall(r"\d+", path.stem)
+                step = int(numbers[-1]) if numbers else 0
+                self.preview.add_frame(f"{art.get('node')}: {art.get('kind')}", step, None, str(path))
+        for node_id, node in info.get("nodes", {}).items():
+            if node.get("report"):
+                self._report(node_id, node["report"])
+        log_path = run_dir / "log.txt"
+        if log_path.exists():
+            for line in log_path.read_text(encoding="utf-8", errors="replace").splitlines()[-5000:]:
+                m = _LOG_LINE.match(line)
+                if m:
+                    self.console.append(m.group(2).lower(), m.group(4), m.group(3) or "")
+        status = info.get("status", "")
+        self.progress.set_status(f"{info.get('run_id', run_dir.name)}: {status}", 1.0 if status == "succeeded" else None)
+        return info
+
+    def apply_theme(self, c: Colors) -> None:
+        self.curves.apply_theme(c)

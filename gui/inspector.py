@@ -1,0 +1,137 @@
+"""The inspector: a form for the selected node, generated from its step declaration.
+
+Nothing here knows any particular step: labels, editors, units, ranges, help
+text and the "Advanced" section all come from the ``Param`` declarations, so
+a step added by anyone shows a proper form without touching the GUI.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QFormLayout,
+    QLabel,
+    QScrollArea,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from gui.document import WorkflowDocument
+from gui.fields import ParamField, make_field
+
+
+class Inspector(QScrollArea):
+    def __init__(self, doc: WorkflowDocument, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.doc = doc
+        self.node_id: str | None = None
+        self.fields: dict[str, ParamField] = {}
+        self.problems: dict[str, list[str]] = {}
+        self.setWidgetResizable(True)
+        self.setMinimumWidth(260)
+        doc.params_changed.connect(self._params_changed)
+        doc.node_removed.connect(lambda nid: self.show_node(None) if nid == self.node_id else None)
+        doc.reset.connect(lambda: self.show_node(None))
+        self.show_node(None)
+
+    def show_node(self, node_id: str | None) -> None:
+        """Build the form for ``node_id`` (None: a hint to select a node)."""
+        self.node_id = node_id
+        self.fields = {}
+        page = QWidget()
+        layout = QVBoxLayout(page)
+        layout.setAlignment(Qt.AlignTop)
+        node = self.doc.workflow.node(node_id) if node_id else None
+        if node is None:
+            self.node_id = None
+            hint = QLabel("Select a step on the canvas to edit its settings.\n\n"
+                          "Drag steps from the palette; drag from an output port to an input port to link them.")
+            hint.setWordWrap(True)
+            hint.setObjectName("inspectorHint")
+            layout.addWidget(hint)
+            self.setWidget(page)
+            return
+        spec = self.doc.catalog.get(node.type)
+        title = QLabel(f"<b>{spec.title if spec else node.type}</b> &nbsp;<span style='color:#7b8794'>{node.id}</span>")
+        layout.addWidget(title)
+        if spec is None:
+            layout.addWidget(QLabel(f"Unknown step type '{node.type}': it cannot run. Delete it or install the step."))
+            self.setWidget(page)
+            return
+        if spec.description:
+            desc = QLabel(spec.description)
+            desc.setWordWrap(True)
+            layout.addWidget(desc)
+        self.problem_label = QLabel()
+        self.problem_label.setWordWrap(True)
+        self.problem_label.setStyleSheet("color: #e03131;")
+        layout.addWidget(self.problem_label)
+        basic, advanced = QFormLayout(), QFormLayout()
+        for form in (basic, advanced):
+            form.setFieldGrowthPolicy(QFormLayout.AllNonFixedFieldsGrow)
+        for param in spec.params:
+            field = make_field(param)
+            field.set_value(node.params.get(param.name, param.default))
+            field.edited.connect(lambda value, name=param.name: self._edited(name, value))
+            label = QLabel(param.title)
+            label.setToolTip(param.help)
+            target = advanced if param.advanced else basic
+            target.addRow(label, field)
+            if param.help:
+                help_label = QLabel(param.help)
+                help_label.setWordWrap(True)
+                help_label.setStyleSheet("color: #7b8794; font-size: 11px;")
+                target.addRow("", help_label)
+            self.fields[param.name] = field
+        layout.addLayout(basic)
+        if advanced.rowCount():
+            toggle = QToolButton(text="Advanced", checkable=True)
+            toggle.setToolButtonStyle(Qt.ToolButtonTextBesideIcon)
+            toggle.setArrowType(Qt.RightArrow)
+            box = QWidget()
+            box.setLayout(advanced)
+            box.setVisible(False)
+
+            def flip(on: bool) -> None:
+                box.setVisible(on)
+                toggle.setArrowType(Qt.DownArrow if on else Qt.RightArrow)
+
+            toggle.toggled.connect(flip)
+            layout.addWidget(toggle)
+            layout.addWidget(box)
+            self.advanced_toggle = toggle
+        if not spec.params:
+            layout.addWidget(QLabel("This step has no settings."))
+        self.setWidget(page)
+        self._show_problems()
+
+    def set_problems(self, problems: dict[str, list[str]]) -> None:
+        self.problems = problems
+        if self.node_id is not None and hasattr(self, "problem_label"):
+            self._show_problems()
+
+    def _show_problems(self) -> None:
+        items = [p for p in self.problems.get(self.node_id or "", []) if not p.startswith("param ")]
+        try:
+            self.problem_label.setText("\n".join(f"⚠ {p}" for p in items))
+            self.problem_label.setVisible(bool(items))
+        except RuntimeError:  # the page was replaced
+            pass
+
+    def _edited(self, name: str, value) -> None:
+        if self.node_id is not None:
+            self.doc.set_param(self.node_id, name, value)
+
+    def _params_changed(self, node_id: str) -> None:
+        """Undo/redo changed a value: show it (without re-emitting an edit)."""
+        if node_id != self.node_id:
+            return
+        node = self.doc.workflow.node(node_id)
+        spec = self.doc.catalog.get(node.type) if node else None
+        if node is None or spec is None:
+            return
+        for param in spec.params:
+            field = self.fields.get(param.name)
+            if field is not None:
+                field.set_value(node.params.get(param.name, param.default))

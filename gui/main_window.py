@@ -1,0 +1,489 @@
+"""The main window: canvas in the middle, palette, inspector, dashboard, log and runs as docks.
+
+Public API (used by the wizards and tests):
+
+* :meth:`MainWindow.load_workflow` – show a Workflow on the canvas (tidied when it has no layout)
+* :meth:`MainWindow.open_file` / :meth:`MainWindow.save` – files
+* :meth:`MainWindow.start_run`, :meth:`stop_run`, :meth:`toggle_pause` – runs
+* :meth:`MainWindow.open_run` – a finished run's dashboard from its folder
+* :meth:`MainWindow.add_page` / :meth:`show_page` – extra central pages (a welcome screen)
+* ``window.dashboard.preview`` – the image preview widget
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtGui import QCloseEvent, QImage
+from PySide6.QtWidgets import (
+    QApplication,
+    QDockWidget,
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QStackedWidget,
+    QWidget,
+)
+
+from engine import events as ev
+from engine.workflow import Workflow
+from gui import theme
+from gui.actions import build_actions
+from gui.autosave import Autosaver
+from gui.canvas.layout import needs_layout, tidy_positions
+from gui.canvas.scene import WorkflowScene
+from gui.canvas.view import CanvasView
+from gui.catalog import StepCatalog
+from gui.dashboard.console import LogConsole
+from gui.dashboard.panel import Dashboard
+from gui.document import CLIPBOARD_MIME, WorkflowDocument
+from gui.history import RunHistory
+from gui.inspector import Inspector
+from gui.palette import Palette
+from gui.paths import examples_dir
+from gui.run_control import IDLE, PAUSED, RUNNING, RunController
+from gui.settings import AppSettings
+
+log = logging.getLogger(__name__)
+FILE_FILTER = "Loom workflows (*.json);;All files (*)"
+
+
+class _DeviceProbe(QObject):
+    found = Signal(str)
+
+
+class MainWindow(QMainWindow):
+    run_state_changed = Signal(str)
+
+    def __init__(self, settings: AppSettings | None = None, catalog: StepCatalog | None = None, probe_device: bool = True) -> None:
+        super().__init__()
+        self.settings = settings or AppSettings()
+        self.catalog = catalog or StepCatalog(self)
+        self.doc = WorkflowDocument(self.catalog, self)
+        self.scene = WorkflowScene(self.doc, self)
+        self.view = CanvasView(self.scene, self.doc)
+        self.pages = QStackedWidget()
+        self._pages: dict[str, QWidget] = {}
+        self.add_page("canvas", self.view)
+        self.setCentralWidget(self.pages)
+        self.palette_panel = Palette(self.catalog)
+        self.inspector = Inspector(self.doc)
+        self.console = LogConsole()
+        self.dashboard = Dashboard(self.console)
+        self.history = RunHistory()
+        self.runs = RunController(self)
+        self.autosaver = Autosaver(self.doc, parent=self)
+        self.problems: dict[str, list[str]] = {}
+        self.act = build_actions(self)
+        self._build_docks()
+        self._build_status()
+        self._connect()
+        self.setWindowTitle("Loom")
+        self.resize(1400, 880)
+        self.setDockOptions(QMainWindow.AnimatedDocks | QMainWindow.AllowTabbedDocks)
+        geometry, state = self.settings.window_state()
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        if state is not None:
+            self.restoreState(state)
+        self.set_theme(self.settings.theme)
+        self._refresh_recent()
+        self._refresh_examples()
+        self._update_actions(IDLE)
+        self._update_title()
+        self.catalog.ready.connect(self._catalog_ready)
+        self._probe_device = probe_device
+        QTimer.singleShot(100, self.catalog.start)  # after the first paint: the window never waits for torch
+
+    # -- construction -------------------------------------------------------------------------------
+    def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea, name: str) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(name)
+        dock.setWidget(widget)
+        self.addDockWidget(area, dock)
+        self.act.panels_menu.addAction(dock.toggleViewAction())
+        return dock
+
+    def _build_docks(self) -> None:
+        self.palette_dock = self._dock("Steps", self.palette_panel, Qt.LeftDockWidgetArea, "dock-palette")
+        self.runs_dock = self._dock("Runs", self.history, Qt.LeftDockWidgetArea, "dock-runs")
+        self.tabifyDockWidget(self.palette_dock, self.runs_dock)
+        self.palette_dock.raise_()
+        self.inspector_dock = self._dock("Inspector", self.inspector, Qt.RightDockWidgetArea, "dock-inspector")
+        self.dashboard_dock = self._dock("Dashboard", self.dashboard, Qt.BottomDockWidgetArea, "dock-dashboard")
+        self.log_dock = self._dock("Log", self.console, Qt.BottomDockWidgetArea, "dock-log")
+        self.splitDockWidget(self.dashboard_dock, self.log_dock, Qt.Horizontal)
+        self.resizeDocks([self.palette_dock, self.inspector_dock], [230, 300], Qt.Horizontal)
+        self.resizeDocks([self.dashboard_dock], [380], Qt.Vertical)
+        self.resizeDocks([self.dashboard_dock, self.log_dock], [1000, 380], Qt.Horizontal)
+
+    def _build_status(self) -> None:
+        self.device_label = QLabel("Device: detecting…")
+        self.state_label = QLabel("Idle")
+        self.statusBar().addPermanentWidget(self.device_label)
+        self.statusBar().addPermanentWidget(self.state_label)
+
+    def _connect(self) -> None:
+        self.palette_panel.tree.dropped.connect(self._palette_drop)
+        self.palette_panel.tree.activated_step.connect(self._palette_add)
+        self.view.message.connect(lambda text: self.statusBar().showMessage(text, 5000))
+        self.scene.selectionChanged.connect(self._selection_changed)
+        self.doc.changed.connect(self._schedule_validation)
+        self.doc.undo_stack.cleanChanged.connect(lambda _clean: self._update_title())
+        self.doc.path_changed.connect(self._update_title)
+        self.runs.events.connect(self._on_events)
+        self.runs.state_changed.connect(self._update_actions)
+        self.runs.finished.connect(self._run_finished)
+        self.dashboard.thumbnail.connect(self._thumbnail)
+        self.history.open_run.connect(self.open_run)
+        self._validation_timer = QTimer(self, singleShot=True, interval=150)
+        self._validation_timer.timeout.connect(self.validate_now)
+
+    def add_page(self, name: str, widget: QWidget) -> None:
+        """Add a central page (e.g. a welcome screen); the canvas is the page named 'canvas'."""
+        self._pages[name] = widget
+        self.pages.addWidget(widget)
+
+    def show_page(self, name: str) -> None:
+        self.pages.setCurrentWidget(self._pages[name])
+
+    # -- startup ------------------------------------------------------------------------------------
+    def _catalog_ready(self) -> None:
+        self.scene.rebuild()  # nodes loaded before the catalogue get their ports now
+        self.validate_now()
+        QTimer.singleShot(200, self.dashboard.curves.warm_up)  # pyqtgraph, while the user looks around
+        if self._probe_device:
+            import threading
+
+            probe = _DeviceProbe(self)
+            probe.found.connect(lambda text: self.device_label.setText(f"Device: {text}"))
+
+            def detect() -> None:
+                try:
+                    from engine.device import device_label, select_device
+
+                    probe.found.emit(device_label(select_device("auto")[0]))
+                except Exception as exc:  # no torch, broken driver: say so, keep working
+                    probe.found.emit(f"unknown ({type(exc).__name__})")
+
+            threading.Thread(target=detect, name="loom-device-probe", daemon=True).start()
+
+    def offer_recovery(self) -> bool:
+        """After a crash: offer the autosaved workflow. Returns True when it was restored."""
+        pending = self.autosaver.pending()
+        if pending is None:
+            return False
+        workflow, path = pending
+        answer = self.ask("Recover unsaved work?",
+                          f"Loom did not close cleanly. Restore the unsaved workflow “{workflow.name}”?",
+                          QMessageBox.Yes | QMessageBox.No)
+        if answer == QMessageBox.Yes:
+            self.load_workflow(workflow, path=path or None)
+            self.doc.undo_stack.resetClean()  # restored work is unsaved work
+            self.autosaver.discard()
+            return True
+        self.autosaver.discard()
+        return False
+
+    # -- documents ------------------------------------------------------------------------------------
+    def load_workflow(self, workflow: Workflow, path: str | Path | None = None, tidy: bool | None = None) -> None:
+        """Show ``workflow`` on the canvas (the wizards call this); tidies it when it has no layout."""
+        self.catalog.wait()
+        if tidy or (tidy is None and needs_layout(workflow)):
+            heights = {}
+            for node in workflow.nodes:
+                spec = self.catalog.get(node.type)
+                rows = max(len(spec.inputs), len(spec.outputs), 1) if spec else 1
+                heights[node.id] = 76 + 22 * rows + (80 if spec and spec.produces_images else 0)
+            for node_id, pos in tidy_positions(workflow, heights).items():
+                workflow.node(node_id).position = pos
+        self.doc.set_workflow(workflow, path)
+        self.show_page("canvas")
+        self.dashboard.reset()
+        QTimer.singleShot(0, self.view.fit_all)
+        self.validate_now()
+
+    def open_file(self, path: str | Path) -> bool:
+        from engine.errors import UserInputError
+
+        try:
+            workflow = Workflow.load(path)
+        except UserInputError as exc:
+            self.show_error("Cannot open workflow", str(exc))
+            return False
+        self.load_workflow(workflow, path=path)
+        self._refresh_recent(self.settings.add_recent(path))
+        self.statusBar().showMessage(f"Opened {path}", 4000)
+        return True
+
+    def new_workflow(self) -> None:
+        if self.maybe_save():
+            self.load_workflow(Workflow())
+
+    def open_dialog(self) -> None:
+        if not self.maybe_save():
+            return
+        path, _ = QFileDialog.getOpenFileName(self, "Open workflow", str(self.doc.path or Path.home()), FILE_FILTER)
+        if path:
+            self.open_file(path)
+
+    def save(self) -> bool:
+        if self.doc.path is None:
+            return self.save_as()
+        return self._save_to(self.doc.path)
+
+    def save_as(self) -> bool:
+        suggestion = str(self.doc.path or Path.home() / f"{self.doc.workflow.name}.json")
+        path, _ = QFileDialog.getSaveFileName(self, "Save workflow", suggestion, FILE_FILTER)
+        return bool(path) and self._save_to(Path(path))
+
+    def _save_to(self, path: Path) -> bool:
+        try:
+            self.doc.save(path)
+        except OSError as exc:
+            self.show_error("Cannot save", f"{path}: {exc}")
+            return False
+        self._refresh_recent(self.settings.add_recent(path))
+        self.autosaver.discard()
+        self.statusBar().showMessage(f"Saved {path}", 4000)
+        return True
+
+    def maybe_save(self) -> bool:
+        """The unsaved-changes prompt; False means the user cancelled."""
+        if not self.doc.dirty:
+            return True
+        answer = self.ask("Unsaved changes", f"Save the changes to “{self.doc.workflow.name}”?",
+                          QMessageBox.Save | QMessageBox.Discard | QMessageBox.Cancel)
+        if answer == QMessageBox.Save:
+            return self.save()
+        return answer == QMessageBox.Discard
+
+    def ask(self, title: str, text: str, buttons) -> QMessageBox.StandardButton:
+        """Every question the window asks goes through here (tests replace it)."""
+        return QMessageBox.question(self, title, text, buttons)
+
+    def show_error(self, title: str, text: str) -> None:
+        self.console.append("error", text)
+        box = QMessageBox(QMessageBox.Warning, title, text, QMessageBox.Ok, self)
+        box.setWindowModality(Qt.WindowModal)
+        box.open()  # non-blocking: training and redraws continue behind it
+
+    def _refresh_recent(self, recent: list[str] | None = None) -> None:
+        menu = self.act.recent_menu
+        menu.clear()
+        for path in recent if recent is not None else self.settings.recent_files():
+            menu.addAction(Path(path).name, lambda p=path: self.maybe_save() and self.open_file(p)).setToolTip(path)
+        menu.setEnabled(not menu.isEmpty())
+
+    def _refresh_examples(self) -> None:
+        menu = self.act.examples_menu
+        menu.clear()
+        for path in sorted(examples_dir().glob("*.json")):
+            menu.addAction(path.stem.replace("_", " ").capitalize(), lambda p=path: self._open_example(p))
+        menu.setEnabled(not menu.isEmpty())
+
+    def _open_example(self, path: Path) -> None:
+        """Examples open as untitled copies so Save never overwrites the shipped file."""
+        if self.maybe_save() and self.open_file(path):
+            self.doc.path = None
+            self.doc.path_changed.emit()
+
+    def _update_title(self) -> None:
+        name = self.doc.path.name if self.doc.path else self.doc.workflow.name
+        self.setWindowTitle(f"{name}[*] — Loom")
+        self.setWindowModified(self.doc.dirty)
+
+    # -- editing ------------------------------------------------------------------------------------------
+    def _palette_drop(self, step_type: str, global_pos) -> None:
+        node_id = self.view.drop_step(step_type, global_pos)
+        if node_id:
+            self.scene.select_nodes([node_id])
+
+    def _palette_add(self, step_type: str) -> None:
+        self.scene.select_nodes([self.view.add_at_center(step_type)])
+
+    def _selection_changed(self) -> None:
+        ids = self.scene.selected_node_ids()
+        self.inspector.show_node(ids[0] if len(ids) == 1 else None)
+
+    def copy(self) -> None:
+        ids = self.scene.selected_node_ids()
+        if ids:
+            from PySide6.QtCore import QMimeData
+
+            data = QMimeData()
+            text = self.doc.fragment(ids)
+            data.setData(CLIPBOARD_MIME, text.encode())
+            data.setText(text)
+            QApplication.clipboard().setMimeData(data)
+
+    def cut(self) -> None:
+        self.copy()
+        self.delete_selection()
+
+    def paste(self) -> None:
+        data = QApplication.clipboard().mimeData()
+        if data is not None and data.hasFormat(CLIPBOARD_MIME):
+            self.scene.select_nodes(self.doc.paste(bytes(data.data(CLIPBOARD_MIME)).decode()))
+
+    def duplicate(self) -> None:
+        ids = self.scene.selected_node_ids()
+        if ids:
+            self.scene.select_nodes(self.doc.paste(self.doc.fragment(ids)))
+
+    def delete_selection(self) -> None:
+        self.doc.remove(self.scene.selected_node_ids(), self.scene.selected_links())
+
+    def select_all(self) -> None:
+        for item in self.scene.nodes.values():
+            item.setSelected(True)
+
+    def tidy_layout(self) -> None:
+        heights = {nid: item.height for nid, item in self.scene.nodes.items()}
+        target = tidy_positions(self.doc.workflow, heights)
+        moves = {n.id: (tuple(n.position), target[n.id]) for n in self.doc.workflow.nodes}
+        self.doc.move_nodes(moves, "Tidy layout")
+        self.view.fit_all()
+
+    # -- validation ----------------------------------------------------------------------------------------
+    def _schedule_validation(self) -> None:
+        self._validation_timer.start()
+
+    def validate_now(self) -> dict[str, list[str]]:
+        """Check the document with the engine's rules and badge the nodes that have problems."""
+        if not self.catalog.is_ready:
+            return {}
+        from engine.validation import validate
+
+        problems: dict[str, list[str]] = {}
+        for p in validate(self.doc.workflow):
+            problems.setdefault(p.node_id, []).append(f"{p.field}: {p.message}" if p.field else p.message)
+        self.problems = problems
+        self.scene.set_problems(problems)
+        self.inspector.set_problems(problems)
+        count = sum(len(v) for v in problems.values())
+        self.act.run.setToolTip("Validate and run the workflow" + (f" ({count} problem(s) to fix first)" if count else ""))
+        return problems
+
+    # -- runs --------------------------------------------------------------------------------------------------
+    def start_run(self, out_dir: str | Path | None = None, device: str = "auto"):
+        """Validate, then start the engine on its worker thread; returns the RunHandle or None."""
+        if self.runs.active:
+            return None
+        self.catalog.wait()
+        from engine.runner import WorkflowInvalid
+
+        self.validate_now()
+        try:
+            handle = self.runs.start(self.doc.workflow.copy(), out_dir=out_dir, device=device)
+        except WorkflowInvalid as exc:
+            for problem in exc.problems:
+                self.console.append("error", str(problem), problem.node_id)
+            self.log_dock.raise_()
+            self.statusBar().showMessage(f"Cannot run: {len(exc.problems)} problem(s) — see the red badges and the log", 8000)
+            return None
+        self.scene.clear_run_states()
+        self.dashboard.reset()
+        self.console.append("info", f"run started: {handle.run_dir}")
+        self.dashboard_dock.raise_()
+        return handle
+
+    def stop_run(self) -> None:
+        self.runs.stop()
+
+    def toggle_pause(self) -> None:
+        if self.runs.state == RUNNING:
+            self.runs.pause()
+        elif self.runs.state == PAUSED:
+            self.runs.resume()
+        self.act.pause.setChecked(self.runs.state == PAUSED)
+
+    def _on_events(self, events: list) -> None:
+        for e in events:
+            if isinstance(e, ev.NodeState):
+                self.scene.set_node_state(e.node_id, e.state, e.message, 0.0 if e.state == ev.RUNNING else None)
+                if e.state == ev.FAILED:
+                    self.statusBar().showMessage(f"{e.node_id} failed: {e.message}", 10000)
+            elif isinstance(e, ev.Progress):
+                item = self.scene.nodes.get(e.node_id)
+                if item is not None and item.state == ev.RUNNING:
+                    item.set_state(ev.RUNNING, item.state_message, e.fraction)
+            elif isinstance(e, ev.RunStarted):
+                self.device_label.setText(f"Device: {e.device}")
+                QTimer.singleShot(0, lambda d=e.device: self._label_device(d))
+        self.dashboard.handle(events)
+
+    def _label_device(self, device: str) -> None:
+        from engine.device import device_label
+
+        self.device_label.setText(f"Device: {device_label(device)}")
+
+    def _thumbnail(self, node_id: str, image: QImage) -> None:
+        if not image.isNull():
+            self.scene.set_thumbnail(node_id, image)
+
+    def _run_finished(self, status: str, message: str) -> None:
+        self.statusBar().showMessage(f"Run {status}" + (f": {message}" if message else ""), 10000)
+        self.history.refresh()
+
+    def _update_actions(self, state: str) -> None:
+        active = state != IDLE
+        self.act.run.setEnabled(not active)
+        self.act.pause.setEnabled(state in (RUNNING, PAUSED))
+        self.act.pause.setChecked(state == PAUSED)
+        self.act.pause.setText("&Resume" if state == PAUSED else "&Pause")
+        self.act.stop.setEnabled(state in (RUNNING, PAUSED))
+        shown = {"idle": "Idle", "running": "Running", "paused": "Paused", "stopping": "Stopping…"}[state]
+        if state == IDLE and self.runs.last_status:
+            shown = f"Idle · last run {self.runs.last_status}"
+        self.state_label.setText(shown)
+        self.run_state_changed.emit(state)
+
+    def open_run_dialog(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Open run folder", str(Path.home()))
+        if path:
+            self.open_run(path)
+
+    def open_run(self, run_dir: str | Path) -> bool:
+        """Reopen a finished run: its workflow on the canvas (if nothing unsaved) and its dashboard."""
+        from engine.errors import UserInputError
+
+        try:
+            info = self.dashboard.load_run(run_dir)
+        except UserInputError as exc:
+            self.show_error("Cannot open run", str(exc))
+            return False
+        for node_id, node in info.get("nodes", {}).items():
+            self.scene.set_node_state(node_id, node.get("state", ""), node.get("message", ""))
+        self.dashboard_dock.raise_()
+        self.statusBar().showMessage(f"Run {info.get('run_id')}: {info.get('status')}", 8000)
+        return True
+
+    # -- theme and closing -------------------------------------------------------------------------------------------
+    def set_theme(self, name: str) -> None:
+        c = theme.apply_theme(QApplication.instance(), name)
+        self.settings.theme = name
+        (self.act.dark if c.dark else self.act.light).setChecked(True)
+        self.dashboard.apply_theme(c)
+        self.scene.update()
+        for item in self.scene.nodes.values():
+            item.update()
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+        if self.runs.active:
+            answer = self.ask("A run is in progress", "Stop the run and quit? The last checkpoint is kept.",
+                              QMessageBox.Yes | QMessageBox.No)
+            if answer != QMessageBox.Yes:
+                event.ignore()
+                return
+            self.runs.stop_and_wait(3.0)
+        if not self.maybe_save():
+            event.ignore()
+            return
+        self.settings.save_window_state(self.saveGeometry(), self.saveState())
+        self.settings.sync()
+        self.autosaver.discard()
+        event.accept()

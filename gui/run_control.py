@@ -1,0 +1,105 @@
+"""Starting and steering runs from the GUI: the engine on its worker thread, events via the bridge.
+
+The engine is created lazily on the first Run (importing it is cheap, but its
+steps pull in torch), and kept for the session so repeated runs reuse cached
+nodes.  Everything the engine says arrives as coalesced batches on the GUI
+thread; the controller tracks the run state for menus and the status bar.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from PySide6.QtCore import QCoreApplication, QObject, QTimer, Signal
+
+from engine import events as ev
+from gui.bridge import EventBridge
+from gui.paths import runs_root
+
+IDLE, RUNNING, PAUSED, STOPPING = "idle", "running", "paused", "stopping"
+
+
+class RunController(QObject):
+    state_changed = Signal(str)
+    events = Signal(list)  # coalesced engine events, on the GUI thread
+    finished = Signal(str, str)  # status, message
+
+    def __init__(self, parent: QObject | None = None, rate_hz: int = 20) -> None:
+        super().__init__(parent)
+        self.bridge = EventBridge(self, rate_hz)
+        self.bridge.batch.connect(self._on_batch)
+        self._engine = None
+        self.handle = None
+        self.state = IDLE
+        self.run_dir: Path | None = None
+        self.last_status = ""
+
+    @property
+    def engine(self):
+        if self._engine is None:
+            from engine.run_index import RunIndex
+            from engine.runner import Engine
+
+            self._engine = Engine(index=RunIndex())
+        return self._engine
+
+    @property
+    def active(self) -> bool:
+        return self.state != IDLE
+
+    def start(self, workflow, out_dir: str | Path | None = None, device: str = "auto"):
+        """Validate and start; raises ``engine.runner.WorkflowInvalid`` before anything starts."""
+        if self.active:
+            raise RuntimeError("a run is already in progress")
+        from engine.runner import new_run_id
+
+        out = Path(out_dir) if out_dir else runs_root() / new_run_id(workflow.name)
+        self.handle = self.engine.start(workflow, out_dir=out, device=device, on_event=self.bridge.post)
+        self.run_dir = self.handle.run_dir
+        self.last_status = ""
+        self.bridge.start()
+        self._set_state(RUNNING)
+        return self.handle
+
+    def pause(self) -> None:
+        if self.state == RUNNING and self.handle is not None:
+            self.handle.pause()
+            self._set_state(PAUSED)
+
+    def resume(self) -> None:
+        if self.state == PAUSED and self.handle is not None:
+            self.handle.resume()
+            self._set_state(RUNNING)
+
+    def stop(self) -> None:
+        if self.state in (RUNNING, PAUSED) and self.handle is not None:
+            self.handle.stop()
+            self._set_state(STOPPING)
+
+    def stop_and_wait(self, timeout: float = 3.0) -> bool:
+        """Stop and keep the GUI alive until the worker ends (for closing the window)."""
+        self.stop()
+        deadline = time.monotonic() + timeout
+        while self.handle is not None and self.handle.running and time.monotonic() < deadline:
+            QCoreApplication.processEvents()
+            self.handle.wait(0.02)
+        self.bridge.flush()
+        return self.handle is None or not self.handle.running
+
+    def _on_batch(self, batch: list) -> None:
+        self.events.emit(batch)
+        done = next((e for e in batch if isinstance(e, ev.RunFinished)), None)
+        if done is not None:
+            self.last_status = done.status
+            QTimer.singleShot(0, lambda: self._finish(done))
+
+    def _finish(self, done: ev.RunFinished) -> None:
+        self.bridge.stop()
+        self._set_state(IDLE)
+        self.finished.emit(done.status, done.message)
+
+    def _set_state(self, state: str) -> None:
+        if state != self.state:
+            self.state = state
+            self.state_changed.emit(state)
