@@ -325,7 +325,7 @@ def finetune_workflow(c: FinetuneChoices) -> Workflow:
     if c.freeze not in FREEZE_MODES:
         raise RecipeError(f"unknown freeze mode {c.freeze!r}")
     if c.source == "imagenet":
-        model_type, model_params, weights, what = "resnet18", {"input_size": 64}, "imagenet", "ImageNet ResNet-18"
+        model_type, model_params, weights, what = "resnet18", {}, "imagenet", "ImageNet ResNet-18"
     elif c.source == "run":
         model_type, model_params = run_model_node(c.source_path)
         model_params = {k: v for k, v in model_params.items() if k not in ("weights", "freeze", "train_blocks")}

@@ -1,0 +1,208 @@
+"""The results page shown after a run: the headline numbers, the picture that matters, where the files are.
+
+It reads only the run folder (``run.json`` and the PNGs listed as artifacts),
+so it shows the same thing for a run that just ended and one reopened later.
+The buttons only announce what the analyst wants (signals); the wizards
+package turns them into ordinary edits of the workflow and a new run.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt, QUrl, Signal
+from PySide6.QtGui import QDesktopServices, QFont, QPixmap
+from PySide6.QtWidgets import (
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from gui.dashboard.confusion import ConfusionView
+
+HEADLINES = (  # (report key, label, is a fraction shown as %)
+    ("accuracy", "Accuracy on held-out images", True),
+    ("f1_macro", "F1 score (all classes alike)", True),
+    ("val_accuracy", "Best validation accuracy", True),
+    ("best_epoch", "Best epoch", False),
+    ("stopped", "Training ended", False),
+    ("loss_d", "Discriminator loss (last)", False),
+    ("loss_g", "Generator loss (last)", False),
+    ("steps", "Training steps", False),
+)
+
+
+def headline_metrics(info: dict[str, Any]) -> list[tuple[str, str]]:
+    """(label, value) pairs worth a headline, from the node reports of a run.json."""
+    out: list[tuple[str, str]] = []
+    seen: set[str] = set()
+    for node in info.get("nodes", {}).values():
+        report = node.get("report") or {}
+        for key, label, percent in HEADLINES:
+            if key in report and key not in seen and isinstance(report[key], (int, float, str)):
+                value = report[key]
+                if percent and isinstance(value, (int, float)):
+                    text = f"{100 * float(value):.1f} %"
+                elif isinstance(value, float):
+                    text = f"{value:.3g}"
+                else:
+                    text = str(value)
+                out.append((label, text))
+                seen.add(key)
+    order = {key: i for i, (key, _l, _p) in enumerate(HEADLINES)}
+    labels = {label: key for key, label, _p in HEADLINES}
+    return sorted(out, key=lambda kv: order[labels[kv[0]]])
+
+
+def confusion_source(info: dict[str, Any]) -> tuple[str, dict] | None:
+    for node_id, node in info.get("nodes", {}).items():
+        report = node.get("report") or {}
+        if report.get("confusion_matrix"):
+            return node_id, report
+    return None
+
+
+def gallery_images(run_dir: Path, info: dict[str, Any]) -> list[Path]:
+    """The PNGs to show for a generative run: the generator's output grid first, then the latest sample grids."""
+    pngs = [run_dir / a["path"] for a in info.get("artifacts", []) if str(a.get("path", "")).lower().endswith(".png")]
+    pngs = [p for p in pngs if p.is_file()]
+    grids = sorted(p for p in pngs if "grid" in p.name or "interpolation" in p.name)
+    rest = [p for p in pngs if p not in grids]
+    return (grids + rest[-3:])[:4]
+
+
+class ResultsPage(QWidget):
+    export_requested = Signal()
+    generate_more_requested = Signal()
+    train_again_requested = Signal()
+    back_requested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("results")
+        self.run_dir: Path | None = None
+        self.info: dict[str, Any] = {}
+        self.title = QLabel()
+        font = QFont(self.title.font())
+        font.setPointSizeF(font.pointSizeF() * 1.6)
+        font.setBold(True)
+        self.title.setFont(font)
+        self.status = QLabel()
+        self.status.setWordWrap(True)
+        self.metrics = QGridLayout()
+        self.metrics.setHorizontalSpacing(24)
+        self.confusion = ConfusionView()
+        self.confusion.setMinimumSize(360, 300)
+        self.gallery = QWidget()
+        self.gallery_layout = QHBoxLayout(self.gallery)
+        self.visual = QStackedWidget()
+        self.visual.addWidget(self.confusion)
+        self.visual.addWidget(self.gallery)
+        self.files = QLabel()
+        self.files.setWordWrap(True)
+        self.files.setTextInteractionFlags(Qt.TextSelectableByMouse)
+
+        self.export_button = QPushButton("Export model")
+        self.generate_button = QPushButton("Generate more images")
+        self.open_button = QPushButton("Open run folder")
+        self.again_button = QPushButton("Train again with changes")
+        self.back_button = QPushButton("Back to the workflow")
+        self.export_button.clicked.connect(self.export_requested.emit)
+        self.generate_button.clicked.connect(self.generate_more_requested.emit)
+        self.open_button.clicked.connect(self.open_folder)
+        self.again_button.clicked.connect(self.train_again_requested.emit)
+        self.back_button.clicked.connect(self.back_requested.emit)
+        buttons = QHBoxLayout()
+        for b in (self.export_button, self.generate_button, self.open_button, self.again_button):
+            buttons.addWidget(b)
+        buttons.addStretch(1)
+        buttons.addWidget(self.back_button)
+
+        inner = QWidget()
+        layout = QVBoxLayout(inner)
+        layout.setContentsMargins(32, 24, 32, 24)
+        layout.addWidget(self.title)
+        layout.addWidget(self.status)
+        layout.addLayout(self.metrics)
+        layout.addWidget(self.visual, 1)
+        layout.addWidget(self.files)
+        layout.addLayout(buttons)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(inner)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(scroll)
+
+    def show_run(self, run_dir: str | Path, can_export: bool, is_generator: bool) -> dict[str, Any]:
+        """Fill the page from a run folder; returns its run.json."""
+        from engine.store import read_run
+
+        self.run_dir = Path(run_dir)
+        info = read_run(self.run_dir)
+        self.info = info
+        self.title.setText(f"Results: {info.get('workflow', self.run_dir.name)}")
+        status = info.get("status", "")
+        took = info.get("duration_s")
+        self.status.setText(f"The run {status}" + (f" in {took:.0f} s" if isinstance(took, (int, float)) else "")
+                            + (f" on {info.get('device')}" if info.get("device") else "")
+                            + (f": {info['message']}" if info.get("message") else "."))
+        while self.metrics.count():
+            item = self.metrics.takeAt(0)
+            if item.widget():
+                item.widget().deleteLater()
+        for row, (label, value) in enumerate(headline_metrics(info)):
+            name = QLabel(label)
+            shown = QLabel(value)
+            vfont = QFont(shown.font())
+            vfont.setBold(True)
+            vfont.setPointSizeF(vfont.pointSizeF() * 1.2)
+            shown.setFont(vfont)
+            self.metrics.addWidget(name, row // 2, (row % 2) * 2)
+            self.metrics.addWidget(shown, row // 2, (row % 2) * 2 + 1)
+        self._fill_visual(info)
+        self.files.setText(f"Everything from this run is in <b>{self.run_dir}</b>: the workflow as it ran "
+                           "(workflow.json), run.json, metrics.csv and one folder per step "
+                           "(checkpoints, pictures, exported files).")
+        self.export_button.setEnabled(can_export and status == "succeeded")
+        self.export_button.setToolTip("" if can_export else "This Loom has no export step for this kind of model.")
+        self.generate_button.setVisible(is_generator)
+        self.generate_button.setEnabled(status == "succeeded")
+        return info
+
+    def _fill_visual(self, info: dict[str, Any]) -> None:
+        while self.gallery_layout.count():
+            item = self.gallery_layout.takeAt(0)
+            if item.widget():
+                item.widget().deleteLater()
+        source = confusion_source(info)
+        if source is not None:
+            self.confusion.set_report(*source)
+            self.visual.setCurrentWidget(self.confusion)
+            self.visual.setVisible(True)
+            return
+        images = gallery_images(self.run_dir, info) if self.run_dir else []
+        for path in images:
+            label = QLabel()
+            pix = QPixmap(str(path))
+            if pix.width() and pix.width() < 256:
+                pix = pix.scaledToWidth(256, Qt.FastTransformation)
+            elif pix.width() > 360:
+                pix = pix.scaledToWidth(360, Qt.SmoothTransformation)
+            label.setPixmap(pix)
+            label.setToolTip(str(path))
+            self.gallery_layout.addWidget(label)
+        self.gallery_layout.addStretch(1)
+        self.visual.setCurrentWidget(self.gallery)
+        self.visual.setVisible(bool(images))
+
+    def open_folder(self) -> bool:
+        if self.run_dir is None:
+            return False
+        return QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.run_dir)))

@@ -1,0 +1,184 @@
+"""The welcome screen: what an analyst sees on first launch and on an empty canvas.
+
+Three big doors (classify, generate, fine-tune), the shipped examples and the
+recent workflows.  It only announces choices through signals; the wizards
+package decides what each door opens, so this widget stays a plain view.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import (
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
+
+DOORS = (
+    ("classify", "Classify images", "Teach a model to sort pictures into your classes\n(or rows of a CSV table)."),
+    ("generate", "Generate images (GAN)", "Train a generator that draws new pictures\nlike yours, and watch it learn."),
+    ("finetune", "Fine-tune a pretrained model", "Start from a model that already sees well:\nfewer images, less time."),
+)
+
+
+def _door_button(title: str, blurb: str) -> QPushButton:
+    """A large button with a bold title and a wrapped explanation (labels let clicks through)."""
+    button = QPushButton()
+    button.setMinimumSize(240, 130)
+    button.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Preferred)
+    head = QLabel(title)
+    font = QFont(head.font())
+    font.setPointSizeF(font.pointSizeF() * 1.25)
+    font.setBold(True)
+    head.setFont(font)
+    text = QLabel(blurb.replace("\n", " "))
+    text.setWordWrap(True)
+    layout = QVBoxLayout(button)
+    layout.setContentsMargins(16, 12, 16, 12)
+    layout.addWidget(head)
+    layout.addWidget(text, 1, Qt.AlignTop)
+    for label in (head, text):
+        label.setAttribute(Qt.WA_TransparentForMouseEvents)
+    button.setAccessibleName(title)
+    button.setToolTip(blurb.replace("\n", " "))
+    return button
+
+
+def _example_title(path: Path) -> str:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return str(data.get("name") or path.stem)
+    except (OSError, ValueError):
+        return path.stem
+
+
+class WelcomeScreen(QWidget):
+    wizard_requested = Signal(str)  # classify | generate | finetune
+    example_requested = Signal(Path)
+    recent_requested = Signal(Path)
+    canvas_requested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("welcome")
+        title = QLabel("What would you like to do?")
+        font = QFont(title.font())
+        font.setPointSizeF(font.pointSizeF() * 1.8)
+        font.setBold(True)
+        title.setFont(font)
+        subtitle = QLabel("Each choice opens a short wizard that builds a workflow on the canvas and starts it. "
+                          "You can open and change every step afterwards.")
+        subtitle.setWordWrap(True)
+
+        self.door_buttons: dict[str, QPushButton] = {}
+        doors = QGridLayout()
+        doors.setSpacing(16)
+        for col, (key, text, blurb) in enumerate(DOORS):
+            button = _door_button(text, blurb)
+            button.setObjectName(f"door_{key}")
+            button.clicked.connect(lambda _c=False, k=key: self.wizard_requested.emit(k))
+            self.door_buttons[key] = button
+            doors.addWidget(button, 0, col)
+
+        self.examples = QListWidget()
+        self.examples.setObjectName("examples")
+        self.examples.setMinimumHeight(150)
+        self.examples.itemActivated.connect(lambda item: self.example_requested.emit(Path(item.data(Qt.UserRole))))
+        self.open_example = QPushButton("Open the example")
+        self.open_example.clicked.connect(self._open_selected_example)
+        self.recent = QListWidget()
+        self.recent.setObjectName("recent")
+        self.recent.setMinimumHeight(150)
+        self.recent.itemActivated.connect(lambda item: self.recent_requested.emit(Path(item.data(Qt.UserRole))))
+        self.open_recent = QPushButton("Open")
+        self.open_recent.clicked.connect(self._open_selected_recent)
+        self.empty_canvas = QPushButton("Start with an empty canvas")
+        self.empty_canvas.clicked.connect(self.canvas_requested.emit)
+
+        lists = QHBoxLayout()
+        lists.setSpacing(16)
+        lists.addLayout(self._column("Open an example", self.examples, self.open_example), 1)
+        lists.addLayout(self._column("Recent workflows", self.recent, self.open_recent), 1)
+
+        inner = QVBoxLayout()
+        inner.setSpacing(14)
+        inner.addWidget(title)
+        inner.addWidget(subtitle)
+        inner.addSpacing(8)
+        inner.addLayout(doors)
+        inner.addSpacing(8)
+        inner.addLayout(lists, 1)
+        row = QHBoxLayout()
+        row.addStretch(1)
+        row.addWidget(self.empty_canvas)
+        inner.addLayout(row)
+        frame = QFrame()
+        frame.setLayout(inner)
+        frame.setMaximumWidth(1000)
+        outer = QHBoxLayout(self)
+        outer.setContentsMargins(32, 24, 32, 24)
+        outer.addStretch(1)
+        outer.addWidget(frame, 10)
+        outer.addStretch(1)
+
+    @staticmethod
+    def _column(title: str, widget: QListWidget, button: QPushButton) -> QVBoxLayout:
+        col = QVBoxLayout()
+        label = QLabel(title)
+        font = QFont(label.font())
+        font.setBold(True)
+        label.setFont(font)
+        col.addWidget(label)
+        col.addWidget(widget, 1)
+        row = QHBoxLayout()
+        row.addStretch(1)
+        row.addWidget(button)
+        col.addLayout(row)
+        return col
+
+    def set_examples(self, paths: list[Path]) -> None:
+        self.examples.clear()
+        for path in paths:
+            item = QListWidgetItem(_example_title(path))
+            item.setData(Qt.UserRole, str(path))
+            item.setToolTip(str(path))
+            self.examples.addItem(item)
+        if self.examples.count():
+            self.examples.setCurrentRow(0)
+        self.open_example.setEnabled(self.examples.count() > 0)
+
+    def set_recent(self, paths: list[str]) -> None:
+        self.recent.clear()
+        for path in paths:
+            item = QListWidgetItem(Path(path).name)
+            item.setData(Qt.UserRole, str(path))
+            item.setToolTip(str(path))
+            self.recent.addItem(item)
+        if not paths:
+            placeholder = QListWidgetItem("(none yet: workflows you save appear here)")
+            placeholder.setFlags(Qt.NoItemFlags)
+            self.recent.addItem(placeholder)
+        else:
+            self.recent.setCurrentRow(0)
+        self.open_recent.setEnabled(bool(paths))
+
+    def _open_selected_example(self) -> None:
+        item = self.examples.currentItem()
+        if item is not None:
+            self.example_requested.emit(Path(item.data(Qt.UserRole)))
+
+    def _open_selected_recent(self) -> None:
+        item = self.recent.currentItem()
+        if item is not None and item.data(Qt.UserRole):
+            self.recent_requested.emit(Path(item.data(Qt.UserRole)))

@@ -1,0 +1,48 @@
+"""The common frame of the wizards: choices in, an ordinary workflow out.
+
+A wizard never trains anything: on Finish it saves the choices (so the next
+time starts where this one ended) and emits :attr:`LoomWizard.workflow_ready`
+with the workflow and whether to start it; :mod:`gui.wizards.install` hands
+that to the main window, which shows it on the canvas and runs it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QWidget, QWizard
+
+from engine.workflow import Workflow
+from gui.wizards.settings import WizardMemory
+
+
+class LoomWizard(QWizard):
+    workflow_ready = Signal(object, bool)  # Workflow, start the run now
+    kind = ""  # the key its choices are remembered under
+    choices_type: type = object
+
+    def __init__(self, parent: QWidget | None = None, memory: WizardMemory | None = None, choices: Any = None) -> None:
+        super().__init__(parent)
+        self.memory = memory or WizardMemory()
+        self.choices = choices if choices is not None else self.memory.load(self.kind, self.choices_type)
+        self.setWizardStyle(QWizard.ModernStyle)
+        self.setOption(QWizard.NoBackButtonOnStartPage, True)
+        self.setOption(QWizard.HaveHelpButton, False)
+        self.setButtonText(QWizard.FinishButton, "Build and run")
+        self.setMinimumSize(760, 560)
+        self.workflow: Workflow | None = None
+
+    def build_workflow(self) -> Workflow:
+        raise NotImplementedError
+
+    def accept(self) -> None:
+        from gui.wizards.pages import ReviewPage
+
+        review = next((self.page(i) for i in self.pageIds() if isinstance(self.page(i), ReviewPage)), None)
+        workflow = review.workflow if review is not None and review.workflow is not None else self.build_workflow()
+        start = review.start.isChecked() if review is not None else True
+        self.workflow = workflow
+        self.memory.save(self.kind, self.choices)
+        super().accept()
+        self.workflow_ready.emit(workflow, start)
