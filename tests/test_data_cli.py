@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 from tests.conftest import EXAMPLES, ROOT
-from tests.data_helpers import good_images, separable_csv
+from tests.test_data_helpers import good_images, separable_csv
 
 
 def loom_run(flow, tmp_path, *sets: str) -> subprocess.CompletedProcess:

@@ -11,7 +11,7 @@ from engine import Engine, Workflow
 from engine.store import read_metrics, read_run
 from engine.workflow import Endpoint, Link, Node
 from tests.conftest import EXAMPLES
-from tests.data_helpers import good_images, messy_folder, separable_csv
+from tests.test_data_helpers import good_images, messy_folder, separable_csv
 
 
 def folder_flow(path, epochs: int = 1) -> Workflow:

@@ -1,4 +1,4 @@
-"""Builders of small, deliberately messy data folders and tables for the data tests."""
+"""Builders of small, deliberately messy data folders and tables, shared by the data tests (no tests here)."""
 
 from __future__ import annotations
 
