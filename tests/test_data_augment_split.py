@@ -112,3 +112,36 @@ def test_kfold_puts_every_sample_in_exactly_one_validation_fold():
     assert [len(v) for _, v in folds] == [5, 5, 5, 5]
     with pytest.raises(ValueError, match="at least 2"):
         kfold_splits(labels, 1)
+
+
+def test_a_streamed_folder_yields_the_same_batches_as_the_in_memory_one(tmp_path):
+    from engine.data.folder import FolderOptions, load_image_folder, output_channels, scan_classes, scan_image_folder
+    from engine.data.streaming import StreamingImageDataset, placeholder
+    from engine.data.transforms import normalize_images
+    from tests.test_data_helpers import good_images
+
+    good_images(tmp_path / "imgs", per_class=6)
+    opts = FolderOptions(size=8)
+    memory, _, _ = load_image_folder(tmp_path / "imgs", opts)
+    scan = scan_image_folder(tmp_path / "imgs", opts, keep_pixels=False)
+    classes, labels = scan_classes(scan)
+    stream = StreamingImageDataset(
+        x=placeholder(output_channels(opts, scan), 8), labels=labels, classes=classes,
+        files=[str(f) for f in scan.files], decode={"size": 8, "fit": "resize", "channels": 3}, workers=0,
+    )
+    assert not scan.pixels and len(stream) == len(memory) == 18
+    memory, stream = (normalize_images(d, value_range="mean/std") for d in (memory, stream))
+    assert stream.normalization.mean == pytest.approx(memory.normalization.mean, abs=1e-4)
+    for (xm, ym), (xs, ys) in zip(memory.batches("train", 5, shuffle=True, seed=3, epoch=2, start_batch=1),
+                                  stream.batches("train", 5, shuffle=True, seed=3, epoch=2, start_batch=1),
+                                  strict=True):
+        assert torch.equal(ym, ys)
+        assert torch.allclose(xm, xs, atol=1e-3)
+    back = StreamingImageDataset.from_state(torch.load(_saved(stream, tmp_path), weights_only=True))
+    assert back.files == stream.files and back.sample_shape == (3, 8, 8)
+
+
+def _saved(data, tmp_path):
+    path = tmp_path / "stream.pt"
+    torch.save(data.to_state(), path)
+    return path

@@ -112,15 +112,39 @@ class TensorDataset:
         that asks for ``start_batch=b`` sees exactly the batches it would have.
         """
         x_all, y_all = self.on_device(device)
+        for sel in self.batch_indices(split, batch_size, shuffle=shuffle, seed=seed, epoch=epoch,
+                                      start_batch=start_batch, drop_last=drop_last):
+            sel = sel.to(x_all.device)
+            yield x_all[sel], (y_all[sel] if y_all is not None else None)
+
+    def batch_indices(
+        self,
+        split: str,
+        batch_size: int,
+        *,
+        shuffle: bool = False,
+        seed: int = 0,
+        epoch: int = 0,
+        start_batch: int = 0,
+        drop_last: bool = False,
+    ) -> Iterator[torch.Tensor]:
+        """The sample indices of each batch (CPU), in the order :meth:`batches` yields them.
+
+        Shared by the in-memory and the streaming paths, so both see the same
+        batches for the same ``(seed, epoch)``.
+        """
         idx = self.split(split)
         if shuffle:
             gen = torch.Generator().manual_seed(int(seed) * 1_000_003 + int(epoch))
             idx = idx[torch.randperm(len(idx), generator=gen)]
-        idx = idx.to(x_all.device)
         n_batches = self.num_batches(split, batch_size, drop_last)
         for b in range(start_batch, n_batches):
-            sel = idx[b * batch_size:(b + 1) * batch_size]
-            yield x_all[sel], (y_all[sel] if y_all is not None else None)
+            yield idx[b * batch_size:(b + 1) * batch_size]
+
+    def take(self, idx: torch.Tensor, device: str | torch.device = "cpu") -> torch.Tensor:
+        """Samples ``idx`` (as stored: normalised) on ``device``; for previews and fixed example sets."""
+        x_all, _ = self.on_device(device)
+        return x_all[idx.to(x_all.device)]
 
     def with_x(self, x: torch.Tensor, **changes: Any) -> TensorDataset:
         """A copy with new samples (same labels and splits); device copies are not shared."""
@@ -228,7 +252,12 @@ class TabularDataset(TensorDataset):
 
 
 def dataset_from_state(state: dict[str, Any]) -> TensorDataset:
-    return (ImageDataset if state.get("kind") == "image" else TabularDataset).from_state(state)
+    kind = state.get("kind")
+    if kind == "image_stream":
+        from engine.data.streaming import StreamingImageDataset
+
+        return StreamingImageDataset.from_state(state)
+    return (ImageDataset if kind == "image" else TabularDataset).from_state(state)
 
 
 def _plain(obj: Any) -> Any:

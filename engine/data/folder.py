@@ -21,7 +21,7 @@ from typing import Any
 import torch
 
 from engine.data.datasets import ImageDataset
-from engine.data.images import Decoded, decode_file
+from engine.data.images import decode_file
 
 LABELS_MODES = ("auto", "folders", "none")
 
@@ -116,25 +116,38 @@ def _rel(path: Path, root: Path) -> str:
         return str(path)
 
 
-def load_image_folder(
+@dataclass
+class FolderScan:
+    """The outcome of one pass over a folder: the usable files and (optionally) their pixels."""
+
+    listing: FolderListing
+    report: CleaningReport
+    files: list[Path] = field(default_factory=list)  # usable, deduplicated, in order
+    labels: list[int] = field(default_factory=list)
+    pixels: list[torch.Tensor] = field(default_factory=list)  # empty unless keep_pixels
+    all_grey: bool = True
+
+
+def scan_image_folder(
     root: Path,
     opts: FolderOptions,
+    keep_pixels: bool = True,
     check: Callable[[], None] = lambda: None,
     progress: Callable[[float], None] = lambda f: None,
     workers: int | None = None,
-) -> tuple[ImageDataset, CleaningReport, FolderListing]:
-    """Decode a whole folder into an in-memory ImageDataset in [0, 1].
+) -> FolderScan:
+    """Decode every file once: clean, dedupe, and keep the pixels (or only the file list, for streaming).
 
     ``check`` is called between chunks (the run's Stop/Pause); decoding runs on
-    a thread pool because PIL releases the GIL while it decodes.  The returned
-    dataset may be empty: the caller decides what that means for the user.
+    a thread pool because PIL releases the GIL while it decodes.
     """
     listing = list_folder(root, opts.labels)
-    report = CleaningReport()
+    scan = FolderScan(listing, CleaningReport())
+    report = scan.report
     for stray in listing.stray:
         report.skip(_rel(stray, root), "not in a class folder", "files beside the class folders have no class")
     decode_channels = 1 if opts.channels == "1" else 3
-    results: list[tuple[Decoded, int]] = []
+    seen: dict[str, str] = {}
     workers = workers or min(8, (os.cpu_count() or 2))
     chunk = 256
     with ThreadPoolExecutor(max_workers=workers) as pool:
@@ -147,48 +160,72 @@ def load_image_folder(
                 ),
                 part,
             )
-            results.extend(zip(decoded, (c for _, c in part), strict=True))
+            for dec, (_, cls) in zip(decoded, part, strict=True):
+                rel = _rel(dec.path, root)
+                if not dec.ok:
+                    report.skip(rel, dec.reason, dec.detail)
+                    continue
+                if opts.dedupe:
+                    if dec.digest in seen:
+                        report.duplicates.append({"file": rel, "same_as": seen[dec.digest]})
+                        continue
+                    seen[dec.digest] = rel
+                if dec.original_size != (opts.size, opts.size):
+                    report.resized += 1
+                if dec.mode not in ("RGB", "L"):
+                    report.converted[dec.mode] = report.converted.get(dec.mode, 0) + 1
+                px = dec.pixels
+                assert px is not None
+                if scan.all_grey and px.shape[0] == 3:
+                    scan.all_grey = bool((px[0] == px[1]).all() and (px[1] == px[2]).all())
+                scan.files.append(dec.path)
+                scan.labels.append(cls)
+                if keep_pixels:
+                    scan.pixels.append(px)
             progress(min(1.0, (start + len(part)) / max(1, len(listing.files))))
+    return scan
 
-    pixels, labels = [], []
-    seen: dict[str, str] = {}
-    for dec, cls in results:
-        rel = _rel(dec.path, root)
-        if not dec.ok:
-            report.skip(rel, dec.reason, dec.detail)
-            continue
-        if opts.dedupe:
-            if dec.digest in seen:
-                report.duplicates.append({"file": rel, "same_as": seen[dec.digest]})
-                continue
-            seen[dec.digest] = rel
-        if dec.original_size != (opts.size, opts.size):
-            report.resized += 1
-        if dec.mode not in ("RGB", "L"):
-            report.converted[dec.mode] = report.converted.get(dec.mode, 0) + 1
-        pixels.append(dec.pixels)
-        labels.append(cls)
 
-    c = decode_channels
-    if pixels:
-        x = torch.stack(pixels)
-        if opts.channels == "auto" and bool((x[:, 0] == x[:, 1]).all() and (x[:, 1] == x[:, 2]).all()):
-            x = x[:, :1].contiguous()  # every picture is grey: one channel is enough
-        x = x.float().div_(255.0)
-    else:
-        x = torch.empty(0, c, opts.size, opts.size)
-    has_labels = bool(listing.classes)
-    y = torch.tensor(labels, dtype=torch.long) if has_labels else None
+def scan_classes(scan: FolderScan) -> tuple[list[str], torch.Tensor | None]:
+    """Class names and contiguous labels, dropping classes whose every file was skipped (and saying so)."""
+    listing = scan.listing
+    if not listing.classes:
+        return [], None
     classes = list(listing.classes)
-    if has_labels and pixels:
-        # drop classes whose every file was skipped, keeping labels contiguous
-        present = sorted(set(labels))
-        if len(present) < len(classes):
-            remap = {old: new for new, old in enumerate(present)}
-            y = torch.tensor([remap[v] for v in labels], dtype=torch.long)
-            for old in range(len(classes)):
-                if old not in remap:
-                    report.skip(classes[old] + "/", "class has no usable images", "every file in it was skipped")
-            classes = [classes[i] for i in present]
-    data = ImageDataset(x=x, labels=y, classes=classes, name=root.name or str(root))
-    return data, report, listing
+    present = sorted(set(scan.labels))
+    remap = {old: new for new, old in enumerate(present)}
+    for old in range(len(classes)):
+        if old not in remap and scan.files:
+            scan.report.skip(classes[old] + "/", "class has no usable images", "every file in it was skipped")
+    labels = torch.tensor([remap[v] for v in scan.labels], dtype=torch.long)
+    return [classes[i] for i in present], labels
+
+
+def output_channels(opts: FolderOptions, scan: FolderScan) -> int:
+    if opts.channels == "1":
+        return 1
+    if opts.channels == "3":
+        return 3
+    return 1 if scan.all_grey else 3  # every picture is grey: one channel is enough
+
+
+def load_image_folder(
+    root: Path,
+    opts: FolderOptions,
+    check: Callable[[], None] = lambda: None,
+    progress: Callable[[float], None] = lambda f: None,
+    workers: int | None = None,
+) -> tuple[ImageDataset, CleaningReport, FolderListing]:
+    """Decode a whole folder into an in-memory ImageDataset in [0, 1].
+
+    The returned dataset may be empty: the caller decides what that means for the user.
+    """
+    scan = scan_image_folder(root, opts, True, check, progress, workers)
+    classes, labels = scan_classes(scan)
+    channels = output_channels(opts, scan)
+    if scan.pixels:
+        x = torch.stack(scan.pixels)[:, :channels].float().div_(255.0)
+    else:
+        x = torch.empty(0, channels, opts.size, opts.size)
+    data = ImageDataset(x=x, labels=labels, classes=classes, name=root.name or str(root))
+    return data, scan.report, scan.listing

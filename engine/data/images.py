@@ -147,7 +147,7 @@ def decode_file(
     except Exception as exc:  # a decoder bug must not sink the whole folder
         out.reason, out.detail = UNREADABLE, f"{type(exc).__name__}: {str(exc)[:100]}"
         return out
-    pixels = torch.from_numpy(np.ascontiguousarray(arr)).permute(2, 0, 1).contiguous()
+    pixels = torch.from_numpy(np.array(arr, copy=True)).permute(2, 0, 1).contiguous()
     out.pixels = fit_to(pixels, size, fit)
     return out
 

@@ -54,7 +54,7 @@ def thumbnail_grid(data: ImageDataset, per_class: int = PER_CLASS, max_rows: int
     for r, idx in enumerate(rows):
         if not len(idx):
             continue
-        x = data.pixels01(data.x[idx].float())
+        x = data.pixels01(data.take(idx).float())
         if x.shape[1] == 1:
             x = x.expand(-1, 3, -1, -1)
         x = x[:, :3]

@@ -29,7 +29,41 @@ def resize(x01: torch.Tensor, size: int) -> torch.Tensor:
     return F.interpolate(x01, size=(size, size), mode="bilinear", antialias=True, align_corners=False).clamp(0, 1)
 
 
+def _stream_stats(data: ImageDataset) -> Normalization:
+    """Per-channel mean/std of the training split, streamed batch by batch (nothing held in memory)."""
+    total = sq = None
+    count = 0
+    for xb, _ in data.batches("train", 256):
+        x01 = data.pixels01(xb).double()
+        s, s2 = x01.sum(dim=(0, 2, 3)), (x01 * x01).sum(dim=(0, 2, 3))
+        total, sq = (s, s2) if total is None else (total + s, sq + s2)
+        count += x01.shape[0] * x01.shape[2] * x01.shape[3]
+    if total is None:
+        return IDENTITY
+    mean = total / count
+    var = (sq / count - mean * mean) * (count / max(1, count - 1))  # unbiased, like Tensor.std
+    std = var.clamp(min=1e-12).sqrt().clamp(min=1e-6)
+    return Normalization(tuple(round(float(v), 6) for v in mean), tuple(round(float(v), 6) for v in std))
+
+
+def _normalize_stream(data: ImageDataset, size: int, channels: str, value_range: str) -> ImageDataset:
+    """Streams are re-decoded at the new size/channels; only the normalisation is computed now."""
+    stream = data.redecoded(size=size or None, channels=None if channels == "keep" else int(channels),  # type: ignore[attr-defined]
+                            normalization=IDENTITY)
+    if value_range == "-1..1":
+        norm = MINUS_ONE_TO_ONE
+    elif value_range == "0..1":
+        norm = IDENTITY
+    else:
+        norm = _stream_stats(stream)
+    if len(norm.mean) == 1 and stream.channels > 1:
+        norm = Normalization(norm.mean * stream.channels, norm.std * stream.channels)
+    return stream.redecoded(normalization=norm)
+
+
 def normalize_images(data: ImageDataset, size: int = 0, channels: str = "keep", value_range: str = "-1..1") -> ImageDataset:
+    if hasattr(data, "redecoded"):
+        return _normalize_stream(data, size, channels, value_range)
     x01 = data.pixels01(data.x)
     x01 = resize(x01, size)
     if channels != "keep":

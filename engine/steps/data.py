@@ -85,13 +85,16 @@ def digits(ctx: StepContext) -> dict:
         Float("max_megapixels", 50.0, 0.01, 170.0,
               "Decompression-bomb guard: images whose header claims more pixels than this are skipped "
               "without being decoded.", unit="MP", advanced=True),
+        Int("memory_limit_mb", 4096, 0, 1_000_000,
+            "Folders that take more than this once decoded are streamed from disk in batches instead of "
+            "held in memory (slower per epoch, but any size fits); 0 always streams.", unit="MB", advanced=True),
     ],
     cache="disk",
     produces_images=True,
     fingerprint=_path_key,
 )
 def image_folder(ctx: StepContext) -> dict:
-    from engine.data.folder import FolderOptions, load_image_folder
+    from engine.data.folder import FolderOptions
     from engine.data.preview import emit_preview
 
     root = _existing(ctx, "folder")
@@ -100,7 +103,7 @@ def image_folder(ctx: StepContext) -> dict:
         size=p["size"], fit=p["fit"], channels=p["channels"], labels=p["labels"], dedupe=p["dedupe"],
         min_side=p["min_side"], max_pixels=int(p["max_megapixels"] * 1_000_000),
     )
-    data, cleaning, listing = load_image_folder(root, opts, check=ctx.check, progress=lambda f: ctx.progress(f))
+    data, cleaning, listing, streamed = _load_folder(ctx, root, opts)
     facts = cleaning.to_json()
     for item in cleaning.skipped[:MAX_WARNINGS]:
         detail = f" ({item['detail']})" if item["detail"] else ""
@@ -126,8 +129,33 @@ def image_folder(ctx: StepContext) -> dict:
         f"{root.name}: {len(data)} images ({kind}), {data.channels}x{data.size[0]}x{data.size[1]}; "
         f"skipped {facts['skipped_count']}, duplicates {facts['duplicates']}"
     )
-    emit_preview(ctx, data, path=str(root), **facts)
+    emit_preview(ctx, data, path=str(root), streamed=streamed, **facts)
     return {"data": data}
+
+
+def _load_folder(ctx: StepContext, root: FsPath, opts: Any) -> tuple[Any, Any, Any, bool]:
+    """In memory when the decoded folder fits under ``memory_limit_mb``, else a stream over the files."""
+    from engine.data.folder import list_folder, load_image_folder, output_channels, scan_classes, scan_image_folder
+    from engine.data.streaming import StreamingImageDataset, placeholder
+
+    n_files = len(list_folder(root, opts.labels).files)
+    channels = 1 if opts.channels == "1" else 3
+    decoded_mb = n_files * channels * opts.size * opts.size * 4 / 2**20
+    progress = lambda f: ctx.progress(f)  # noqa: E731
+    if decoded_mb <= ctx.params["memory_limit_mb"]:
+        data, cleaning, listing = load_image_folder(root, opts, check=ctx.check, progress=progress)
+        return data, cleaning, listing, False
+    ctx.log(f"{n_files} images take about {decoded_mb:,.0f} MB decoded, over the {ctx.params['memory_limit_mb']} MB "
+            "limit: checking every file now, then streaming them from disk in batches")
+    scan = scan_image_folder(root, opts, keep_pixels=False, check=ctx.check, progress=progress)
+    classes, labels = scan_classes(scan)
+    c = output_channels(opts, scan)
+    data = StreamingImageDataset(
+        x=placeholder(c, opts.size), labels=labels, classes=classes, name=root.name or str(root),
+        files=[str(f) for f in scan.files],
+        decode={"size": opts.size, "fit": opts.fit, "channels": c, "max_pixels": opts.max_pixels},
+    )
+    return data, scan.report, scan.listing, True
 
 
 @step(

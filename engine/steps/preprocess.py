@@ -83,6 +83,7 @@ def _augment_specs(p: dict[str, Any]) -> list[dict[str, Any]]:
 def augment(ctx: StepContext) -> dict:
     import torch
 
+    from engine.data.datasets import ImageDataset
     from engine.data.preview import save_png, thumbnail_grid
 
     data = ctx.inputs["data"]
@@ -94,8 +95,8 @@ def augment(ctx: StepContext) -> dict:
         ctx.log("training batches get: " + ", ".join(s["op"] for s in specs))
         # Show what the model will see: the first training images, augmented.
         idx = data.split("train")[:64]
-        shown = out.with_x(out.augmented(data.x[idx], torch.Generator().manual_seed(0)),
-                           labels=None, splits=None, augment=())
+        augmented = out.augmented(data.take(idx), torch.Generator().manual_seed(0))
+        shown = ImageDataset(x=augmented, labels=None, classes=[], normalization=data.normalization)
         grid = thumbnail_grid(shown)
         path = ctx.node_dir / "augmented.png"
         save_png(grid, path)
@@ -122,8 +123,9 @@ def augment(ctx: StepContext) -> dict:
     cache="disk",
 )
 def split(ctx: StepContext) -> dict:
+    import torch
+
     from engine.data.datasets import TabularDataset
-    from engine.data.preview import class_counts
     from engine.data.splits import stratified_split
     from engine.data.tables import restandardise
 
@@ -141,7 +143,8 @@ def split(ctx: StepContext) -> dict:
     per_class = {}
     if data.labels is not None:
         for name, idx in splits.items():
-            per_class[name] = class_counts(out.with_x(out.x[idx], labels=out.labels[idx], splits=None))
+            counts = torch.bincount(data.labels[idx], minlength=data.num_classes).tolist()
+            per_class[name] = dict(zip(data.classes, counts, strict=False))
     ctx.log("split: " + ", ".join(f"{k} {v}" for k, v in sizes.items()))
     ctx.report(splits=sizes, counts_per_split=per_class, seed=p["seed"], stratified=p["stratify"])
     return {"data": out}
