@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import concurrent.futures as cf
+import threading
 from typing import Any
 
 from PySide6.QtCore import Qt
@@ -11,7 +12,7 @@ from PySide6.QtWidgets import QButtonGroup, QGridLayout, QLabel, QRadioButton, Q
 from engine.workflow import Workflow
 from gui.wizards.base import LoomWizard
 from gui.wizards.estimate import Estimate, human_duration, measure
-from gui.wizards.pages import _POOL, BudgetPage, DataPage, LoomPage, ReviewPage, _Relay
+from gui.wizards.pages import BudgetPage, DataPage, LoomPage, ReviewPage, _Relay, in_background
 from gui.wizards.recipes import PRESETS, Budget, ClassifyChoices, classify_workflow, preset_for
 from gui.wizards.settings import WizardMemory
 
@@ -56,6 +57,7 @@ class PresetPage(LoomPage):
         self._relay = _Relay(self)
         self._relay.done.connect(self._timed)
         self._generation = 0
+        self.cancel = threading.Event()  # set when the wizard closes: stops timings still running
 
     def preset(self) -> str:
         return next(k for k, b in self.buttons.items() if b.isChecked())
@@ -71,8 +73,9 @@ class PresetPage(LoomPage):
             self.times[key].setText("timing…")
             shape = (facts.get("features", 8),) if not data.is_image else (
                 facts["channels"], p.image_size or 32, p.image_size or 32)
-            job = _POOL.submit(measure, p.model_type, p.model_params, shape, int(facts.get("classes", 2)))
-            job.add_done_callback(lambda f, k=key, g=self._generation: self._relay.done.emit((k, g), f))
+            job = in_background(measure, p.model_type, p.model_params, shape, int(facts.get("classes", 2)),
+                                int(p.train_params.get("batch_size", 64)), 2, self.cancel)
+            job.add_done_callback(lambda f, k=key, g=self._generation: self._relay.deliver((k, g), f))
         self.note.setText(f"Times are for {self._train_images()} training examples and "
                           f"{self._budget_words()}; change the budget on the next page.")
 
@@ -128,6 +131,8 @@ class ClassifyWizard(LoomWizard):
         self.review_page = ReviewPage()
         for page in (self.data_page, self.preset_page, self.budget_page, self.review_page):
             self.addPage(page)
+        self.finished.connect(lambda _result: self.preset_page.cancel.set())
+        self.destroyed.connect(self.preset_page.cancel.set)
 
     def _estimate(self, budget: Budget) -> str:
         text = self.preset_page.estimate_text(self.preset_page.preset(), budget)

@@ -17,6 +17,7 @@ from typing import Any
 
 _CACHE: dict[tuple, float] = {}
 _LOCK = threading.Lock()
+_ONE_AT_A_TIME = threading.Lock()  # timings running side by side would slow each other down
 EVAL_OVERHEAD = 1.2  # validation passes, data shuffling, checkpoints
 
 
@@ -33,18 +34,37 @@ class Estimate:
         return total
 
 
+class Cancelled(Exception):
+    """The timing was abandoned (its wizard closed)."""
+
+
 def measure(model_type: str, model_params: dict[str, Any], sample_shape: tuple[int, ...], num_classes: int,
-            batch: int = 32, steps: int = 3) -> Estimate:
-    """Seconds per training sample for ``model_type`` (a classifier step) on this machine's device."""
-    from engine.steps.registry import get_step
+            batch: int = 16, steps: int = 2, cancel: threading.Event | None = None) -> Estimate:
+    """Seconds per training sample for ``model_type`` (a classifier step) on this machine's device.
+
+    ``cancel`` is checked between steps, so a closed wizard never leaves a timing running.
+    """
+    cancel = cancel or threading.Event()
+    from engine.device import select_device
 
     key = (model_type, tuple(sorted(model_params.items())), tuple(sample_shape), num_classes, batch)
+    device, _ = select_device("auto")
+    with _LOCK:
+        if key in _CACHE:
+            return Estimate(_CACHE[key], str(device))
+    with _ONE_AT_A_TIME:
+        if cancel.is_set():
+            raise Cancelled
+        return _measure(key, model_type, model_params, sample_shape, num_classes, batch, steps, device, cancel)
+
+
+def _measure(key: tuple, model_type: str, model_params: dict[str, Any], sample_shape: tuple[int, ...],
+             num_classes: int, batch: int, steps: int, device: Any, cancel: threading.Event) -> Estimate:
     import torch
 
-    from engine.device import select_device
     from engine.models import ModelSpec, build_model
+    from engine.steps.registry import get_step
 
-    device, _ = select_device("auto")
     with _LOCK:
         if key in _CACHE:
             return Estimate(_CACHE[key], str(device))
@@ -57,6 +77,8 @@ def measure(model_type: str, model_params: dict[str, Any], sample_shape: tuple[i
     loss_fn = torch.nn.CrossEntropyLoss()
 
     def one_step() -> None:
+        if cancel.is_set():
+            raise Cancelled
         opt.zero_grad(set_to_none=True)
         loss_fn(model(x), y).backward()
         opt.step()

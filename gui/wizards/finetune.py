@@ -71,7 +71,7 @@ class SourcePage(LoomPage):
         self.buttons = {
             "imagenet": QRadioButton("ResNet-18 trained on ImageNet (1.2 million photos)"),
             "run": QRadioButton("A model from one of my previous Loom runs"),
-            "file": QRadioButton("A weights file (.safetensors or .pt)"),
+            "file": QRadioButton("A ResNet-18 weights file (.safetensors or .pt)"),
         }
         for key, button in self.buttons.items():
             button.setObjectName(f"source_{key}")

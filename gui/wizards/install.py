@@ -93,6 +93,8 @@ class WizardsController(QObject):
         self.results.generate_more_requested.connect(self.generate_more)
         window.doc.reset.connect(self._document_replaced)
         window.runs.finished.connect(self._run_finished)
+        window.runs.events.connect(self._follow_samples)
+        self.samples_node = ""  # while set: switch the preview to this node's samples when they appear
         QTimer.singleShot(0, self._document_replaced)  # first launch: an empty canvas shows the welcome
 
     # -- pages ---------------------------------------------------------------------------------------------
@@ -148,8 +150,19 @@ class WizardsController(QObject):
         self.wizard_runs[str(handle.run_dir)] = kind
         if is_generator_workflow(workflow):
             w.dashboard.tabs.setCurrentWidget(w.dashboard.preview)  # the dashboard opens on the samples
+            self.samples_node = "train"
         w.dashboard_dock.show()
         w.dashboard_dock.raise_()
+
+    def _follow_samples(self, _events: list) -> None:
+        """Show the training samples, not the data preview that arrives first (once; then the analyst decides)."""
+        if not self.samples_node:
+            return
+        preview = self.window.dashboard.preview
+        stream = next((s for s in preview.streams if s.split(":", 1)[0] == self.samples_node), "")
+        if stream:
+            self.samples_node = ""
+            preview.stream_box.setCurrentText(stream)
 
     def train_again(self) -> None:
         kind = self.wizard_runs.get(str(self.last_run_dir), "")

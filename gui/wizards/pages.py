@@ -10,6 +10,8 @@ whatever the analyst typed.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
+import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -40,7 +42,27 @@ from gui.wizards.scan import FolderScan, TableScan, scan_folder, scan_table
 if TYPE_CHECKING:
     from gui.wizards.base import LoomWizard
 
-_POOL = cf.ThreadPoolExecutor(max_workers=2, thread_name_prefix="loom-wizard")
+
+
+def in_background(fn: Callable[..., Any], *args: Any) -> cf.Future:
+    """Run ``fn`` on its own thread and return a future for its result.
+
+    Not a daemon: a thread killed inside torch at interpreter exit aborts the
+    process, so long jobs (the timings) take a cancel event and finish quickly
+    once the wizard closes.
+    """
+    future: cf.Future = cf.Future()
+
+    def work() -> None:
+        if not future.set_running_or_notify_cancel():
+            return
+        try:
+            future.set_result(fn(*args))
+        except BaseException as exc:  # delivered to whoever waits on the future
+            future.set_exception(exc)
+
+    threading.Thread(target=work, name="loom-wizard").start()
+    return future
 
 BUILTIN_TEXT = {
     "digits": ("Built-in handwritten digits",
@@ -82,6 +104,11 @@ class _Relay(QObject):
     """Carries a background result onto the GUI thread (a queued signal)."""
 
     done = Signal(object, object)  # key, result
+
+    def deliver(self, key: Any, future: cf.Future) -> None:
+        """Any thread: pass the finished future on, unless the page was closed meanwhile."""
+        with contextlib.suppress(RuntimeError):  # the page (and this relay) were deleted: nobody waits
+            self.done.emit(key, future)
 
 
 class LoomPage(QWizardPage):
@@ -224,9 +251,9 @@ class DataPage(LoomPage):
             self.summary.setText("Looking at the files…")
             labels = "auto" if self.need_classes else "none"
             fn = (lambda: scan_folder(path, labels)) if src == "folder" else (lambda: scan_table(path))
-        future = _POOL.submit(fn)
+        future = in_background(fn)
         self._future = future
-        future.add_done_callback(lambda f, k=key: self._relay.done.emit(k, f))
+        future.add_done_callback(lambda f, k=key: self._relay.deliver(k, f))
 
     def _scan_done(self, key: tuple, future: cf.Future) -> None:
         if key != self._scan_key:
