@@ -5,9 +5,12 @@ from __future__ import annotations
 from engine.context import StepContext
 from engine.errors import UserInputError
 from engine.models import ModelSpec
-from engine.params import Float, Text
+from engine.params import Choice, Float, Int, Text
+from engine.params import Path as PathParam
 from engine.ports import MODEL, Port
 from engine.steps.registry import step
+
+FREEZE_CHOICES = ("none", "backbone", "last_n")  # engine.models.weights.FREEZE_CHOICES, without importing torch
 
 
 @step(
@@ -29,3 +32,78 @@ def mlp(ctx: StepContext) -> dict:
     except ValueError as exc:
         raise UserInputError(f"node '{ctx.node_id}', param 'hidden': {exc}") from None
     return {"model": ModelSpec("mlp", dict(ctx.params))}
+
+
+WEIGHTS_HELP = (
+    "Starting weights: none (random), imagenet (ResNet-18 only; downloaded once into the torch hub cache), "
+    "a weights file (.safetensors or a weights-only .pt), or a previous Loom run folder (transfer learning). "
+    "The head always starts fresh to fit this task's classes."
+)
+FREEZE_HELP = (
+    "none trains everything; backbone trains only the new head; last_n also trains the last N blocks "
+    "(set train_blocks)."
+)
+
+
+def _weights_fingerprint(params: dict) -> str:
+    """Changing the weights file or source run invalidates the cached training."""
+    from engine.cache import path_fingerprint
+
+    source = str(params.get("weights", "none")).strip()
+    return "" if source.lower() in ("none", "imagenet", "") else path_fingerprint(source)
+
+
+def _check_weights(ctx: StepContext) -> None:
+    from pathlib import Path as _Path
+
+    source = str(ctx.params.get("weights", "none")).strip()
+    if source.lower() in ("none", "imagenet", ""):
+        return
+    if not _Path(source).expanduser().exists():
+        raise UserInputError(
+            f"node '{ctx.node_id}', param 'weights': {source} does not exist — give none, imagenet, "
+            "a weights file or a Loom run folder"
+        )
+
+
+@step(
+    "cnn",
+    title="CNN classifier",
+    category="models",
+    description="A small convolutional network sized from the image: conv stages halve the image down to ~4 px.",
+    outputs=[Port("model", MODEL)],
+    params=[
+        Int("width", 32, 4, 256, "Channels of the first stage; each further stage doubles them."),
+        Int("stages", 0, 0, 6, "Number of conv+pool stages; 0 picks enough to reach ~4 px."),
+        Float("dropout", 0.1, 0.0, 0.9, "Dropout before the final layer."),
+        PathParam("weights", "none", WEIGHTS_HELP, mode="any", advanced=True),
+        Choice("freeze", "none", FREEZE_CHOICES, FREEZE_HELP, advanced=True),
+        Int("train_blocks", 1, 0, 6, "With freeze = last_n: how many of the last stages stay trainable.",
+            advanced=True),
+    ],
+    fingerprint=_weights_fingerprint,
+)
+def cnn(ctx: StepContext) -> dict:
+    _check_weights(ctx)
+    return {"model": ModelSpec("cnn", dict(ctx.params))}
+
+
+@step(
+    "resnet18",
+    title="ResNet-18",
+    category="models",
+    description="torchvision's ResNet-18, from scratch, ImageNet-pretrained or transferred from a previous run.",
+    outputs=[Port("model", MODEL)],
+    params=[
+        PathParam("weights", "none", WEIGHTS_HELP, mode="any"),
+        Choice("freeze", "none", FREEZE_CHOICES, FREEZE_HELP),
+        Int("train_blocks", 1, 0, 5, "With freeze = last_n: how many of the last residual stages stay trainable."),
+        Int("input_size", 0, 0, 512, "Resize images to this side inside the model (e.g. 64 or 224 for ImageNet "
+            "weights); 0 keeps the data's size.", unit="px"),
+        Float("dropout", 0.0, 0.0, 0.9, "Dropout before the new head.", advanced=True),
+    ],
+    fingerprint=_weights_fingerprint,
+)
+def resnet18(ctx: StepContext) -> dict:
+    _check_weights(ctx)
+    return {"model": ModelSpec("resnet18", dict(ctx.params))}

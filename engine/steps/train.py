@@ -9,20 +9,45 @@ from engine.ports import DATASET, MODEL, TRAINED_MODEL, Port
 from engine.steps.registry import step
 from engine.training.common import OPTIMIZERS
 
+# Kept in step with engine.training.schedules / supervised, which import torch.
+SCHEDULES = ("constant", "step", "cosine", "one_cycle")
+MONITORS = ("val_loss", "val_accuracy", "val_f1")
+
 
 @step(
     "train",
     title="Train classifier",
     category="train",
-    description="Fit a classifier to the training split; reports loss per step and validation accuracy per epoch.",
+    description="Fit a classifier to the training split; reports loss per step and validation metrics per epoch.",
     inputs=[Port("data", DATASET), Port("model", MODEL)],
     outputs=[Port("model", TRAINED_MODEL)],
     params=[
         Int("epochs", 10, 1, 10000, "Passes over the training data."),
         Int("batch_size", 64, 1, 65536, "Samples per optimisation step."),
         Float("lr", 1e-3, 1e-7, 10.0, "Learning rate: how big each update step is."),
-        Choice("optimizer", "adam", OPTIMIZERS, "Adam is a safe default; SGD uses momentum 0.9."),
+        Choice("optimizer", "adam", OPTIMIZERS, "Adam is a safe default; AdamW decouples weight decay; "
+               "SGD uses momentum."),
+        Choice("schedule", "constant", SCHEDULES, "How the learning rate changes over the run: step decays it "
+               "every few epochs, cosine glides to zero, one_cycle warms up then anneals."),
+        Float("time_budget", 0.0, 0.0, 10080.0, "Stop gracefully after this many minutes and keep the best "
+              "weights; 0 = no limit (the epochs decide).", unit="min"),
+        Int("patience", 0, 0, 1000, "Early stopping: stop when the monitored metric has not improved for this "
+            "many epochs; 0 = off."),
+        Choice("monitor", "val_loss", MONITORS, "Validation metric watched by early stopping and 'keep best'."),
+        Bool("restore_best", True, "At the end, go back to the weights of the best validation epoch."),
         Float("weight_decay", 0.0, 0.0, 1.0, "L2 penalty that keeps weights small.", advanced=True),
+        Float("momentum", 0.9, 0.0, 0.999, "SGD momentum (Nesterov).", advanced=True),
+        Int("step_epochs", 10, 1, 10000, "With schedule = step: epochs between decays.", advanced=True),
+        Float("gamma", 0.1, 0.0, 1.0, "With schedule = step: factor applied at each decay.", advanced=True),
+        Float("label_smoothing", 0.0, 0.0, 0.5, "Soften the one-hot targets; curbs over-confidence.",
+              advanced=True),
+        Choice("class_weights", "none", ("none", "balanced"), "balanced weighs each class by 1/frequency so rare "
+               "classes count as much as common ones.", advanced=True),
+        Float("grad_clip", 0.0, 0.0, 1000.0, "Clip the gradient norm to this value; 0 = off.", advanced=True),
+        Float("adversarial_eps", 0.0, 0.0, 1.0, "FGSM adversarial training: also train on inputs perturbed by "
+              "this much (pixel units, 0..1); 0 = off.", advanced=True),
+        Int("kfold", 0, 0, 20, "Cross-validate: train k models on k folds of train+val and report mean ± std; "
+            "0 = a single model.", advanced=True),
         Seed(),
         Choice("device", "auto", DEVICE_CHOICES, "auto = the run's device (GPU when there is one).", advanced=True),
         Bool("amp", True, "Mixed precision on CUDA GPUs (ignored on CPU).", advanced=True),
@@ -31,11 +56,17 @@ from engine.training.common import OPTIMIZERS
 )
 def train(ctx: StepContext) -> dict:
     from engine.device import select_device
+    from engine.errors import UserInputError
     from engine.training.supervised import FitConfig, fit_classifier
 
     if ctx.params["device"] != "auto":
         ctx.device, reason = select_device(ctx.params["device"])
         ctx.log(f"device for this step: {ctx.device} ({reason})")
-    trained = fit_classifier(ctx, ctx.inputs["data"], ctx.inputs["model"], FitConfig.from_params(ctx.params))
+    if ctx.params["kfold"] == 1:
+        raise UserInputError(f"node '{ctx.node_id}', param 'kfold': 1 fold is not cross-validation — use 0 or 2+")
+    try:
+        trained = fit_classifier(ctx, ctx.inputs["data"], ctx.inputs["model"], FitConfig.from_params(ctx.params))
+    except ValueError as exc:  # an architecture that does not fit the data
+        raise UserInputError(f"node '{ctx.node_id}': {exc}") from None
     ctx.report(**trained.history)
     return {"model": trained}

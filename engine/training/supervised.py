@@ -1,21 +1,31 @@
 """The supervised classification loop.
 
 One pass per epoch over the training split, batched on the device by index
-permutation; per-step training loss and per-epoch validation loss and
-accuracy go out as metric events.  The loop checks the run control between
-batches, so Stop is answered within one batch, and it writes a checkpoint at
-the end of each epoch and on Stop.
+permutation; per-step training loss and per-epoch validation loss, accuracy
+and macro F1 go out as metric events.  The loop checks the run control
+between batches (Stop is answered within one batch), writes a checkpoint at
+the end of each epoch and on Stop, and resumes from one exactly.
+
+Everything optional (augmentation, adversarial examples, clipping, the LR
+schedule, the time budget) is decided once before the loop, so the default
+configuration's per-step cost is the plain PyTorch step plus a few branches.
+Early stopping and "keep the best" watch one validation metric and restore
+the best epoch's weights at the end.
 """
 
 from __future__ import annotations
 
+import functools
+import math
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import torch
 import torch.nn.functional as F  # noqa: N812
 
+from engine import events as ev
 from engine.context import StepContext
 from engine.data.datasets import ImageDataset, TensorDataset
 from engine.errors import RunStopped, UserInputError
@@ -25,11 +35,17 @@ from engine.training.common import (
     autocast,
     capture_rng,
     ensure_finite,
+    load_checkpoint,
     make_optimizer,
     make_scaler,
+    restore_rng,
     save_checkpoint,
     seed_everything,
 )
+from engine.training.schedules import make_scheduler
+
+MONITORS = ("val_loss", "val_accuracy", "val_f1")
+CLASS_WEIGHTS = ("none", "balanced")
 
 
 @dataclass
@@ -39,6 +55,19 @@ class FitConfig:
     lr: float = 1e-3
     optimizer: str = "adam"
     weight_decay: float = 0.0
+    momentum: float = 0.9
+    schedule: str = "constant"
+    step_epochs: int = 10
+    gamma: float = 0.1
+    label_smoothing: float = 0.0
+    class_weights: str = "none"
+    grad_clip: float = 0.0
+    monitor: str = "val_loss"
+    patience: int = 0  # 0: no early stopping
+    restore_best: bool = True
+    time_budget: float = 0.0  # minutes; 0: no limit
+    adversarial_eps: float = 0.0  # FGSM epsilon in pixel units; 0: off
+    kfold: int = 0
     seed: int = 0
     amp: bool = True
     log_every: int = 1
@@ -61,105 +90,283 @@ def check_classification_data(data: TensorDataset, node_id: str) -> None:
 
 
 def fit_classifier(ctx: StepContext, data: TensorDataset, spec: ModelSpec, cfg: FitConfig) -> TrainedModel:
+    """Train one model (or ``cfg.kfold`` of them: see :mod:`engine.training.kfold`)."""
     check_classification_data(data, ctx.node_id)
-    seed_everything(cfg.seed)
-    device = ctx.device
-    model = build_model(spec, data.sample_shape, data.num_classes).to(device)
-    optimizer = make_optimizer(cfg.optimizer, model.parameters(), cfg.lr, cfg.weight_decay)
-    use_amp = amp_enabled(device, cfg.amp)
-    scaler = make_scaler(device, use_amp)
-    steps_per_epoch = data.num_batches("train", cfg.batch_size)
-    total_steps = steps_per_epoch * cfg.epochs
-    n_train = len(data.split("train"))
-    ckpt_path = ctx.node_dir / "checkpoints" / "last.pt"
+    if cfg.kfold >= 2:
+        from engine.training.kfold import fit_kfold
 
-    def checkpoint(epoch: int, step: int) -> None:
-        save_checkpoint(
-            ckpt_path,
-            {
-                "model": model.state_dict(),
-                "optimizer": optimizer.state_dict(),
-                "scaler": scaler.state_dict(),
-                "rng": capture_rng(),
-                "epoch": epoch,
-                "step": step,
-            },
+        return fit_kfold(ctx, data, spec, cfg)
+    return _Fit(ctx, data, spec, cfg).run()
+
+
+def balanced_class_weights(data: TensorDataset, device: str) -> torch.Tensor:
+    """``n / (k * count_c)`` over the training split: rare classes weigh more."""
+    assert data.labels is not None
+    counts = torch.bincount(data.labels[data.split("train")], minlength=data.num_classes).float()
+    weights = len(data.split("train")) / (data.num_classes * counts.clamp(min=1))
+    return weights.to(device)
+
+
+def _better(monitor: str, value: float, best: float | None) -> bool:
+    if best is None or math.isnan(best):
+        return not math.isnan(value)
+    return value < best if monitor == "val_loss" else value > best
+
+
+class _Fit:
+    """One training run of one model; ``tag`` prefixes metric names (k-fold: ``fold2/``)."""
+
+    def __init__(self, ctx: StepContext, data: TensorDataset, spec: ModelSpec, cfg: FitConfig,
+                 tag: str = "", ckpt_dir: Path | None = None, step_offset: int = 0) -> None:
+        self.ctx, self.data, self.spec, self.cfg, self.tag = ctx, data, spec, cfg, tag
+        self.step_offset = step_offset  # k-fold: folds continue one another's step axis
+        self.device = ctx.device
+        self.ckpt_dir = ckpt_dir or ctx.node_dir / "checkpoints"
+        self.has_val = len(data.split("val")) > 0
+
+    # -- setup -------------------------------------------------------------------
+    def _build(self) -> None:
+        from engine.models.weights import prepare_model
+
+        cfg, data, device = self.cfg, self.data, self.device
+        seed_everything(cfg.seed)
+        model = build_model(self.spec, data.sample_shape, data.num_classes)
+        prepare_model(model, self.spec, self.ctx)
+        self.model = model.to(device)
+        trainable = [p for p in model.parameters() if p.requires_grad]
+        if not trainable:
+            raise UserInputError(f"node '{self.ctx.node_id}': every weight of the model is frozen — nothing to train")
+        self.optimizer = make_optimizer(cfg.optimizer, trainable, cfg.lr, cfg.weight_decay, cfg.momentum)
+        self.use_amp = amp_enabled(device, cfg.amp)
+        self.scaler = make_scaler(device, self.use_amp)
+        self.steps_per_epoch = data.num_batches("train", cfg.batch_size)
+        self.total_steps = self.steps_per_epoch * cfg.epochs
+        self.scheduler = make_scheduler(
+            self.optimizer, cfg.schedule, self.total_steps, self.steps_per_epoch, cfg.step_epochs, cfg.gamma
         )
-        ctx.artifact("checkpoint", ckpt_path)
+        weight = balanced_class_weights(data, device) if cfg.class_weights == "balanced" else None
+        self.loss_fn = functools.partial(F.cross_entropy, weight=weight, label_smoothing=cfg.label_smoothing)
+        self.aug_gen = torch.Generator().manual_seed(cfg.seed + 7919)
+        self.augment = isinstance(data, ImageDataset) and bool(data.augment)
+        if cfg.adversarial_eps > 0:
+            from engine.training.adversarial import PixelSpace
 
-    step, t_start = 0, time.perf_counter()
-    history: dict[str, Any] = {}
-    ctx.log(f"training {spec.arch} on {n_train} samples, {cfg.epochs} epochs x {steps_per_epoch} steps, {device}")
-    try:
-        for epoch in range(1, cfg.epochs + 1):
-            model.train()
-            for xb, yb in data.batches("train", cfg.batch_size, device, shuffle=True, seed=cfg.seed, epoch=epoch):
-                ctx.check()
-                with autocast(device, use_amp):
-                    loss = F.cross_entropy(model(xb), yb)
-                optimizer.zero_grad(set_to_none=True)
-                scaler.scale(loss).backward()
-                scaler.step(optimizer)
-                scaler.update()
-                step += 1
-                if step % cfg.log_every == 0 or step == total_steps:
-                    value = loss.item()
-                    ensure_finite(value, "the training loss", step)
-                    ctx.metric("train_loss", value, step, epoch)
-                    elapsed = time.perf_counter() - t_start
-                    ctx.progress(
-                        step / total_steps,
-                        step=step,
-                        total_steps=total_steps,
-                        epoch=epoch,
-                        total_epochs=cfg.epochs,
-                        samples_per_s=step * cfg.batch_size / max(elapsed, 1e-9),
-                        eta_s=elapsed / step * (total_steps - step),
-                    )
-            if len(data.split("val")):
-                val = evaluate_split(model, data, "val", device, cfg.batch_size * 4)
-                ctx.metric("val_loss", val["loss"], step, epoch)
-                ctx.metric("val_accuracy", val["accuracy"], step, epoch)
-                history = {"epoch": epoch, "val_loss": val["loss"], "val_accuracy": val["accuracy"]}
-            checkpoint(epoch, step)
-    except RunStopped:
-        checkpoint(epoch, step)
-        raise
-    model.eval()
-    return TrainedModel(
-        spec=spec,
-        module=model,
-        sample_shape=data.sample_shape,
-        classes=list(data.classes),
-        normalization=data.normalization.to_json() if isinstance(data, ImageDataset) else None,
-        input_kind="image" if isinstance(data, ImageDataset) else "table",
-        history=history,
-    )
+            self.space = PixelSpace.of(data, device)
+
+    # -- checkpoints -------------------------------------------------------------
+    def _save(self, epoch: int, batch: int, step: int, finished: bool) -> None:
+        path = self.ckpt_dir / "last.pt"
+        state: dict[str, Any] = {
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scaler": self.scaler.state_dict(),
+            "rng": capture_rng(),
+            "aug_rng": self.aug_gen.get_state(),
+            "position": {"epoch": epoch, "batch": batch, "step": step},
+            "finished": finished,
+            "best": {"epoch": self.best_epoch, "value": self.best_value, "bad_epochs": self.bad_epochs},
+            "elapsed": time.perf_counter() - self.t_start,
+            "history": self.history,
+        }
+        if self.scheduler is not None:
+            state["scheduler"] = self.scheduler.state_dict()
+        if self.best_state is not None and self.best_dirty:
+            save_checkpoint(self.ckpt_dir / "best.pt", {"model": self.best_state, "epoch": self.best_epoch})
+            self.best_dirty = False
+        save_checkpoint(path, state)
+        self.ctx.artifact("checkpoint", path)
+
+    def _restore(self) -> tuple[int, int, int, bool]:
+        """Continue a resumed run; returns (epoch, next batch, step, finished)."""
+        ctx = self.ctx
+        path = self.ckpt_dir / "last.pt"
+        if ctx.resume_dir is None or not path.exists():
+            if ctx.resume_dir is not None:
+                ctx.log("no checkpoint to resume from for this step: starting it from the beginning", "warning")
+                ctx.bus.emit(ev.Rewind(node_id=ctx.node_id, step=self.step_offset))
+            return 1, 0, 0, False
+        state = load_checkpoint(path, map_location=self.device)
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scaler.load_state_dict(state["scaler"])
+        if self.scheduler is not None and "scheduler" in state:
+            self.scheduler.load_state_dict(state["scheduler"])
+        restore_rng(state["rng"])
+        self.aug_gen.set_state(state["aug_rng"])
+        best = state["best"]
+        self.best_epoch, self.best_value, self.bad_epochs = best["epoch"], best["value"], best["bad_epochs"]
+        best_path = self.ckpt_dir / "best.pt"
+        if best_path.exists():
+            self.best_state = load_checkpoint(best_path, map_location=self.device)["model"]
+        self.t_start -= float(state.get("elapsed", 0.0))
+        self.history = dict(state.get("history", {}))
+        pos, finished = state["position"], bool(state.get("finished"))
+        if not finished:  # a finished (k-fold) part keeps the rows that later parts wrote
+            ctx.bus.emit(ev.Rewind(node_id=ctx.node_id, step=int(pos["step"]) + self.step_offset))
+        ctx.log(f"{self.tag}resumed at step {pos['step']} (epoch {pos['epoch']}, batch {pos['batch']})")
+        return int(pos["epoch"]), int(pos["batch"]), int(pos["step"]), finished
+
+    # -- the loop -------------------------------------------------------------------
+    def _train_step(self, xb: torch.Tensor, yb: torch.Tensor) -> torch.Tensor:
+        cfg, model = self.cfg, self.model
+        if self.augment:
+            xb = self.data.augmented(xb, self.aug_gen)  # type: ignore[attr-defined]
+        if cfg.adversarial_eps > 0:
+            from engine.training.adversarial import fgsm
+
+            x_adv = fgsm(model, xb, yb, cfg.adversarial_eps, self.space, self.loss_fn)
+            xb, yb = torch.cat([xb, x_adv]), torch.cat([yb, yb])
+        with autocast(self.device, self.use_amp):
+            loss = self.loss_fn(model(xb), yb)
+        self.optimizer.zero_grad(set_to_none=True)
+        self.scaler.scale(loss).backward()
+        if cfg.grad_clip > 0:
+            self.scaler.unscale_(self.optimizer)
+            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        if self.scheduler is not None:
+            self.scheduler.step()
+        return loss
+
+    def _set_train(self) -> None:
+        self.model.train()
+        for module in getattr(self.model, "_loom_frozen", ()):  # frozen parts keep their BN statistics
+            module.eval()
+
+    def run(self) -> TrainedModel:
+        ctx, cfg, data = self.ctx, self.cfg, self.data
+        self._build()
+        self.best_state: dict[str, torch.Tensor] | None = None
+        self.best_epoch, self.best_value, self.bad_epochs, self.best_dirty = 0, None, 0, False
+        self.history: dict[str, Any] = {}
+        self.t_start = time.perf_counter()
+        epoch, start_batch, step, finished = self._restore()
+        budget_s = cfg.time_budget * 60.0
+        tag, spe, total = self.tag, self.steps_per_epoch, self.total_steps
+        n_train = len(data.split("train"))
+        ctx.log(f"{tag}training {self.spec.arch} on {n_train} samples, {cfg.epochs} epochs x {spe} steps, {self.device}"
+                + (f", time budget {cfg.time_budget:g} min" if budget_s else ""))
+        stop_reason = "finished" if finished else ""
+        batch = start_batch
+        try:
+            while not stop_reason and epoch <= cfg.epochs:
+                self._set_train()
+                batch = start_batch
+                for xb, yb in data.batches("train", cfg.batch_size, self.device, shuffle=True, seed=cfg.seed,
+                                           epoch=epoch, start_batch=start_batch):
+                    ctx.check()
+                    loss = self._train_step(xb, yb)
+                    step += 1
+                    batch += 1
+                    if step % cfg.log_every == 0 or step == total:
+                        value = loss.item()
+                        ensure_finite(value, "the training loss", step)
+                        ctx.metric(f"{tag}train_loss", value, step + self.step_offset, epoch)
+                        elapsed = time.perf_counter() - self.t_start
+                        fraction = step / total
+                        if budget_s:
+                            fraction = max(fraction, elapsed / budget_s)
+                        ctx.progress(fraction, step=step, total_steps=total, epoch=epoch, total_epochs=cfg.epochs,
+                                     samples_per_s=step * cfg.batch_size / max(elapsed, 1e-9),
+                                     eta_s=elapsed / max(fraction, 1e-9) * (1 - fraction))
+                        if budget_s and elapsed >= budget_s:
+                            stop_reason = "time_budget"
+                            break
+                start_batch = 0
+                if stop_reason and batch < spe:  # cut short by the budget: resume would continue here
+                    self._end_epoch(epoch, step)
+                    self._save(epoch, batch, step, finished=True)
+                    break
+                stop_reason = self._end_epoch(epoch, step) or stop_reason
+                epoch += 1
+                self._save(epoch, 0, step, finished=bool(stop_reason) or epoch > cfg.epochs)
+        except RunStopped:
+            self._save(epoch, batch, step, finished=False)
+            raise
+        return self._finish(stop_reason or "finished", step)
+
+    def _end_epoch(self, epoch: int, step: int) -> str:
+        """Validate, track the best epoch; returns "early_stopping" when patience runs out."""
+        if not self.has_val:
+            return ""
+        cfg, tag = self.cfg, self.tag
+        val = evaluate_split(self.model, self.data, "val", self.device, cfg.batch_size * 4, with_f1=True)
+        for name in ("loss", "accuracy", "f1"):
+            self.ctx.metric(f"{tag}val_{name}", val[name], step + self.step_offset, epoch)
+        value = val[cfg.monitor.removeprefix("val_")]
+        self.history.setdefault("val_curve", []).append(round(float(value), 6))
+        if _better(cfg.monitor, value, self.best_value):
+            self.best_value, self.best_epoch, self.bad_epochs = value, epoch, 0
+            if cfg.restore_best or cfg.patience:
+                self.best_state = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+                self.best_dirty = True
+            self.history.update(best_epoch=epoch, val_loss=val["loss"], val_accuracy=val["accuracy"], val_f1=val["f1"])
+        else:
+            self.bad_epochs += 1
+            if cfg.patience and self.bad_epochs >= cfg.patience:
+                self.ctx.log(f"{tag}early stopping at epoch {epoch}: {cfg.monitor} has not improved for "
+                             f"{cfg.patience} epochs (best {self.best_value:.4f} at epoch {self.best_epoch})")
+                return "early_stopping"
+        return ""
+
+    def _finish(self, reason: str, step: int) -> TrainedModel:
+        cfg, data, model = self.cfg, self.data, self.model
+        if reason == "time_budget":
+            self.ctx.log(f"{self.tag}time budget of {cfg.time_budget:g} min reached at step {step}")
+        if self.best_state is not None and cfg.restore_best:
+            model.load_state_dict(self.best_state)
+            self.ctx.log(f"{self.tag}restored the weights of epoch {self.best_epoch} "
+                         f"({cfg.monitor} {self.best_value:.4f})")
+        model.eval()
+        history = dict(self.history)
+        history.pop("val_curve", None)
+        history.update(monitor=cfg.monitor, stopped=reason, steps=step,
+                       train_seconds=round(time.perf_counter() - self.t_start, 3))
+        return TrainedModel(
+            spec=self.spec,
+            module=model,
+            sample_shape=data.sample_shape,
+            classes=list(data.classes),
+            normalization=data.normalization.to_json() if isinstance(data, ImageDataset) else None,
+            input_kind="image" if isinstance(data, ImageDataset) else "table",
+            history=history,
+            extra={"encoding": dict(getattr(data, "encoding", {}) or {})} if not isinstance(data, ImageDataset) else {},
+        )
 
 
 @torch.inference_mode()
 def evaluate_split(
-    model: torch.nn.Module, data: TensorDataset, split: str, device: str, batch_size: int = 512
+    model: torch.nn.Module, data: TensorDataset, split: str, device: str, batch_size: int = 512,
+    with_f1: bool = False,
 ) -> dict[str, Any]:
-    """Loss, accuracy, predictions and labels of ``model`` on one split."""
+    """Loss, accuracy (and macro F1), predictions, labels and probabilities of ``model`` on one split."""
     was_training = model.training
     model.eval()
-    losses, preds, labels, probs = [], [], [], []
+    losses, logits_all, labels = [], [], []
     for xb, yb in data.batches(split, batch_size, device):
         logits = model(xb).float()
         losses.append(F.cross_entropy(logits, yb, reduction="sum"))
-        p = logits.softmax(1)
-        probs.append(p.cpu())
-        preds.append(p.argmax(1).cpu())
+        logits_all.append(logits.cpu())
         labels.append(yb.cpu())
     model.train(was_training)
-    if not preds:
-        return {"loss": float("nan"), "accuracy": float("nan"), "pred": torch.empty(0), "true": torch.empty(0)}
-    pred, true = torch.cat(preds), torch.cat(labels)
-    return {
+    if not labels:
+        nan = float("nan")
+        return {"loss": nan, "accuracy": nan, "f1": nan, "pred": torch.empty(0, dtype=torch.long),
+                "true": torch.empty(0, dtype=torch.long), "probs": torch.empty(0, data.num_classes)}
+    logits, true = torch.cat(logits_all), torch.cat(labels)
+    probs = logits.softmax(1)
+    pred = probs.argmax(1)
+    out = {
         "loss": float(torch.stack(losses).sum().item() / len(true)),
         "accuracy": float((pred == true).float().mean().item()),
         "pred": pred,
         "true": true,
-        "probs": torch.cat(probs),
+        "probs": probs,
+        "logits": logits,
     }
+    if with_f1:
+        from engine.training.metrics import macro_f1
+
+        out["f1"] = macro_f1(true, pred, data.num_classes)
+    return out

@@ -1,0 +1,80 @@
+"""K-fold cross-validation of a classifier.
+
+The training and validation splits are pooled and dealt into ``k`` stratified
+folds (the test split is never touched); one model is trained per fold with
+that fold held out for validation.  The step reports every validation metric
+as mean ± std over the folds; the fold with the best monitored value becomes
+the step's model, and all fold models travel along (``extra["fold_models"]``)
+so the evaluation step can score each on the test split too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import torch
+
+from engine.context import StepContext
+from engine.data.datasets import TensorDataset
+from engine.errors import UserInputError
+from engine.models import ModelSpec, TrainedModel
+from engine.training.metrics import classification_report, mean_std
+from engine.training.supervised import FitConfig, _better, _Fit, evaluate_split
+
+
+def fold_datasets(data: TensorDataset, k: int, seed: int) -> list[TensorDataset]:
+    """``k`` views of ``data`` sharing its tensors, each with its own train/val split."""
+    from engine.data.splits import kfold_splits
+
+    pool = torch.cat([data.split("train"), data.split("val")]).sort().values
+    try:
+        folds = kfold_splits(data.labels, k, seed, indices=pool)
+    except ValueError as exc:
+        raise UserInputError(f"k-fold: {exc}") from None
+    test = data.split("test")
+    return [
+        replace(data, splits={"train": tr, "val": va, "test": test}, _device_copies=data._device_copies)
+        for tr, va in folds
+    ]
+
+
+def fit_kfold(ctx: StepContext, data: TensorDataset, spec: ModelSpec, cfg: FitConfig) -> TrainedModel:
+    k = cfg.kfold
+    fold_cfg = replace(cfg, kfold=0)
+    views = fold_datasets(data, k, cfg.seed)
+    planned = views[0].num_batches("train", cfg.batch_size) * cfg.epochs + 1
+    fits: list[TrainedModel] = []
+    reports: list[dict[str, Any]] = []
+    for i, view in enumerate(views, 1):
+        ctx.log(f"fold {i}/{k}: {len(view.split('train'))} training, {len(view.split('val'))} validation samples")
+        fit = _Fit(ctx, view, spec, fold_cfg, tag=f"fold{i}/", ckpt_dir=ctx.node_dir / "checkpoints" / f"fold{i}",
+                   step_offset=(i - 1) * planned)
+        trained = fit.run()
+        val = evaluate_split(trained.module, view, "val", ctx.device, cfg.batch_size * 4)
+        report = classification_report(val["true"], val["pred"], view.classes)
+        report["loss"] = val["loss"]
+        fits.append(trained)
+        reports.append(report)
+    summary = mean_std(reports)
+    acc, f1 = summary["accuracy"], summary["f1_macro"]
+    ctx.log(f"{k}-fold validation: accuracy {acc['mean']:.4f} ± {acc['std']:.4f}, "
+            f"macro F1 {f1['mean']:.4f} ± {f1['std']:.4f}")
+    key = {"val_loss": "loss", "val_accuracy": "accuracy", "val_f1": "f1_macro"}[cfg.monitor]
+    best = 0
+    for i, rep in enumerate(reports):
+        if _better(cfg.monitor, rep[key], reports[best][key]) and i != best:
+            best = i
+    chosen = fits[best]
+    chosen.history = {
+        "kfold": k,
+        "chosen_fold": best + 1,
+        "folds": [
+            {"fold": i + 1, "accuracy": r["accuracy"], "f1_macro": r["f1_macro"], "loss": round(r["loss"], 6),
+             "best_epoch": fits[i].history.get("best_epoch")}
+            for i, r in enumerate(reports)
+        ],
+        "val_mean_std": summary,
+    }
+    chosen.extra["fold_models"] = [t.module for t in fits]
+    return chosen
