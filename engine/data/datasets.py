@@ -115,7 +115,8 @@ class TensorDataset:
         for sel in self.batch_indices(split, batch_size, shuffle=shuffle, seed=seed, epoch=epoch,
                                       start_batch=start_batch, drop_last=drop_last):
             sel = sel.to(x_all.device)
-            yield x_all[sel], (y_all[sel] if y_all is not None else None)
+            # index_select is several times faster than x_all[sel] (advanced indexing) on CPU
+            yield x_all.index_select(0, sel), (y_all.index_select(0, sel) if y_all is not None else None)
 
     def batch_indices(
         self,
@@ -144,7 +145,7 @@ class TensorDataset:
     def take(self, idx: torch.Tensor, device: str | torch.device = "cpu") -> torch.Tensor:
         """Samples ``idx`` (as stored: normalised) on ``device``; for previews and fixed example sets."""
         x_all, _ = self.on_device(device)
-        return x_all[idx.to(x_all.device)]
+        return x_all.index_select(0, idx.to(x_all.device))
 
     def with_x(self, x: torch.Tensor, **changes: Any) -> TensorDataset:
         """A copy with new samples (same labels and splits); device copies are not shared."""

@@ -75,11 +75,10 @@ def _to_array(img, channels: int) -> np.ndarray:  # noqa: ANN001 - a PIL image
 
 def fit_to(pixels: torch.Tensor, size: int, fit: str) -> torch.Tensor:
     """C x H x W uint8 -> C x size x size, by stretching, centre-cropping or padding."""
-    import torchvision.transforms.v2.functional as tvf
-
     c, h, w = pixels.shape
     if (h, w) == (size, size):
         return pixels
+    import torchvision.transforms.v2.functional as tvf
     if fit == "resize":
         return tvf.resize(pixels, [size, size], antialias=True)
     if fit == "crop":
@@ -101,8 +100,13 @@ def decode_file(
     channels: int = 3,
     max_pixels: int = 50_000_000,
     min_side: int = 1,
+    digest: bool = True,
 ) -> Decoded:
-    """Read, check and decode one image file; never raises for a bad file."""
+    """Read, check and decode one image file; never raises for a bad file.
+
+    ``digest`` computes the content hash used to find duplicates (skipped
+    when streaming already-checked files).
+    """
     from PIL import Image, ImageOps, UnidentifiedImageError
 
     out = Decoded(path)
@@ -114,7 +118,7 @@ def decode_file(
     if not data:
         out.reason = ZERO_BYTE
         return out
-    out.digest = hashlib.sha256(data).hexdigest()
+    out.digest = hashlib.sha256(data).hexdigest() if digest else ""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # our own guard below reports bombs

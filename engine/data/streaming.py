@@ -38,7 +38,7 @@ class _FileItems(Dataset):
     def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
         d = self.decode
         dec = decode_file(Path(self.files[i]), d["size"], d["fit"], 1 if d["channels"] == 1 else 3,
-                          d.get("max_pixels", 50_000_000), 1)
+                          d.get("max_pixels", 50_000_000), 1, digest=False)
         if dec.pixels is None:  # the file changed since the scan: a blank keeps the batch shape
             pixels = torch.zeros(d["channels"], d["size"], d["size"], dtype=torch.uint8)
         else:
