@@ -42,6 +42,7 @@ def _door_button(title: str, blurb: str) -> QPushButton:
     font.setPointSizeF(font.pointSizeF() * 1.25)
     font.setBold(True)
     head.setFont(font)
+    head.setWordWrap(True)
     text = QLabel(blurb.replace("\n", " "))
     text.setWordWrap(True)
     layout = QVBoxLayout(button)

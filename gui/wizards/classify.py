@@ -34,7 +34,7 @@ class PresetPage(LoomPage):
         self.times: dict[str, QLabel] = {}
         self.estimates: dict[str, Estimate] = {}
         grid = QGridLayout()
-        grid.setColumnStretch(1, 1)
+        grid.setColumnStretch(0, 1)
         for row, key in enumerate(PRESETS):
             button = QRadioButton()
             button.setObjectName(f"preset_{key}")
@@ -45,9 +45,10 @@ class PresetPage(LoomPage):
             when = QLabel("timing…")
             when.setAlignment(Qt.AlignRight | Qt.AlignVCenter)
             self.blurbs[key], self.times[key] = blurb, when
+            blurb.setContentsMargins(24, 0, 0, 10)
             grid.addWidget(button, row * 2, 0)
-            grid.addWidget(when, row * 2, 2)
-            grid.addWidget(blurb, row * 2 + 1, 1, 1, 2)
+            grid.addWidget(when, row * 2, 1)
+            grid.addWidget(blurb, row * 2 + 1, 0, 1, 2)
         self.body.addLayout(grid)
         self.note = QLabel()
         self.note.setWordWrap(True)

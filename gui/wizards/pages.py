@@ -240,6 +240,7 @@ class DataPage(LoomPage):
         self._scan_key, self.scan = key, None
         src, path = key
         self.thumbs.clear()
+        self.thumbs.setMinimumSize(0, 0)
         if src in BUILTIN_TEXT:
             self.summary.setText(BUILTIN_TEXT[src][1])
             fn: Callable[[], Any] = lambda: _builtin_thumbnails(src)  # noqa: E731
@@ -268,13 +269,13 @@ class DataPage(LoomPage):
     def _show(self, src: str, result: Any) -> None:
         if src in BUILTIN_TEXT:
             if result is not None:
-                self.thumbs.setPixmap(pixmap_of(result))
+                self._set_thumbs(result)
             return
         self.scan = result
         if isinstance(result, FolderScan):
             self.summary.setText(result.summary() if not result.error else "")
             if result.thumbnails is not None:
-                self.thumbs.setPixmap(pixmap_of(result.thumbnails))
+                self._set_thumbs(result.thumbnails)
             problem = result.problem(self.need_classes)
         else:
             if not result.error:
@@ -286,6 +287,11 @@ class DataPage(LoomPage):
                 self.target_box.setCurrentText(pick)
             problem = result.problem(self.target_box.currentText())
         self.message.setText(problem)
+
+    def _set_thumbs(self, pixels: Any) -> None:
+        pix = pixmap_of(pixels)
+        self.thumbs.setPixmap(pix)
+        self.thumbs.setMinimumSize(pix.size())
 
     def wait_for_scan(self) -> None:
         """Finish the pending scan now (Next was pressed before it came back)."""
@@ -396,7 +402,10 @@ class BudgetPage(LoomPage):
         self.minutes_radio.setChecked(budget.kind == "minutes" and self.minutes_supported)
         self.epochs_radio.setChecked(not self.minutes_radio.isChecked())
         self.body.addWidget(help_label(
-            "With a time limit, training stops gracefully when the time is up and keeps the best model so far."))
+            "With a time limit, training stops gracefully when the time is up and keeps the best model so far."
+            if self.minutes_supported else
+            "This kind of training has no time limit setting yet: choose a number of epochs "
+            "(you can press Stop at any time and keep what was learned)."))
         self.early = QCheckBox("Stop early when the model stops improving on held-out images (recommended)")
         self.early.setChecked(budget.early_stopping)
         self.early_offered = early_stopping and has_param(train_type, "patience")

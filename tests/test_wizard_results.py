@@ -1,0 +1,137 @@
+"""The results page: headline numbers, confusion matrix or sample gallery, and its buttons.
+
+Run folders are written by hand here (the layout is the engine's documented
+contract), so these tests cost no training time.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel
+
+from gui.results import ResultsPage, headline_metrics
+from gui.wizards.recipes import ClassifyChoices, GenerateChoices, classify_workflow, generate_workflow
+
+SHOTS = Path(__file__).resolve().parents[1] / "resources" / "screenshots"
+
+
+def classifier_run(root: Path) -> Path:
+    run = root / "run-classify"
+    run.mkdir()
+    matrix = [[18, 0, 2], [1, 16, 1], [0, 3, 15]]
+    info = {
+        "run_id": run.name, "workflow": "Classify built-in digits (fast)", "status": "succeeded",
+        "device": "cpu", "duration_s": 42.0,
+        "nodes": {
+            "train": {"type": "train", "state": "done",
+                      "report": {"best_epoch": 7, "val_accuracy": 0.9, "stopped": "early stopping"}},
+            "evaluate": {"type": "evaluate", "state": "done",
+                         "report": {"accuracy": 0.875, "f1_macro": 0.871, "confusion_matrix": matrix,
+                                    "classes": ["a", "b", "c"], "split": "test"}},
+        },
+        "artifacts": [],
+    }
+    (run / "run.json").write_text(json.dumps(info))
+    (run / "workflow.json").write_text(classify_workflow(ClassifyChoices(preset="fast")).dumps())
+    return run
+
+
+def gan_run(root: Path) -> Path:
+    run = root / "run-gan"
+    (run / "generate").mkdir(parents=True)
+    grid = np.random.default_rng(0).integers(0, 255, (66, 66, 3), dtype=np.uint8)
+    Image.fromarray(grid).save(run / "generate" / "grid.png")
+    info = {"run_id": run.name, "workflow": "Generate built-in digits (DCGAN)", "status": "succeeded",
+            "nodes": {"train": {"type": "train_gan", "state": "done", "report": {"steps": 560}}},
+            "artifacts": [{"node": "generate", "kind": "samples", "path": "generate/grid.png"}]}
+    (run / "run.json").write_text(json.dumps(info))
+    return run
+
+
+def test_headlines_come_from_the_node_reports(tmp_path: Path) -> None:
+    info = json.loads((classifier_run(tmp_path) / "run.json").read_text())
+    shown = dict(headline_metrics(info))
+    assert shown["Accuracy on held-out images"] == "87.5 %"
+    assert shown["Best epoch"] == "7" and shown["Training ended"] == "early stopping"
+
+
+def test_classifier_results_show_the_confusion_matrix(qtbot, tmp_path: Path) -> None:
+    page = ResultsPage()
+    qtbot.addWidget(page)
+    page.resize(1000, 760)
+    page.show()
+    page.show_run(classifier_run(tmp_path), can_export=False, is_generator=False)
+    assert page.visual.currentWidget() is page.confusion
+    qtbot.waitUntil(lambda: any(label.text() == "87.5 %" and label.isVisible()
+                                for label in page.findChildren(QLabel)), timeout=2000)
+    assert str(tmp_path / "run-classify") in page.files.text()
+    assert not page.export_button.isEnabled() and "no export step" in page.export_button.toolTip()
+    assert not page.generate_button.isVisibleTo(page)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.grab().save(str(SHOTS / "wizard_results_classifier.png"))
+
+
+def test_gan_results_show_a_gallery(qtbot, tmp_path: Path) -> None:
+    page = ResultsPage()
+    qtbot.addWidget(page)
+    page.show()
+    page.show_run(gan_run(tmp_path), can_export=False, is_generator=True)
+    assert page.visual.currentWidget() is page.gallery
+    assert page.gallery_layout.count() == 2  # the grid and a stretch
+    assert page.generate_button.isVisibleTo(page) and page.generate_button.isEnabled()
+
+
+@pytest.fixture
+def window(qtbot):
+    from gui.main_window import MainWindow
+    from gui.wizards import install_wizards
+
+    win = MainWindow(probe_device=False)
+    install_wizards(win)
+    qtbot.addWidget(win)
+    win.show()
+    yield win
+    if win.wizards.wizard is not None:
+        win.wizards.wizard.close()
+
+
+def test_results_buttons_open_the_folder_reopen_the_wizard_and_go_back(window, qtbot, tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    from PySide6.QtGui import QDesktopServices
+
+    opened = []
+    monkeypatch.setattr(QDesktopServices, "openUrl", lambda url: opened.append(url.toLocalFile()) or True)
+    controller = window.wizards
+    run = classifier_run(tmp_path)
+    window.load_workflow(classify_workflow(ClassifyChoices(preset="fast")))
+    controller.wizard_runs[str(run)] = "classify"
+    controller.show_results(run)
+    assert window.pages.currentWidget() is controller.results
+    qtbot.mouseClick(controller.results.open_button, Qt.LeftButton)
+    assert opened == [str(run)]
+    qtbot.mouseClick(controller.results.again_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: controller.wizard is not None and controller.wizard.isVisible(), timeout=5000)
+    assert controller.wizard_kind == "classify"
+    controller.wizard.close()
+    qtbot.mouseClick(controller.results.back_button, Qt.LeftButton)
+    assert window.pages.currentWidget() is window.view
+
+
+def test_generate_more_asks_for_a_new_seed(window, qtbot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    controller = window.wizards
+    started = []
+    monkeypatch.setattr(window, "start_run", lambda *a, **k: started.append(True))
+    window.load_workflow(generate_workflow(GenerateChoices()))
+    controller.show_results(gan_run(tmp_path))
+    seed = window.doc.workflow.node("generate").params["seed"]
+    qtbot.mouseClick(controller.results.generate_button, Qt.LeftButton)
+    assert window.doc.workflow.node("generate").params["seed"] == seed + 1
+    assert started == [True] and window.pages.currentWidget() is window.view
+    window.doc.undo_stack.undo()  # an ordinary, undoable edit
+    assert window.doc.workflow.node("generate").params["seed"] == seed
