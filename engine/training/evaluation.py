@@ -107,7 +107,7 @@ def _mistakes(ctx: StepContext, trained: TrainedModel, data: ImageDataset, split
     confidence = result["probs"][wrong].max(1).values
     order = wrong[confidence.argsort(descending=True)][:limit]
     idx = data.split(split)[order]
-    images = data.pixels01(data.x[idx])
+    images = data.pixels01(data.take(idx))
     captions = [
         f"true {trained.classes[int(result['true'][i])]}\n"
         f"-> {trained.classes[int(result['pred'][i])]} {float(result['probs'][i].max()):.0%}"

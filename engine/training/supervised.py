@@ -331,8 +331,17 @@ class _Fit:
             normalization=data.normalization.to_json() if isinstance(data, ImageDataset) else None,
             input_kind="image" if isinstance(data, ImageDataset) else "table",
             history=history,
-            extra={"encoding": dict(getattr(data, "encoding", {}) or {})} if not isinstance(data, ImageDataset) else {},
+            extra=_input_facts(data),
         )
+
+
+def _input_facts(data: TensorDataset) -> dict[str, Any]:
+    """How raw inputs became the model's inputs (for model cards): table encoding, image decoding."""
+    if isinstance(data, ImageDataset):
+        decode = dict(getattr(data, "decode", {}) or {})
+        return {"decode": decode} if decode else {}
+    encoding = dict(getattr(data, "encoding", {}) or {})
+    return {"encoding": encoding} if encoding else {}
 
 
 @torch.inference_mode()
