@@ -1,0 +1,182 @@
+"""Generative models: GAN and VAE architectures, their training, and sampling."""
+
+from __future__ import annotations
+
+from engine.context import StepContext
+from engine.device import DEVICE_CHOICES
+from engine.errors import UserInputError
+from engine.generative import GenSpec
+from engine.params import Bool, Choice, Float, Int, Seed
+from engine.ports import GENERATIVE_MODEL, IMAGE_DATASET, IMAGES, TRAINED_GENERATOR, Port
+from engine.steps.registry import step
+
+_LATENT_HELP = "Size of the random noise vector each image is made from."
+_WIDTH_HELP = "Feature maps in the first/last conv layer; doubles per layer. Wider = slower, more detail."
+
+
+@step(
+    "dcgan",
+    title="DCGAN",
+    category="models",
+    description="Convolutional GAN (Radford et al.): sized from the images (28, 32 or 64 px; 1 or 3 channels).",
+    outputs=[Port("model", GENERATIVE_MODEL)],
+    params=[
+        Int("latent_dim", 100, 2, 1024, _LATENT_HELP),
+        Int("width", 32, 4, 512, _WIDTH_HELP),
+    ],
+)
+def dcgan(ctx: StepContext) -> dict:
+    return {"model": GenSpec("dcgan", dict(ctx.params))}
+
+
+@step(
+    "gan_mlp",
+    title="MLP GAN",
+    category="models",
+    description="Fully connected GAN: noise -> 256 -> 512 -> 1024 -> pixels; discriminator with dropout.",
+    outputs=[Port("model", GENERATIVE_MODEL)],
+    params=[
+        Int("latent_dim", 100, 2, 1024, _LATENT_HELP),
+        Float("dropout", 0.3, 0.0, 0.9, "Dropout in the discriminator; keeps it from memorising the data."),
+    ],
+)
+def gan_mlp(ctx: StepContext) -> dict:
+    return {"model": GenSpec("gan_mlp", dict(ctx.params))}
+
+
+@step(
+    "vae",
+    title="Conv VAE",
+    category="models",
+    description="Convolutional variational autoencoder: learns a smooth latent space to sample and interpolate.",
+    outputs=[Port("model", GENERATIVE_MODEL)],
+    params=[
+        Int("latent_dim", 16, 2, 512, "Size of the latent code each image is compressed to."),
+        Int("width", 32, 4, 512, _WIDTH_HELP),
+    ],
+)
+def vae(ctx: StepContext) -> dict:
+    return {"model": GenSpec("vae", dict(ctx.params))}
+
+
+def _common_params(epochs: int) -> list:
+    return [
+        Int("epochs", epochs, 1, 100000, "Passes over the images."),
+        Int("batch_size", 64, 2, 4096, "Images per optimisation step."),
+    ]
+
+
+def _tail_params() -> list:
+    return [
+        Seed(),
+        Int("sample_every", 20, 1, 1000000, "Render the fixed sample grid every N steps (also at step 0).", unit="steps"),
+        Int("samples", 64, 1, 256, "Images in each sample grid."),
+        Int("checkpoint_every", 500, 1, 10000000, "Save a checkpoint every N steps (and at every epoch end).", unit="steps", advanced=True),
+        Choice("split", "all", ("all", "train"), "Which images to learn from; generative models need no held-out set.", advanced=True),
+        Choice("device", "auto", DEVICE_CHOICES, "auto = the run's device (GPU when there is one).", advanced=True),
+        Bool("amp", True, "Mixed precision on CUDA GPUs (ignored on CPU).", advanced=True),
+    ]
+
+
+def _model_input(ctx: StepContext, kind: str) -> GenSpec:
+    spec = ctx.inputs["model"]
+    if spec.kind != kind:
+        other = "train_vae" if spec.kind == "vae" else "train_gan"
+        raise UserInputError(f"node '{ctx.node_id}': '{spec.arch}' is not a {kind.upper()} — train it with a '{other}' step")
+    if ctx.params["device"] != "auto":
+        from engine.device import select_device
+
+        ctx.device, reason = select_device(ctx.params["device"])
+        ctx.log(f"device for this step: {ctx.device} ({reason})")
+    return spec
+
+
+@step(
+    "train_gan",
+    title="Train GAN",
+    category="train",
+    description="Adversarial training with live sample grids; logs loss_d, loss_g, d_real and d_fake every step.",
+    inputs=[Port("data", IMAGE_DATASET), Port("model", GENERATIVE_MODEL, "A DCGAN or MLP GAN")],
+    outputs=[Port("generator", TRAINED_GENERATOR)],
+    params=[
+        *_common_params(50),
+        Float("lr_g", 2e-4, 1e-7, 1.0, "Generator learning rate (Adam)."),
+        Float("lr_d", 2e-4, 1e-7, 1.0, "Discriminator learning rate (Adam)."),
+        Float("beta1", 0.5, 0.0, 0.999, "Adam beta1; 0.5 is the DCGAN setting.", advanced=True),
+        Float("beta2", 0.999, 0.0, 0.9999, "Adam beta2.", advanced=True),
+        Int("d_steps", 1, 1, 20, "Discriminator updates per generator update."),
+        Float("label_smoothing", 0.0, 0.0, 0.5, "One-sided: real images are labelled 1 - this (e.g. 0.1)."),
+        *_tail_params(),
+    ],
+    produces_images=True,
+)
+def train_gan(ctx: StepContext) -> dict:
+    from engine.training.gan import GanConfig, fit_gan
+
+    spec = _model_input(ctx, "gan")
+    trained = fit_gan(ctx, ctx.inputs["data"], spec, GanConfig.from_params(ctx.params))
+    ctx.report(**trained.history)
+    return {"generator": trained}
+
+
+@step(
+    "train_vae",
+    title="Train VAE",
+    category="train",
+    description="Fits a VAE (reconstruction + beta x KL); shows reconstructions and random samples as it learns.",
+    inputs=[Port("data", IMAGE_DATASET), Port("model", GENERATIVE_MODEL, "A Conv VAE")],
+    outputs=[Port("generator", TRAINED_GENERATOR)],
+    params=[
+        *_common_params(30),
+        Float("lr", 1e-3, 1e-7, 1.0, "Learning rate (Adam)."),
+        Float("beta", 1.0, 0.0, 100.0, "Weight of the KL term: higher = smoother latent space, blurrier images."),
+        *_tail_params(),
+    ],
+    produces_images=True,
+)
+def train_vae(ctx: StepContext) -> dict:
+    from engine.training.vae import VaeConfig, fit_vae
+
+    spec = _model_input(ctx, "vae")
+    trained = fit_vae(ctx, ctx.inputs["data"], spec, VaeConfig.from_params(ctx.params))
+    ctx.report(**trained.history)
+    return {"generator": trained}
+
+
+@step(
+    "generate",
+    title="Generate images",
+    category="generate",
+    description="Writes images from a trained generator: N samples, or latent interpolation strips.",
+    inputs=[Port("generator", TRAINED_GENERATOR)],
+    outputs=[Port("images", IMAGES)],
+    params=[
+        Int("n", 64, 1, 10000, "How many images (in interpolate mode: how many strips)."),
+        Seed(),
+        Choice("mode", "samples", ("samples", "interpolate"), "samples = independent images; interpolate = walks between random latents."),
+        Int("steps", 10, 2, 100, "Images per interpolation strip (interpolate mode)."),
+    ],
+    cache="none",
+    produces_images=True,
+)
+def generate(ctx: StepContext) -> dict:
+    from engine.generative.preview import grid_uint8
+    from engine.generative.sampling import GeneratedImages, interpolation, sample, write_images, write_strip
+
+    p, trained = ctx.params, ctx.inputs["generator"]
+    out = ctx.node_dir
+    if p["mode"] == "interpolate":
+        images = interpolation(trained, p["n"], p["steps"], p["seed"])
+        path = write_strip(images, p["steps"], out / "interpolation.png")
+        result = GeneratedImages(images, [str(path)], nrow=p["steps"])
+        ctx.image("images", grid_uint8(images, nrow=p["steps"]), path=path)
+    else:
+        images = sample(trained, p["n"], p["seed"])
+        paths = write_images(images, out / "images")
+        result = GeneratedImages(images, [str(q) for q in paths])
+        shown = grid_uint8(images[:256])
+        ctx.image("images", shown)
+        ctx.artifact("images", out / "images")
+    ctx.log(f"wrote {len(result.paths)} PNG file(s) to {out}")
+    ctx.report(images=len(images), files=len(result.paths))
+    return {"images": result}
