@@ -57,6 +57,9 @@ class ModelSpec:
 
     arch: str
     params: dict[str, Any] = field(default_factory=dict)
+    # Starting weights handed over inside the workflow (a state dict from an upstream
+    # trained model): transfer learning without a file.  Not part of the JSON form.
+    source: dict[str, Any] | None = field(default=None, compare=False, repr=False)
 
     def to_json(self) -> dict[str, Any]:
         return {"arch": self.arch, "params": dict(self.params)}

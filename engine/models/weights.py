@@ -190,7 +190,12 @@ def prepare_model(model: nn.Module, spec: ModelSpec, ctx: StepContext) -> None:
     """Apply the spec's ``weights`` and ``freeze`` params to a freshly built model."""
     where = f"node '{ctx.node_id}', weights"
     source = str(spec.params.get("weights", "none") or "none").strip()
-    if source.lower() not in ("none", ""):
+    if spec.source is not None:
+        loaded, total = transfer(model, spec.source, where, "the connected pretrained model")
+        ctx.log(f"started from the connected pretrained model: {loaded} of {total} backbone tensors loaded; "
+                "the head starts fresh")
+        ctx.report(pretrained="connected model", tensors_loaded=loaded)
+    elif source.lower() not in ("none", ""):
         state, what = load_source(source, spec.arch, where)
         loaded, total = transfer(model, state, where, what)
         ctx.log(f"started from {what}: {loaded} of {total} backbone tensors loaded; the head starts fresh")

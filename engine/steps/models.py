@@ -7,7 +7,7 @@ from engine.errors import UserInputError
 from engine.models import ModelSpec
 from engine.params import Choice, Float, Int, Text
 from engine.params import Path as PathParam
-from engine.ports import MODEL, Port
+from engine.ports import MODEL, TRAINED_MODEL, Port
 from engine.steps.registry import step
 
 FREEZE_CHOICES = ("none", "backbone", "last_n")  # engine.models.weights.FREEZE_CHOICES, without importing torch
@@ -53,6 +53,23 @@ def _weights_fingerprint(params: dict) -> str:
     return "" if source.lower() in ("none", "imagenet", "") else path_fingerprint(source)
 
 
+PRETRAINED_PORT = Port(
+    "pretrained", TRAINED_MODEL, "Optional: a model trained earlier in this workflow to start from (transfer "
+    "learning); overrides the weights param", optional=True,
+)
+
+
+def _spec(ctx: StepContext, arch: str) -> ModelSpec:
+    """The model spec, carrying the connected pretrained model's weights (on the CPU) if any."""
+    _check_weights(ctx)
+    upstream = ctx.inputs.get("pretrained")
+    source = None
+    if upstream is not None:
+        source = {k: v.detach().cpu().clone() for k, v in upstream.module.state_dict().items()}
+        ctx.log(f"will start from the connected {upstream.spec.arch} trained on {len(upstream.classes)} classes")
+    return ModelSpec(arch, dict(ctx.params), source=source)
+
+
 def _check_weights(ctx: StepContext) -> None:
     from pathlib import Path as _Path
 
@@ -71,6 +88,7 @@ def _check_weights(ctx: StepContext) -> None:
     title="CNN classifier",
     category="models",
     description="A small convolutional network sized from the image: conv stages halve the image down to ~4 px.",
+    inputs=[PRETRAINED_PORT],
     outputs=[Port("model", MODEL)],
     params=[
         Int("width", 32, 4, 256, "Channels of the first stage; each further stage doubles them."),
@@ -84,8 +102,7 @@ def _check_weights(ctx: StepContext) -> None:
     fingerprint=_weights_fingerprint,
 )
 def cnn(ctx: StepContext) -> dict:
-    _check_weights(ctx)
-    return {"model": ModelSpec("cnn", dict(ctx.params))}
+    return {"model": _spec(ctx, "cnn")}
 
 
 @step(
@@ -93,6 +110,7 @@ def cnn(ctx: StepContext) -> dict:
     title="ResNet-18",
     category="models",
     description="torchvision's ResNet-18, from scratch, ImageNet-pretrained or transferred from a previous run.",
+    inputs=[PRETRAINED_PORT],
     outputs=[Port("model", MODEL)],
     params=[
         PathParam("weights", "none", WEIGHTS_HELP, mode="any"),
@@ -105,5 +123,4 @@ def cnn(ctx: StepContext) -> dict:
     fingerprint=_weights_fingerprint,
 )
 def resnet18(ctx: StepContext) -> dict:
-    _check_weights(ctx)
-    return {"model": ModelSpec("resnet18", dict(ctx.params))}
+    return {"model": _spec(ctx, "resnet18")}

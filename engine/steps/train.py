@@ -7,9 +7,10 @@ from engine.device import DEVICE_CHOICES
 from engine.params import Bool, Choice, Float, Int, Seed
 from engine.ports import DATASET, MODEL, TRAINED_MODEL, Port
 from engine.steps.registry import step
-from engine.training.common import OPTIMIZERS
 
-# Kept in step with engine.training.schedules / supervised, which import torch.
+# Kept in step with engine.training.common / schedules / supervised, which import torch
+# (step modules must not: `loom steps` and the GUI start without it).
+OPTIMIZERS = ("adam", "adamw", "sgd")
 SCHEDULES = ("constant", "step", "cosine", "one_cycle")
 MONITORS = ("val_loss", "val_accuracy", "val_f1")
 
