@@ -23,6 +23,31 @@ _UNSET = object()
 SET_PARAM_ID = 1001
 
 
+class Macro(QUndoCommand):
+    """A group of commands undone as one step.
+
+    The children are plain Python references, not Qt children: with Qt
+    parent pointers, Qt and Python would both believe they own the Python
+    subclasses, and undo-stack cleanup could free them twice.
+    """
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.children_: list[QUndoCommand] = []
+
+    def add(self, command: QUndoCommand) -> QUndoCommand:
+        self.children_.append(command)
+        return command
+
+    def redo(self) -> None:
+        for command in self.children_:
+            command.redo()
+
+    def undo(self) -> None:
+        for command in reversed(self.children_):
+            command.undo()
+
+
 class AddNode(QUndoCommand):
     def __init__(self, doc: WorkflowDocument, node: Node, parent: QUndoCommand | None = None) -> None:
         super().__init__(f"Add {node.id}", parent)

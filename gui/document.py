@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
-from PySide6.QtGui import QUndoCommand, QUndoStack
+from PySide6.QtGui import QUndoStack
 
 from engine.ports import accepts, why_not
 from engine.workflow import Endpoint, Link, Node, Workflow
@@ -84,11 +84,11 @@ class WorkflowDocument(QObject):
                  and lk.target.node not in node_ids]
         if not node_ids and not links:
             return
-        macro = QUndoCommand(f"Delete {len(node_ids) + len(links)} item(s)")
+        macro = cmd.Macro(f"Delete {len(node_ids) + len(links)} item(s)")
         for link in links:
-            cmd.RemoveLink(self, link, macro)
+            macro.add(cmd.RemoveLink(self, link))
         for node_id in node_ids:
-            cmd.RemoveNode(self, node_id, macro)
+            macro.add(cmd.RemoveNode(self, node_id))
         self.undo_stack.push(macro)
 
     def link_problem(self, source: Endpoint, target: Endpoint) -> str:
@@ -129,10 +129,10 @@ class WorkflowDocument(QObject):
         link = Link(source, target)
         if link in self.workflow.links:
             return ""
-        macro = QUndoCommand(f"Link {source} → {target}")
+        macro = cmd.Macro(f"Link {source} → {target}")
         for old in [lk for lk in self.workflow.links if lk.target == target]:
-            cmd.RemoveLink(self, old, macro)
-        cmd.AddLink(self, link, macro)
+            macro.add(cmd.RemoveLink(self, old))
+        macro.add(cmd.AddLink(self, link))
         self.undo_stack.push(macro)
         return ""
 
@@ -162,7 +162,7 @@ class WorkflowDocument(QObject):
             raw_nodes, raw_links = list(data["nodes"]), list(data.get("links", []))
         except (ValueError, KeyError, TypeError):
             return []
-        macro = QUndoCommand("Paste")
+        macro = cmd.Macro("Paste")
         renamed: dict[str, str] = {}
         taken = {n.id for n in self.workflow.nodes}
         for raw in raw_nodes:
@@ -174,11 +174,11 @@ class WorkflowDocument(QObject):
             renamed[raw["id"]] = new_id
             x, y = raw.get("position", (0, 0))
             node = Node(new_id, str(raw["type"]), copy.deepcopy(raw.get("params", {})), (x + offset[0], y + offset[1]))
-            cmd.AddNode(self, node, macro)
+            macro.add(cmd.AddNode(self, node))
         for raw in raw_links:
             src, dst = Endpoint.parse(raw["source"]), Endpoint.parse(raw["target"])
             if src.node in renamed and dst.node in renamed:
-                cmd.AddLink(self, Link(Endpoint(renamed[src.node], src.port), Endpoint(renamed[dst.node], dst.port)), macro)
+                macro.add(cmd.AddLink(self, Link(Endpoint(renamed[src.node], src.port), Endpoint(renamed[dst.node], dst.port))))
         if renamed:
             self.undo_stack.push(macro)
         return list(renamed.values())

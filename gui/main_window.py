@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 
 from engine import events as ev
 from engine.workflow import Workflow
-from gui import theme
+from gui import qtfix, theme
 from gui.actions import build_actions
 from gui.autosave import Autosaver
 from gui.canvas.layout import needs_layout, tidy_positions
@@ -47,6 +47,7 @@ from gui.paths import examples_dir
 from gui.run_control import IDLE, PAUSED, RUNNING, RunController
 from gui.settings import AppSettings
 
+qtfix.apply()  # also here: an editable install may import gui as a namespace package, skipping __init__
 log = logging.getLogger(__name__)
 FILE_FILTER = "Loom workflows (*.json);;All files (*)"
 

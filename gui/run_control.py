@@ -18,6 +18,26 @@ from gui.bridge import EventBridge
 from gui.paths import runs_root
 
 IDLE, RUNNING, PAUSED, STOPPING = "idle", "running", "paused", "stopping"
+_threads_set = False
+
+
+def leave_a_core_for_the_ui() -> None:
+    """Cap torch's intra-op threads at (cores - 1), once per process.
+
+    With every core busy in torch's thread pool, the GUI thread competes with
+    spinning workers: redraws stall, and on a loaded machine training itself
+    slows down several-fold.  One core for the window keeps both smooth.
+    """
+    global _threads_set
+    if _threads_set:
+        return
+    _threads_set = True
+    import os
+
+    import torch
+
+    cores = os.cpu_count() or 2
+    torch.set_num_threads(max(1, min(torch.get_num_threads(), cores - 1)))
 
 
 class RunController(QObject):
@@ -54,6 +74,7 @@ class RunController(QObject):
             raise RuntimeError("a run is already in progress")
         from engine.runner import new_run_id
 
+        leave_a_core_for_the_ui()
         out = Path(out_dir) if out_dir else runs_root() / new_run_id(workflow.name)
         self.handle = self.engine.start(workflow, out_dir=out, device=device, on_event=self.bridge.post)
         self.run_dir = self.handle.run_dir

@@ -94,8 +94,10 @@ class ImagePreview(QWidget):
         self.streams: dict[str, list[Frame]] = {}
         self.current_stream = ""
         self.follow_latest = True
+        self.auto_stream = True
         self.stream_box = QComboBox()
-        self.stream_box.currentTextChanged.connect(self._stream_chosen)
+        self.stream_box.setToolTip("Which images to show (node: image name)")
+        self.stream_box.activated.connect(lambda i: self._stream_chosen(self.stream_box.itemText(i)))
         self.view = ZoomView()
         self.slider = QSlider(Qt.Horizontal)
         self.slider.setRange(0, 0)
@@ -130,9 +132,8 @@ class ImagePreview(QWidget):
             frames[-KEEP_IN_MEMORY - 1].image = None  # reload from its PNG if scrubbed back to
         if self.stream_box.findText(stream) < 0:
             self.stream_box.addItem(stream)
-        if not self.current_stream:
-            self.stream_box.setCurrentText(stream)
-            self.current_stream = stream
+        if not self.current_stream or (self.auto_stream and stream != self.current_stream):
+            self._switch(stream)  # follow whatever is producing images, until the user picks a stream
         if stream == self.current_stream:
             at_end = self.follow_latest or self.slider.value() == self.slider.maximum()
             self.slider.blockSignals(True)
@@ -150,6 +151,7 @@ class ImagePreview(QWidget):
         self.step_label.setText("no images yet")
         self.save_button.setEnabled(False)
         self.follow_latest = True
+        self.auto_stream = True
 
     # -- showing ----------------------------------------------------------------------------------
     def frames(self) -> list[Frame]:
@@ -179,10 +181,19 @@ class ImagePreview(QWidget):
         self.show_index(index)
 
     def _stream_chosen(self, stream: str) -> None:
-        if stream and stream != self.current_stream:
-            self.current_stream = stream
-            self.slider.setRange(0, max(len(self.frames()) - 1, 0))
-            self.show_index(len(self.frames()) - 1)
+        """The user picked a stream: stay on it from now on."""
+        self.auto_stream = False
+        self._switch(stream)
+
+    def _switch(self, stream: str) -> None:
+        if not stream:
+            return
+        self.current_stream = stream
+        self.stream_box.setCurrentText(stream)
+        self.slider.blockSignals(True)
+        self.slider.setRange(0, max(len(self.frames()) - 1, 0))
+        self.slider.blockSignals(False)
+        self.show_index(len(self.frames()) - 1)
 
     # -- saving -------------------------------------------------------------------------------------
     def save_png(self, path: str | Path) -> bool:

@@ -75,7 +75,7 @@ class PresetPage(LoomPage):
             shape = (facts.get("features", 8),) if not data.is_image else (
                 facts["channels"], p.image_size or 32, p.image_size or 32)
             job = in_background(measure, p.model_type, p.model_params, shape, int(facts.get("classes", 2)),
-                                int(p.train_params.get("batch_size", 64)), 2, self.cancel)
+                                min(32, int(p.train_params.get("batch_size", 64))), 2, self.cancel)
             job.add_done_callback(lambda f, k=key, g=self._generation: self._relay.deliver((k, g), f))
         self.note.setText(f"Times are for {self._train_images()} training examples and "
                           f"{self._budget_words()}; change the budget on the next page.")

@@ -207,7 +207,26 @@ class WizardsController(QObject):
             src = doc.workflow.node(source.node)
             node_id = doc.add_node(step_type, (src.position[0] + 240.0, src.position[1] + 160.0))
             doc.add_link(source, Endpoint(node_id, port))
+            self._link_optional_inputs(node_id)
         self._rerun()
+
+    def _link_optional_inputs(self, node_id: str) -> None:
+        """Feed the new node's other inputs (e.g. the evaluation metrics for the model card) where one fits."""
+        from engine.ports import accepts
+        from engine.steps.registry import get_step
+
+        doc = self.window.doc
+        spec = get_step(doc.workflow.node(node_id).type)
+        linked = {lk.target.port for lk in doc.workflow.links_into(node_id)}
+        for port in spec.inputs:
+            if port.name in linked:
+                continue
+            for other in doc.workflow.nodes:
+                other_spec = get_step(other.type) if other.id != node_id else None
+                out = next((o for o in (other_spec.outputs if other_spec else ()) if accepts(port.type, o.type)), None)
+                if out is not None:
+                    doc.add_link(Endpoint(other.id, out.name), Endpoint(node_id, port.name))
+                    break
 
     def generate_more(self) -> None:
         """Ask the generate step for a fresh batch (a new seed); training is reused from the cache."""

@@ -1,0 +1,101 @@
+"""Helpers for driving the app with real mouse events (tests, demos, screenshots).
+
+Events are delivered with ``QApplication.sendEvent`` so they take the same
+path as a user's: the widget's mouse handlers, the view's scene dispatch,
+item hit-testing.  Kept in the package so other GUI code (the wizards) can
+script the canvas the same way in its own tests.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
+from PySide6.QtGui import QMouseEvent
+from PySide6.QtWidgets import QApplication, QWidget
+
+from gui.canvas.view import CanvasView
+
+
+def mouse(widget: QWidget, kind: QEvent.Type, pos: QPoint, button=Qt.LeftButton, buttons=Qt.LeftButton) -> None:
+    """Send one mouse event at widget-local ``pos``."""
+    local = QPointF(pos)
+    global_pos = QPointF(widget.mapToGlobal(pos))
+    if kind == QEvent.MouseButtonRelease:
+        buttons = Qt.NoButton
+    if kind == QEvent.MouseMove:
+        button = Qt.NoButton
+    event = QMouseEvent(kind, local, global_pos, button, buttons, Qt.NoModifier)
+    QApplication.sendEvent(widget, event)
+    QApplication.processEvents()
+
+
+def drag(widget: QWidget, start: QPoint, end: QPoint, steps: int = 6) -> None:
+    """Press at ``start``, move in a few steps, release at ``end`` (all in ``widget`` coordinates)."""
+    mouse(widget, QEvent.MouseButtonPress, start)
+    for i in range(1, steps + 1):
+        t = i / steps
+        mouse(widget, QEvent.MouseMove, QPoint(round(start.x() + (end.x() - start.x()) * t),
+                                               round(start.y() + (end.y() - start.y()) * t)))
+    mouse(widget, QEvent.MouseButtonRelease, end)
+
+
+def view_point(view: CanvasView, scene_point: QPointF) -> QPoint:
+    """Viewport coordinates of a scene point (ports, node headers)."""
+    return view.mapFromScene(scene_point)
+
+
+def drag_step_to_canvas(window, step_type: str, canvas_point: QPoint) -> str | None:
+    """Drag ``step_type`` from the palette to ``canvas_point`` (viewport coordinates); returns the new node id."""
+    tree = window.palette_panel.tree
+    item = window.palette_panel.item_for(step_type)
+    if item is None:
+        raise LookupError(f"no palette entry for {step_type!r}")
+    tree.scrollToItem(item)
+    start = tree.visualItemRect(item).center()
+    before = {n.id for n in window.doc.workflow.nodes}
+    target_global = window.view.viewport().mapToGlobal(canvas_point)
+    end = tree.viewport().mapFromGlobal(target_global)
+    drag(tree.viewport(), start, end)
+    added = [n.id for n in window.doc.workflow.nodes if n.id not in before]
+    return added[0] if added else None
+
+
+def drag_port_to_port(window, source: tuple[str, str, bool], target: tuple[str, str, bool]) -> str:
+    """Drag from one port to another: ``(node_id, port, is_output)`` each; returns the refusal or ''."""
+    view = window.view
+    a = window.scene.port(*source)
+    b = window.scene.port(*target)
+    if a is None or b is None:
+        raise LookupError(f"no such port: {source if a is None else target}")
+    view.last_refusal = ""
+    drag(view.viewport(), view_point(view, a.scenePos()), view_point(view, b.scenePos()))
+    return view.last_refusal
+
+
+def make_window(qtbot, size: tuple[int, int] = (1400, 880)):
+    """A shown MainWindow with its step catalogue loaded and every question answered 'Discard'/'Yes'."""
+    from PySide6.QtWidgets import QMessageBox
+
+    from gui.main_window import MainWindow
+
+    window = MainWindow(probe_device=False)
+    window.ask = lambda title, text, buttons: QMessageBox.Yes if buttons & QMessageBox.Yes else QMessageBox.Discard
+    qtbot.addWidget(window)
+    window.resize(*size)
+    window.show()
+    qtbot.waitExposed(window)
+    window.catalog.wait()
+    qtbot.waitUntil(lambda: window.palette_panel.item_for("digits") is not None, timeout=10000)
+    return window
+
+
+def record_events(window) -> list:
+    """Keep a copy of every engine event of the next run, as the engine emitted it (any thread)."""
+    seen: list = []
+    post = window.runs.bridge.post
+
+    def tap(event) -> None:
+        seen.append(event)
+        post(event)
+
+    window.runs.bridge.post = tap
+    return seen

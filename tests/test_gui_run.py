@@ -1,0 +1,162 @@
+"""Runs from the window: Run trains on the engine's thread while the dashboard draws live
+curves and sample grids; Stop answers within 2 s; a classifier's confusion matrix shows;
+a finished run's dashboard reopens from its folder.  Screenshots are saved with grab()
+(into $LOOM_SCREENSHOTS when set, e.g. resources/screenshots)."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+from PySide6.QtGui import QImage
+
+pytest.importorskip("pytestqt")
+
+from engine import events as ev  # noqa: E402
+from engine.workflow import Workflow  # noqa: E402
+from gui.dashboard.images import to_qimage  # noqa: E402
+from gui.paths import examples_dir  # noqa: E402
+from gui.run_control import IDLE  # noqa: E402
+from gui.testing import make_window, record_events  # noqa: E402
+
+
+def shots_dir(tmp_path: Path) -> Path:
+    folder = Path(os.environ.get("LOOM_SCREENSHOTS") or tmp_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def small(path: Path, **params: dict) -> Workflow:
+    """An example workflow with test-sized settings (same steps and links)."""
+    wf = Workflow.load(path)
+    for node_id, values in params.items():
+        wf.node(node_id).params.update(values)
+    return wf
+
+
+def same_pixels(a: QImage, b: QImage) -> bool:
+    fmt = QImage.Format_RGB32
+    return a.size() == b.size() and a.convertToFormat(fmt) == b.convertToFormat(fmt)
+
+
+@pytest.fixture
+def window(qtbot):
+    w = make_window(qtbot)
+    yield w
+    w.runs.stop_and_wait(3.0)
+
+
+def test_gan_run_streams_curves_and_samples_and_stops_within_two_seconds(window, qtbot, tmp_path):
+    wf = small(
+        examples_dir() / "gan_digits.json",
+        model={"width": 4, "latent_dim": 16},
+        train={"epochs": 200, "batch_size": 16, "samples": 16, "sample_every": 10, "checkpoint_every": 100000},
+    )
+    window.load_workflow(wf)
+    seen = record_events(window)
+    window.act.run.trigger()  # the Run button
+    assert window.runs.state == "running"
+    dash = window.dashboard
+
+    def loss_points() -> int:
+        series = dash.curves.series.get(("train", "loss_g"))
+        return series.n if series else 0
+
+    qtbot.waitUntil(lambda: len(dash.preview.frames()) >= 2 and loss_points() >= 50, timeout=90_000)
+
+    # The curve items hold exactly the points the engine sent, in order.
+    for name in ("loss_g", "loss_d", "d_real", "d_fake"):
+        x, y = dash.curves.series[("train", name)].item.getData()
+        sent = [e for e in list(seen) if isinstance(e, ev.MetricPoint) and e.name == name][: len(x)]
+        assert len(x) >= 50 if name.startswith("loss") else len(x) > 0
+        assert list(x) == [e.step for e in sent]
+        assert list(y) == pytest.approx([e.value for e in sent])
+    assert set(dash.curves.plots) == {"GAN losses", "D(x) and D(G(z))"}
+
+    # The preview shows the newest sample grid it was given.
+    frames = dash.preview.frames()
+    delivered = [e for e in list(seen) if isinstance(e, ev.ImageReady) and e.name == "samples"][: len(frames)]
+    assert [f.step for f in frames] == [e.step for e in delivered]
+    assert dash.preview.shown_step == delivered[-1].step
+    assert same_pixels(dash.preview.current_image(), to_qimage(delivered[-1].pixels))
+    assert window.scene.nodes["train"].state == "running"
+    assert window.scene.nodes["train"].thumbnail is not None
+    assert dash.progress.last is not None and "step" in dash.progress.details.text()
+
+    shots = shots_dir(tmp_path)
+    assert window.grab().save(str(shots / "gan_run_light.png"))
+    window.set_theme("dark")
+    qtbot.wait(50)
+    assert window.grab().save(str(shots / "gan_run_dark.png"))
+    window.set_theme("light")
+
+    # The scrubber goes back to the first grid; Save as PNG writes what is shown.
+    dash.preview.slider.setValue(0)
+    assert dash.preview.shown_step == frames[0].step
+    assert dash.preview.save_png(tmp_path / "first.png")
+    assert same_pixels(QImage(str(tmp_path / "first.png")), frames[0].load())
+
+    t0 = time.monotonic()
+    window.act.stop.trigger()
+    qtbot.waitUntil(lambda: window.runs.state == IDLE, timeout=2000)
+    assert time.monotonic() - t0 < 2.0
+    assert window.runs.last_status == "stopped"
+    assert window.scene.nodes["train"].state == "stopped"
+    assert "last run stopped" in window.state_label.text()
+
+
+def test_classifier_run_shows_the_confusion_matrix_and_reopens_from_its_folder(window, qtbot, tmp_path):
+    wf = small(examples_dir() / "classify_digits.json", train={"epochs": 3})
+    window.load_workflow(wf)
+    out = tmp_path / "run"
+    handle = window.start_run(out_dir=out)
+    assert handle is not None
+    qtbot.waitUntil(lambda: window.runs.state == IDLE, timeout=90_000)
+    assert window.runs.last_status == "succeeded"
+
+    from engine.store import read_metrics, read_run
+
+    report = read_run(out)["nodes"]["evaluate"]["report"]
+    confusion = window.dashboard.confusion
+    assert confusion.matrix == report["confusion_matrix"]
+    assert confusion.classes == list(report["per_class"])
+    assert f"{report['accuracy']:.1%}" in confusion.title
+    assert all(window.scene.nodes[n].state in ("done", "cached") for n in window.scene.nodes)
+    losses = [r for r in read_metrics(out) if r["name"] == "train_loss"]
+    assert window.dashboard.curves.series[("train", "train_loss")].n == len(losses) >= 50
+    window.dashboard.tabs.setCurrentWidget(confusion)
+    assert window.grab().save(str(shots_dir(tmp_path) / "classifier_run.png"))
+
+    reopened = make_window(qtbot)
+    assert reopened.open_run(out)
+    assert reopened.dashboard.curves.series[("train", "train_loss")].n == len(losses)
+    assert reopened.dashboard.confusion.matrix == report["confusion_matrix"]
+    assert "test: accuracy" in reopened.console.plain_text()
+
+
+def test_an_invalid_workflow_does_not_start_and_names_its_problems(window):
+    wf = small(examples_dir() / "classify_digits.json", train={"epochs": -1})
+    wf.links = [lk for lk in wf.links if lk.target.node != "evaluate"]
+    window.load_workflow(wf)
+    assert window.start_run() is None
+    assert window.runs.state == IDLE
+    assert any("epochs" in p for p in window.problems["train"])
+    assert any("not connected" in p for p in window.problems["evaluate"])
+    assert window.scene.nodes["train"].badge()[0] == "1 problem"
+    assert "epochs" in window.console.plain_text()
+
+
+def test_closing_during_a_run_asks_then_stops_and_exits_within_three_seconds(window, qtbot):
+    window.load_workflow(small(examples_dir() / "classify_digits.json", train={"epochs": 500}))
+    window.doc.undo_stack.setClean()
+    handle = window.start_run()
+    qtbot.waitUntil(lambda: window.dashboard.curves.series.get(("train", "train_loss")) is not None, timeout=60_000)
+    asked = []
+    window.ask = lambda title, text, buttons: asked.append(title) or 0x00004000  # QMessageBox.Yes
+    t0 = time.monotonic()
+    assert window.close()
+    assert time.monotonic() - t0 < 3.0
+    assert asked == ["A run is in progress"]
+    assert not handle.running and handle.result.status == "stopped"
