@@ -155,6 +155,16 @@ def test_torchvision_datasets_offline_say_what_to_download_and_where(tmp_path, m
     assert "train-images-idx3-ubyte.gz" in text and str(tmp_path / "cache" / "FashionMNIST" / "raw") in text
 
 
+def test_a_missing_benchmark_fails_the_node_as_bad_input_with_that_message(tmp_path):
+    wf = Workflow(name="mnist", nodes=[
+        Node("data", "torchvision_dataset", {"name": "MNIST", "root": str(tmp_path / "none"), "download": False}),
+    ])
+    result = Engine().run(wf, out_dir=tmp_path / "run")
+    assert result.status == "failed" and result.input_error
+    assert result.message.startswith("data: node 'data': MNIST is not in the cache folder")
+    assert "t10k-labels-idx1-ubyte.gz" in result.message and "\n" not in result.message
+
+
 def test_torchvision_datasets_are_read_from_a_filled_cache_without_unpickling(tmp_path):
     import gzip
 
@@ -176,6 +186,24 @@ def test_torchvision_datasets_are_read_from_a_filled_cache_without_unpickling(tm
     data, n_train = load_torchvision("MNIST", tmp_path, download=False)
     assert n_train == 6 and data.x.shape == (8, 1, 28, 28)
     assert data.x[0].max() == 1.0 and data.labels.tolist() == [0, 1, 2, 0, 1, 2, 1, 2]
+
+
+def test_cifar10_is_read_from_its_binary_release(tmp_path):
+    import numpy as np
+
+    from engine.data.tvdatasets import load_torchvision
+
+    folder = tmp_path / "cifar-10-batches-bin"
+    folder.mkdir()
+    for name in [f"data_batch_{i}.bin" for i in range(1, 6)] + ["test_batch.bin"]:
+        records = np.zeros((2, 3073), dtype=np.uint8)
+        records[:, 0] = [3, 7]  # labels: cat, horse
+        records[1, 1:1025] = 255  # second image: red channel full
+        (folder / name).write_bytes(records.tobytes())
+    data, n_train = load_torchvision("CIFAR10", tmp_path, download=False)
+    assert n_train == 10 and data.x.shape == (12, 3, 32, 32)
+    assert data.classes[3] == "cat" and data.labels[:2].tolist() == [3, 7]
+    assert data.x[1, 0].min() == 1.0 and data.x[1, 1].max() == 0.0
 
 
 def test_every_source_declares_a_preview(tmp_path):
