@@ -74,6 +74,24 @@ def test_a_flat_folder_is_an_unlabelled_dataset_and_grey_images_keep_one_channel
     assert report.skipped == []  # hidden files are not "bad images"
 
 
+@pytest.mark.parametrize("suffix", [".png", ".jpg", ".bmp", ".webp"])
+@pytest.mark.parametrize("mode", ["L", "RGB", "RGBA", "P"])
+def test_common_formats_and_modes_are_accepted_and_converted(tmp_path, suffix, mode):
+    from PIL import Image
+
+    from engine.data.images import decode_file
+
+    img = Image.new("RGB", (20, 14), (200, 30, 30)).convert(mode)
+    if suffix == ".jpg" and mode in ("RGBA", "P"):
+        img = img.convert("RGB")  # JPEG stores neither alpha nor a palette
+    path = tmp_path / f"picture{suffix}"
+    img.save(path)
+    for channels in (1, 3):
+        decoded = decode_file(path, 10, "crop", channels)
+        assert decoded.ok, decoded.reason
+        assert decoded.pixels.shape == (channels, 10, 10) and decoded.pixels.dtype == torch.uint8
+
+
 @pytest.mark.parametrize("fit", ["resize", "crop", "pad"])
 def test_every_fit_mode_gives_square_images_of_the_chosen_size(fit):
     from engine.data.images import fit_to

@@ -49,6 +49,23 @@ class Decoded:
         return self.pixels is not None
 
 
+_warning_filter_set = False
+
+
+def _quiet_pil_bomb_warning() -> None:
+    """PIL warns about big images before our own guard reports them; its warning would only be noise.
+
+    Set once, process-wide: ``warnings.catch_warnings`` is not thread-safe and
+    files are decoded on a thread pool.
+    """
+    global _warning_filter_set
+    if not _warning_filter_set:
+        from PIL import Image
+
+        warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
+        _warning_filter_set = True
+
+
 def _to_array(img, channels: int) -> np.ndarray:  # noqa: ANN001 - a PIL image
     """Any PIL mode -> H x W x channels uint8; transparency is composited over white."""
     from PIL import Image
@@ -119,23 +136,22 @@ def decode_file(
         out.reason = ZERO_BYTE
         return out
     out.digest = hashlib.sha256(data).hexdigest() if digest else ""
+    _quiet_pil_bomb_warning()
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # our own guard below reports bombs
-            img = Image.open(io.BytesIO(data))
-            width, height = img.size
-            out.mode, out.original_size = img.mode, (width, height)
-            if width * height > max_pixels:
-                out.reason = TOO_LARGE
-                out.detail = f"{width}x{height} = {width * height:,} pixels, over the {max_pixels:,}-pixel limit"
-                return out
-            if min(width, height) < min_side:
-                out.reason = TOO_SMALL
-                out.detail = f"{width}x{height}, below the {min_side}-pixel minimum side"
-                return out
-            img.load()
-            img = ImageOps.exif_transpose(img)
-            arr = _to_array(img, channels)
+        img = Image.open(io.BytesIO(data))
+        width, height = img.size
+        out.mode, out.original_size = img.mode, (width, height)
+        if width * height > max_pixels:
+            out.reason = TOO_LARGE
+            out.detail = f"{width}x{height} = {width * height:,} pixels, over the {max_pixels:,}-pixel limit"
+            return out
+        if min(width, height) < min_side:
+            out.reason = TOO_SMALL
+            out.detail = f"{width}x{height}, below the {min_side}-pixel minimum side"
+            return out
+        img.load()
+        img = ImageOps.exif_transpose(img)
+        arr = _to_array(img, channels)
     except Image.DecompressionBombError as exc:
         # PIL's own, harder limit fired while reading the header.
         found = re.search(r"\((\d+) pixels\)", str(exc))
