@@ -111,3 +111,34 @@ def test_kfold_reports_mean_and_std_of_every_metric(tmp_path: Path) -> None:
     assert set(evaluated["per_class"]["7"]) == {"precision", "recall", "f1"}
     assert {e.name.split("/")[0] for e in events if isinstance(e, ev.MetricPoint) and "/" in e.name} == {
         "fold1", "fold2", "fold3"}
+
+
+def test_stop_then_resume_ends_with_the_same_weights_as_an_uninterrupted_run(tmp_path: Path) -> None:
+    import torch
+
+    train = {"epochs": 2, "batch_size": 128, "lr": 0.01, "schedule": "cosine", "patience": 5}
+    wf = digits_flow(MLP, train)
+    run(wf, tmp_path / "straight")
+
+    engine = Engine(disk_cache=False)
+    holder: dict = {}
+
+    def stop_midway(e: ev.Event) -> None:
+        if isinstance(e, ev.MetricPoint) and e.name == "train_loss" and e.step == 15:
+            holder["handle"].stop()
+
+    holder["handle"] = engine.start(wf, out_dir=tmp_path / "cut", device="cpu", on_event=stop_midway)
+    assert holder["handle"].wait().status == "stopped"
+    resumed = engine.start(wf, device="cpu", resume_from=tmp_path / "cut").wait()
+    assert resumed.status == "succeeded", resumed.message
+
+    def final(run_dir: Path) -> dict:
+        return torch.load(run_dir / "train" / "checkpoints" / "last.pt", weights_only=True)
+
+    a, b = final(tmp_path / "straight"), final(tmp_path / "cut")
+    assert a["position"] == b["position"]
+    for name, tensor in a["model"].items():
+        assert torch.allclose(tensor, b["model"][name], atol=1e-6), name
+    steps = [int(line.split(",")[0]) for line in (tmp_path / "cut" / "metrics.csv").read_text().splitlines()[1:]
+             if ",train_loss," in line]
+    assert steps == sorted(set(steps)) and len(steps) == 2 * 12, "curves continue without repeats or gaps"

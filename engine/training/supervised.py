@@ -4,7 +4,8 @@ One pass per epoch over the training split, batched on the device by index
 permutation; per-step training loss and per-epoch validation loss, accuracy
 and macro F1 go out as metric events.  The loop checks the run control
 between batches (Stop is answered within one batch), writes a checkpoint at
-the end of each epoch and on Stop, and resumes from one exactly.
+the end of an epoch (at most every 30 s), at the end and on Stop, and
+resumes from one exactly.
 
 Everything optional (augmentation, adversarial examples, clipping, the LR
 schedule, the time budget) is decided once before the loop, so the default
@@ -45,6 +46,9 @@ from engine.training.common import (
 from engine.training.schedules import make_scheduler
 
 MONITORS = ("val_loss", "val_accuracy", "val_f1")
+# Epoch-end checkpoints are written at most this often (and always at the end and
+# on Stop): with fast epochs, writing every epoch would cost more than training.
+CHECKPOINT_INTERVAL_S = 30.0
 CLASS_WEIGHTS = ("none", "balanced")
 
 
@@ -174,6 +178,7 @@ class _Fit:
             save_checkpoint(self.ckpt_dir / "best.pt", {"model": self.best_state, "epoch": self.best_epoch})
             self.best_dirty = False
         save_checkpoint(path, state)
+        self.last_save = time.perf_counter()
         self.ctx.artifact("checkpoint", path)
 
     def _restore(self) -> tuple[int, int, int, bool]:
@@ -240,7 +245,7 @@ class _Fit:
         self.best_state: dict[str, torch.Tensor] | None = None
         self.best_epoch, self.best_value, self.bad_epochs, self.best_dirty = 0, None, 0, False
         self.history: dict[str, Any] = {}
-        self.t_start = time.perf_counter()
+        self.t_start = self.last_save = time.perf_counter()
         epoch, start_batch, step, finished = self._restore()
         budget_s = cfg.time_budget * 60.0
         tag, spe, total = self.tag, self.steps_per_epoch, self.total_steps
@@ -280,7 +285,9 @@ class _Fit:
                     break
                 stop_reason = self._end_epoch(epoch, step) or stop_reason
                 epoch += 1
-                self._save(epoch, 0, step, finished=bool(stop_reason) or epoch > cfg.epochs)
+                done = bool(stop_reason) or epoch > cfg.epochs
+                if done or time.perf_counter() - self.last_save >= CHECKPOINT_INTERVAL_S:
+                    self._save(epoch, 0, step, finished=done)
         except RunStopped:
             self._save(epoch, batch, step, finished=False)
             raise
