@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QPoint, Qt
-from PySide6.QtWidgets import QAbstractButton, QCheckBox, QRadioButton, QWidget, QWizard
+from PySide6.QtWidgets import QAbstractButton, QCheckBox, QMessageBox, QRadioButton, QWidget, QWizard
 
+pytestmark = pytest.mark.timeout(180)  # a hang (a modal prompt) fails instead of stalling CI
 SHOTS = Path(__file__).resolve().parents[1] / "resources" / "screenshots"
 
 
@@ -58,6 +59,7 @@ def window(qtbot):
     from gui.wizards import install_wizards
 
     win = MainWindow(probe_device=False)
+    win.ask = lambda *_a, **_k: QMessageBox.Discard  # closing at teardown must not wait on a prompt
     install_wizards(win)
     qtbot.addWidget(win)
     win.show()
@@ -84,6 +86,7 @@ def test_gan_wizard_reaches_a_sample_grid_in_six_clicks(qtbot) -> None:
     from gui.wizards import install_wizards
 
     win = MainWindow(probe_device=False)
+    win.ask = lambda *_a, **_k: QMessageBox.Discard
     controller = install_wizards(win)
     qtbot.addWidget(win)
     win.show()
@@ -156,7 +159,25 @@ def test_classify_wizard_fast_preset_one_epoch(window, qtbot) -> None:
                                                 "train": "train", "evaluate": "evaluate"}
     assert wf.node("train").params["epochs"] == 1 and wf.node("model").params["width"] == 16
     assert window.runs.active, "Finish starts the run"
-    stop_run(window, qtbot)
+    # one epoch of the small CNN: the run ends on the results page
+    qtbot.waitUntil(lambda: window.pages.currentWidget() is window.wizards.results, timeout=90_000)
+    results = window.wizards.results
+    results_dir = results.run_dir
+    assert results.info["status"] == "succeeded" and results.visual.currentWidget() is results.confusion
+    qtbot.wait(50)
+    shot(window, "classify_results")
+
+    # Export model: an export step joins the workflow after the trained model, and the run goes again
+    assert results.export_button.isEnabled()
+    click(results.export_button)
+    wf = window.doc.workflow
+    links = {(str(lk.source), str(lk.target)) for lk in wf.links}
+    assert wf.node("export").type == "export"
+    assert {("train.model", "export.model"), ("evaluate.metrics", "export.metrics")} <= links
+    qtbot.waitUntil(lambda: window.pages.currentWidget() is window.wizards.results
+                    and (window.wizards.results.run_dir or Path()) != results_dir, timeout=90_000)
+    assert window.wizards.results.info["nodes"]["train"]["state"] == "cached"  # no retraining
+    assert window.wizards.results.info["nodes"]["export"]["state"] == "done"
 
     # the wizard remembers the last choices
     from gui.wizards.classify import ClassifyWizard

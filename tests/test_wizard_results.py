@@ -13,11 +13,12 @@ import numpy as np
 import pytest
 from PIL import Image
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel
+from PySide6.QtWidgets import QLabel, QMessageBox
 
 from gui.results import ResultsPage, headline_metrics
 from gui.wizards.recipes import ClassifyChoices, GenerateChoices, classify_workflow, generate_workflow
 
+pytestmark = pytest.mark.timeout(180)  # a hang (a modal prompt) fails instead of stalling CI
 SHOTS = Path(__file__).resolve().parents[1] / "resources" / "screenshots"
 
 
@@ -93,6 +94,7 @@ def window(qtbot):
     from gui.wizards import install_wizards
 
     win = MainWindow(probe_device=False)
+    win.ask = lambda *_a, **_k: QMessageBox.Discard  # closing at teardown must not wait on a prompt
     install_wizards(win)
     qtbot.addWidget(win)
     win.show()
