@@ -99,6 +99,7 @@ def window(qtbot):
     qtbot.addWidget(win)
     win.show()
     yield win
+    win.doc.undo_stack.setClean()
     if win.wizards.wizard is not None:
         win.wizards.wizard.close()
 
