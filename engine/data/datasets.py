@@ -112,11 +112,23 @@ class TensorDataset:
         that asks for ``start_batch=b`` sees exactly the batches it would have.
         """
         x_all, y_all = self.on_device(device)
-        for sel in self.batch_indices(split, batch_size, shuffle=shuffle, seed=seed, epoch=epoch,
-                                      start_batch=start_batch, drop_last=drop_last):
-            sel = sel.to(x_all.device)
-            # index_select is several times faster than x_all[sel] (advanced indexing) on CPU
-            yield x_all.index_select(0, sel), (y_all.index_select(0, sel) if y_all is not None else None)
+        order = list(self.batch_indices(split, batch_size, shuffle=shuffle, seed=seed, epoch=epoch,
+                                        start_batch=start_batch, drop_last=drop_last))
+        # Gather a group of batches with one index_select (several times faster than
+        # x_all[sel], and far fewer thread wake-ups than one call per batch), then
+        # hand out views.  The group is capped at ~64 MB so memory stays bounded.
+        per_sample = max(1, x_all[:1].numel() * x_all.element_size())
+        group = max(1, min(64, (64 << 20) // max(1, per_sample * batch_size)))
+        for g in range(0, len(order), group):
+            sels = order[g:g + group]
+            sel = torch.cat(sels).to(x_all.device)
+            xs = x_all.index_select(0, sel)
+            ys = y_all.index_select(0, sel) if y_all is not None else None
+            start = 0
+            for part in sels:
+                end = start + len(part)
+                yield xs[start:end], (ys[start:end] if ys is not None else None)
+                start = end
 
     def batch_indices(
         self,
