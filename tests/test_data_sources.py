@@ -149,6 +149,21 @@ def test_csv_standardisation_uses_training_rows_only_and_dropping_is_counted(tmp
     assert again[0, data.feature_names.index("colour=red")] == 1
 
 
+def test_a_re_split_table_is_re_standardised_on_its_new_training_rows(tmp_path):
+    from engine.data.splits import stratified_split
+    from engine.data.tables import load_csv, restandardise
+
+    separable_csv(tmp_path / "t.csv", rows=200)
+    data, _ = load_csv(tmp_path / "t.csv", "bought", missing="impute")
+    j = data.feature_names.index("age")
+    raw_before = data.x[:, j] * data.encoding["columns"][0]["std"] + data.encoding["columns"][0]["mean"]
+    resplit = restandardise(data.with_x(data.x, splits=stratified_split(data.labels, len(data), (0.5, 0.25, 0.25), 9)))
+    age = resplit.x[resplit.split("train"), j]
+    assert abs(float(age.mean())) < 1e-5 and abs(float(age.std()) - 1) < 1e-4
+    col = resplit.encoding["columns"][0]
+    assert torch.allclose(resplit.x[:, j] * col["std"] + col["mean"], raw_before, atol=1e-3)  # same raw values
+
+
 def test_shapes_are_deterministic_and_balanced():
     from engine.data.shapes import SHAPES, make_shapes
 
