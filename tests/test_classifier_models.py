@@ -94,6 +94,7 @@ def test_a_workflow_pointing_at_a_booby_trapped_file_fails_as_bad_input(tmp_path
     result = Engine(disk_cache=False).run(wf, out_dir=tmp_path / "run", device="cpu")
     assert result.status == "failed" and result.input_error
     assert "refused to load" in result.message and "evil.pt" in result.message
+    assert "node 'model', param 'weights'" in result.message
     assert not marker.exists()
 
 

@@ -6,6 +6,7 @@ import csv
 import json
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -77,7 +78,9 @@ def test_onnx_and_torchscript_agree_with_pytorch_on_100_images(run_dir: Path) ->
         want = loaded.module(x)
     session = ort.InferenceSession(str(run_dir / "export" / "model.onnx"), providers=["CPUExecutionProvider"])
     onnx_out = torch.from_numpy(session.run(None, {"input": x.numpy()})[0])
-    scripted = torch.jit.load(str(run_dir / "export" / "model.torchscript.pt"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # torch.jit is deprecated, still the TorchScript loader
+        scripted = torch.jit.load(str(run_dir / "export" / "model.torchscript.pt"))
     with torch.inference_mode():
         ts_out = scripted(x)
     assert (onnx_out - want).abs().max().item() < 1e-4

@@ -60,6 +60,7 @@ class ModelSpec:
     # Starting weights handed over inside the workflow (a state dict from an upstream
     # trained model): transfer learning without a file.  Not part of the JSON form.
     source: dict[str, Any] | None = field(default=None, compare=False, repr=False)
+    node_id: str = field(default="", compare=False)  # the model node, for messages about its params
 
     def to_json(self) -> dict[str, Any]:
         return {"arch": self.arch, "params": dict(self.params)}

@@ -188,7 +188,8 @@ def freeze(model: nn.Module, mode: str, train_blocks: int, where: str) -> int:
 
 def prepare_model(model: nn.Module, spec: ModelSpec, ctx: StepContext) -> None:
     """Apply the spec's ``weights`` and ``freeze`` params to a freshly built model."""
-    where = f"node '{ctx.node_id}', weights"
+    node = spec.node_id or ctx.node_id
+    where = f"node '{node}', param 'weights'"
     source = str(spec.params.get("weights", "none") or "none").strip()
     if spec.source is not None:
         loaded, total = transfer(model, spec.source, where, "the connected pretrained model")
@@ -202,6 +203,6 @@ def prepare_model(model: nn.Module, spec: ModelSpec, ctx: StepContext) -> None:
         ctx.report(pretrained=what, tensors_loaded=loaded)
     mode = spec.params.get("freeze", "none")
     if mode != "none":
-        frozen = freeze(model, mode, int(spec.params.get("train_blocks", 1)), f"node '{ctx.node_id}', freeze")
+        frozen = freeze(model, mode, int(spec.params.get("train_blocks", 1)), f"node '{node}', param 'freeze'")
         trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
         ctx.log(f"froze {frozen:,} weights ({mode}); {trainable:,} stay trainable")

@@ -67,7 +67,7 @@ def _spec(ctx: StepContext, arch: str) -> ModelSpec:
     if upstream is not None:
         source = {k: v.detach().cpu().clone() for k, v in upstream.module.state_dict().items()}
         ctx.log(f"will start from the connected {upstream.spec.arch} trained on {len(upstream.classes)} classes")
-    return ModelSpec(arch, dict(ctx.params), source=source)
+    return ModelSpec(arch, dict(ctx.params), source=source, node_id=ctx.node_id)
 
 
 def _check_weights(ctx: StepContext) -> None:
