@@ -249,6 +249,9 @@ class _RunJob:
                 cached = self.engine.cache.get(key, from_disk=spec.cache == "disk")
                 if cached is not None:
                     outputs[nid] = cached
+                    for value in cached.values():  # keep run.json's counts/skipped files on a cache hit
+                        if getattr(value, "report", None):
+                            self.bus.emit(ev.NodeReport(node_id=nid, report=dict(value.report)))
                     self._state(nid, ev.CACHED, "reused the cached result (inputs and settings unchanged)")
                     self._log("cached: inputs and settings unchanged, not recomputed", node_id=nid)
                     continue
