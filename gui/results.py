@@ -68,13 +68,24 @@ def confusion_source(info: dict[str, Any]) -> tuple[str, dict] | None:
     return None
 
 
-def gallery_images(run_dir: Path, info: dict[str, Any]) -> list[Path]:
-    """The PNGs to show for a generative run: the generator's output grid first, then the latest sample grids."""
-    pngs = [run_dir / a["path"] for a in info.get("artifacts", []) if str(a.get("path", "")).lower().endswith(".png")]
-    pngs = [p for p in pngs if p.is_file()]
-    grids = sorted(p for p in pngs if "grid" in p.name or "interpolation" in p.name)
-    rest = [p for p in pngs if p not in grids]
-    return (grids + rest[-3:])[:4]
+def gallery_images(run_dir: Path, info: dict[str, Any]) -> list[tuple[str, Path]]:
+    """(caption, PNG) for a generative run: the first and last sample grids, then a few generated images."""
+    out: list[tuple[str, Path]] = []
+    for folder in sorted(p for p in run_dir.glob("*/samples") if p.is_dir()):
+        steps = sorted(folder.glob("step_*.png"))
+        if steps:
+            picks = [steps[0], steps[-1]] if len(steps) > 1 else steps
+            for path in picks:
+                number = path.stem.rsplit("_", 1)[-1]
+                out.append((f"{folder.parent.name}: step {int(number) if number.isdigit() else number}", path))
+    for art in info.get("artifacts", []):
+        path = run_dir / str(art.get("path", ""))
+        if path.is_dir():
+            files = sorted(path.glob("*.png"))[:6]
+            out.extend((f"{art.get('node')}: {f.name}", f) for f in files)
+        elif path.suffix.lower() == ".png" and path.is_file() and art.get("kind") not in ("preview", "samples"):
+            out.append((f"{art.get('node')}: {art.get('kind')}", path))
+    return out[:10]
 
 
 class ResultsPage(QWidget):
@@ -97,6 +108,7 @@ class ResultsPage(QWidget):
         self.status.setWordWrap(True)
         self.metrics = QGridLayout()
         self.metrics.setHorizontalSpacing(24)
+        self.metrics.setColumnStretch(4, 1)
         self.confusion = ConfusionView()
         self.confusion.setMinimumSize(360, 300)
         self.confusion.setMaximumHeight(440)
@@ -190,16 +202,32 @@ class ResultsPage(QWidget):
             self.visual.setVisible(True)
             return
         images = gallery_images(self.run_dir, info) if self.run_dir else []
-        for path in images:
-            label = QLabel()
+        thumbs = QGridLayout()  # single generated images: a compact 3-wide block after the sample grids
+        for caption, path in images:
             pix = QPixmap(str(path))
-            if pix.width() and pix.width() < 256:
-                pix = pix.scaledToWidth(256, Qt.FastTransformation)
-            elif pix.width() > 360:
-                pix = pix.scaledToWidth(360, Qt.SmoothTransformation)
-            label.setPixmap(pix)
-            label.setToolTip(str(path))
-            self.gallery_layout.addWidget(label)
+            picture = QLabel()
+            picture.setToolTip(f"{caption}\n{path}")
+            if pix.width() and pix.width() <= 64:
+                picture.setPixmap(pix.scaledToWidth(72, Qt.FastTransformation))
+                thumbs.addWidget(picture, thumbs.count() // 3, thumbs.count() % 3)
+                continue
+            if pix.width():
+                picture.setPixmap(pix.scaledToWidth(230, Qt.SmoothTransformation))
+            box = QVBoxLayout()
+            box.addWidget(picture)
+            box.addWidget(QLabel(caption))
+            box.addStretch(1)
+            holder = QWidget()
+            holder.setLayout(box)
+            self.gallery_layout.addWidget(holder)
+        if thumbs.count():
+            box = QVBoxLayout()
+            box.addLayout(thumbs)
+            box.addWidget(QLabel("generated images"))
+            box.addStretch(1)
+            holder = QWidget()
+            holder.setLayout(box)
+            self.gallery_layout.addWidget(holder)
         self.gallery_layout.addStretch(1)
         self.visual.setCurrentWidget(self.gallery)
         self.visual.setVisible(bool(images))

@@ -142,6 +142,7 @@ def test_classify_wizard_fast_preset_one_epoch(window, qtbot) -> None:
     page = wiz.preset_page
     click(page.buttons["fast"])
     qtbot.waitUntil(lambda: "on this" in page.times["fast"].text(), timeout=30_000)
+    qtbot.wait(50)
     shot(wiz, "classify_2_model")
     click(next_button(wiz))
     budget = wiz.budget_page
@@ -266,3 +267,18 @@ def test_data_page_refuses_a_bad_folder(qtbot, tmp_path: Path, layout: str, expe
     assert expected in page.message.text()
     if layout == "one_class":
         shot(wiz, "refuses_one_class")
+
+
+def test_welcome_opens_an_example_and_comes_back_on_an_empty_canvas(window, qtbot) -> None:
+    welcome = window.wizards.welcome
+    qtbot.waitUntil(lambda: window.pages.currentWidget() is welcome, timeout=5000)
+    assert welcome.examples.count() >= 1
+    titles = [welcome.examples.item(i).text() for i in range(welcome.examples.count())]
+    welcome.examples.setCurrentRow(titles.index(next(t for t in titles if "GAN" in t)))
+    qtbot.mouseClick(welcome.open_example, Qt.LeftButton)
+    assert window.pages.currentWidget() is window.view
+    assert any(n.type == "train_gan" for n in window.doc.workflow.nodes)
+    window.new_workflow()  # File > New: an empty canvas shows the welcome screen again
+    qtbot.waitUntil(lambda: window.pages.currentWidget() is welcome, timeout=2000)
+    window.wizards.actions["classify"].trigger()  # the Start menu opens the same wizards
+    assert wizard_of(window, qtbot).windowTitle() == "Classify images"

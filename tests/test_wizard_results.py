@@ -45,12 +45,17 @@ def classifier_run(root: Path) -> Path:
 
 def gan_run(root: Path) -> Path:
     run = root / "run-gan"
-    (run / "generate").mkdir(parents=True)
-    grid = np.random.default_rng(0).integers(0, 255, (66, 66, 3), dtype=np.uint8)
-    Image.fromarray(grid).save(run / "generate" / "grid.png")
+    rng = np.random.default_rng(0)
+    (run / "train" / "samples").mkdir(parents=True)
+    (run / "generate" / "images").mkdir(parents=True)
+    for step in (0, 20, 40):
+        Image.fromarray(rng.integers(0, 255, (274, 274, 3), dtype=np.uint8)).save(
+            run / "train" / "samples" / f"step_{step:06d}.png")
+    for i in range(8):
+        Image.fromarray(rng.integers(0, 255, (32, 32), dtype=np.uint8)).save(run / "generate" / "images" / f"{i:04d}.png")
     info = {"run_id": run.name, "workflow": "Generate built-in digits (DCGAN)", "status": "succeeded",
             "nodes": {"train": {"type": "train_gan", "state": "done", "report": {"steps": 560}}},
-            "artifacts": [{"node": "generate", "kind": "samples", "path": "generate/grid.png"}]}
+            "artifacts": [{"node": "generate", "kind": "images", "path": "generate/images"}]}
     (run / "run.json").write_text(json.dumps(info))
     return run
 
@@ -84,7 +89,11 @@ def test_gan_results_show_a_gallery(qtbot, tmp_path: Path) -> None:
     page.show()
     page.show_run(gan_run(tmp_path), can_export=False, is_generator=True)
     assert page.visual.currentWidget() is page.gallery
-    assert page.gallery_layout.count() == 2  # the grid and a stretch
+    shown = [page.gallery_layout.itemAt(i).widget() for i in range(page.gallery_layout.count())]
+    boxes = [w for w in shown if w is not None]
+    # the first and last sample grids, then a block of the first six generated images
+    assert [b.findChildren(QLabel)[-1].text() for b in boxes] == ["train: step 0", "train: step 40", "generated images"]
+    assert len([lb for lb in boxes[2].findChildren(QLabel) if lb.pixmap() and not lb.pixmap().isNull()]) == 6
     assert page.generate_button.isVisibleTo(page) and page.generate_button.isEnabled()
 
 

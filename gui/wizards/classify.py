@@ -44,6 +44,7 @@ class PresetPage(LoomPage):
             blurb.setWordWrap(True)
             when = QLabel("timing…")
             when.setAlignment(Qt.AlignRight | Qt.AlignVCenter)
+            when.setMinimumWidth(200)
             self.blurbs[key], self.times[key] = blurb, when
             blurb.setContentsMargins(24, 0, 0, 10)
             grid.addWidget(button, row * 2, 0)

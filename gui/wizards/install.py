@@ -91,7 +91,8 @@ class WizardsController(QObject):
         self.results.train_again_requested.connect(self.train_again)
         self.results.export_requested.connect(self.export_model)
         self.results.generate_more_requested.connect(self.generate_more)
-        window.doc.reset.connect(self._document_replaced)
+        # after load_workflow has finished (it shows the canvas once the document is replaced)
+        window.doc.reset.connect(lambda: QTimer.singleShot(0, self._document_replaced))
         window.runs.finished.connect(self._run_finished)
         window.runs.events.connect(self._follow_samples)
         self.samples_node = ""  # while set: switch the preview to this node's samples when they appear
