@@ -282,3 +282,31 @@ def test_welcome_opens_an_example_and_comes_back_on_an_empty_canvas(window, qtbo
     qtbot.waitUntil(lambda: window.pages.currentWidget() is welcome, timeout=2000)
     window.wizards.actions["classify"].trigger()  # the Start menu opens the same wizards
     assert wizard_of(window, qtbot).windowTitle() == "Classify images"
+
+
+def test_classify_wizard_with_a_csv_table(qtbot, tmp_path: Path) -> None:
+    from gui.wizards.classify import ClassifyWizard
+
+    table = tmp_path / "flowers.csv"
+    table.write_text("petal,sepal,colour,kind\n" + "".join(
+        f"{i % 7 + 1}.{i % 3},{i % 5 + 2}.5,{'red' if i % 2 else 'blue'},{'ab'[i % 2]}\n" for i in range(40)))
+    wiz = ClassifyWizard()
+    qtbot.addWidget(wiz)
+    wiz.show()
+    click = Clicker(qtbot)
+    page = wiz.data_page
+    click(page.source_buttons["csv"])
+    click.type_into(page.path_edit, str(table))
+    qtbot.waitUntil(lambda: page.target_box.count() == 4, timeout=5000)
+    assert page.target_box.currentText() == "kind"  # the last column is the usual place for the class
+    assert "40 rows, 4 columns" in page.summary.text()
+    click(next_button(wiz))
+    assert wiz.currentPage() is wiz.preset_page
+    assert "dense network" in wiz.preset_page.buttons["balanced"].text()
+    click(next_button(wiz))
+    click(next_button(wiz))
+    wf = wiz.review_page.workflow
+    assert {n.id: n.type for n in wf.nodes} == {"data": "csv_table", "model": "mlp", "train": "train",
+                                                "evaluate": "evaluate"}
+    assert wf.node("data").params == {"path": str(table), "target": "kind"}
+    wiz.close()
