@@ -12,7 +12,10 @@ saved generator and classified.  Reported:
   >= threshold (a blob or a mixture of two digits scores low);
 * classes: how many classes appear among the confident samples, and the
   per-class counts (mode collapse shows as missing or dominant classes);
-* the same confidence figure on held-out REAL images, as the ceiling.
+* the same confidence figure on held-out REAL images, as the ceiling;
+* diversity, generated vs real: the spread (std across images) of each
+  image's mean colour, and the per-pixel std across images averaged over
+  pixels.  A collapsed generator shows both far below the real data's.
 
 Exit status 0 always; it is a measuring tool, not a test.
 """
@@ -90,6 +93,11 @@ def fit_judge(x: torch.Tensor, y: torch.Tensor, classes: int, epochs: int = 15) 
     return model, x[te], y[te]
 
 
+def _colour_spread(images01: torch.Tensor) -> float:
+    """Std across images of each image's mean colour, averaged over channels."""
+    return float(images01.mean(dim=(2, 3)).std(0).mean())
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("run_dir")
@@ -115,6 +123,13 @@ def main() -> int:
         mean = torch.tensor(gen.normalization["mean"]).view(1, -1, 1, 1)
         std = torch.tensor(gen.normalization["std"]).view(1, -1, 1, 1)
         p = judge((fake01 - mean) / std).softmax(1)
+    real01 = data.pixels01(data.x)
+    diversity = {
+        "colour_spread_real": round(_colour_spread(real01), 4),
+        "colour_spread_generated": round(_colour_spread(fake01), 4),
+        "pixel_std_real": round(float(real01.std(0).mean()), 4),
+        "pixel_std_generated": round(float(fake01.std(0).mean()), 4),
+    }
     conf, pred = p.max(1)
     confident = conf >= args.threshold
     counts = torch.bincount(pred[confident], minlength=data.num_classes).tolist()
@@ -127,6 +142,7 @@ def main() -> int:
         "classes_present": f"{present}/{data.num_classes}",
         "per_class_confident": dict(zip(data.classes, counts, strict=True)),
         "largest_class_share": round(max(counts) / max(1, sum(counts)), 4),
+        **diversity,
         "seconds": round(time.perf_counter() - t0, 1),
     }
     print(json.dumps(result, indent=2))
