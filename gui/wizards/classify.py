@@ -11,8 +11,9 @@ from PySide6.QtWidgets import QButtonGroup, QGridLayout, QLabel, QRadioButton, Q
 
 from engine.workflow import Workflow
 from gui.wizards.base import LoomWizard
+from gui.wizards.datapage import DataPage
 from gui.wizards.estimate import Estimate, human_duration, measure
-from gui.wizards.pages import BudgetPage, DataPage, LoomPage, ReviewPage, _Relay, in_background
+from gui.wizards.pages import BudgetPage, LoomPage, Relay, ReviewPage, in_background
 from gui.wizards.recipes import PRESETS, Budget, ClassifyChoices, classify_workflow, preset_for
 from gui.wizards.settings import WizardMemory
 
@@ -56,7 +57,7 @@ class PresetPage(LoomPage):
         self.body.addWidget(self.note)
         self.body.addStretch(1)
         self.buttons[choices.preset if choices.preset in PRESETS else "balanced"].setChecked(True)
-        self._relay = _Relay(self)
+        self._relay = Relay(self)
         self._relay.done.connect(self._timed)
         self._generation = 0
         self.cancel = threading.Event()  # set when the wizard closes: stops timings still running

@@ -21,7 +21,8 @@ from PySide6.QtWidgets import (
 
 from engine.workflow import Workflow
 from gui.wizards.base import LoomWizard
-from gui.wizards.pages import BudgetPage, DataPage, LoomPage, ReviewPage, help_label
+from gui.wizards.datapage import DataPage
+from gui.wizards.pages import BudgetPage, LoomPage, ReviewPage, help_label
 from gui.wizards.recipes import FinetuneChoices, RecipeError, finetune_workflow, run_model_node
 from gui.wizards.settings import WizardMemory
 

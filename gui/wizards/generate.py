@@ -12,7 +12,8 @@ from PySide6.QtWidgets import QButtonGroup, QComboBox, QFormLayout, QHBoxLayout,
 
 from engine.workflow import Workflow
 from gui.wizards.base import LoomWizard
-from gui.wizards.pages import BudgetPage, DataPage, LoomPage, ReviewPage, help_label
+from gui.wizards.datapage import DataPage
+from gui.wizards.pages import BudgetPage, LoomPage, ReviewPage, help_label
 from gui.wizards.recipes import GAN_MODELS, RESOLUTIONS, Budget, GenerateChoices, generate_workflow
 from gui.wizards.settings import WizardMemory
 

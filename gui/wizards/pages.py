@@ -1,4 +1,6 @@
-"""Pages shared by the wizards: the data choice (with the folder scan), the budget and the review.
+"""Pages shared by the wizards (the budget and the review) and their common frame.
+
+The data page lives in :mod:`gui.wizards.datapage`.
 
 Every page validates in :meth:`validatePage` and, when it refuses, says why
 in plain words in its red message line (Next stays clickable so the reason is
@@ -15,20 +17,13 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QObject, Qt, QTimer, Signal
-from PySide6.QtGui import QFont, QPixmap
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (
-    QApplication,
-    QButtonGroup,
     QCheckBox,
-    QComboBox,
     QDoubleSpinBox,
-    QFileDialog,
     QGridLayout,
-    QHBoxLayout,
     QLabel,
-    QLineEdit,
-    QPushButton,
     QRadioButton,
     QSpinBox,
     QVBoxLayout,
@@ -36,12 +31,10 @@ from PySide6.QtWidgets import (
     QWizardPage,
 )
 
-from gui.wizards.recipes import Budget, DataChoice, RecipeError, has_param
-from gui.wizards.scan import FolderScan, TableScan, scan_folder, scan_table
+from gui.wizards.recipes import Budget, RecipeError, has_param
 
 if TYPE_CHECKING:
     from gui.wizards.base import LoomWizard
-
 
 
 def in_background(fn: Callable[..., Any], *args: Any) -> cf.Future:
@@ -63,14 +56,6 @@ def in_background(fn: Callable[..., Any], *args: Any) -> cf.Future:
 
     threading.Thread(target=work, name="loom-wizard").start()
     return future
-
-BUILTIN_TEXT = {
-    "digits": ("Built-in handwritten digits",
-               "1,797 small pictures of the digits 0–9 (10 classes), shipped with Loom: no download."),
-    "shapes": ("Built-in coloured shapes",
-               "Circles, squares, triangles and stars drawn on varied backgrounds (4 classes): no download."),
-}
-
 
 def message_label() -> QLabel:
     """The red line where a page says why it cannot go on."""
@@ -100,7 +85,7 @@ def pixmap_of(pixels: Any, max_side: int = 260) -> QPixmap:
     return pix
 
 
-class _Relay(QObject):
+class Relay(QObject):
     """Carries a background result onto the GUI thread (a queued signal)."""
 
     done = Signal(object, object)  # key, result
@@ -131,239 +116,6 @@ class LoomPage(QWizardPage):
     def refuse(self, text: str) -> bool:
         self.message.setText(text)
         return not text
-
-
-# -- data ------------------------------------------------------------------------------------------------
-class DataPage(LoomPage):
-    """Built-in data, a folder of images or a CSV file; folders are scanned and checked before Next."""
-
-    def __init__(self, choice: DataChoice, *, need_classes: bool, allow_csv: bool, subtitle: str) -> None:
-        super().__init__("Your data", subtitle)
-        self.choice = choice
-        self.need_classes = need_classes
-        self.group = QButtonGroup(self)
-        self.source_buttons: dict[str, QRadioButton] = {}
-        sources = ["digits"]
-        if has_param("shapes", "count"):
-            sources.append("shapes")
-        sources.append("folder")
-        if allow_csv and has_param("csv_table", "target"):
-            sources.append("csv")
-        titles = {"folder": "A folder of my images", "csv": "A CSV table (one row per example)"}
-        grid = QGridLayout()
-        for row, key in enumerate(sources):
-            text = BUILTIN_TEXT[key][0] if key in BUILTIN_TEXT else titles[key]
-            button = QRadioButton(text)
-            button.setObjectName(f"source_{key}")
-            self.group.addButton(button)
-            self.source_buttons[key] = button
-            grid.addWidget(button, row, 0)
-        self.body.addLayout(grid)
-
-        self.path_edit = QLineEdit()
-        self.path_edit.setObjectName("path")
-        self.browse = QPushButton("Browse…")
-        self.browse.clicked.connect(self._browse)
-        path_row = QHBoxLayout()
-        path_row.addWidget(self.path_edit, 1)
-        path_row.addWidget(self.browse)
-        self.path_box = QWidget()
-        self.path_box.setLayout(path_row)
-        path_row.setContentsMargins(24, 0, 0, 0)
-        self.body.addWidget(self.path_box)
-        self.target_box = QComboBox()
-        self.target_box.setObjectName("target")
-        self.target_row = QWidget()
-        target_layout = QHBoxLayout(self.target_row)
-        target_layout.setContentsMargins(24, 0, 0, 0)
-        target_layout.addWidget(QLabel("Column with the class of each row:"))
-        target_layout.addWidget(self.target_box, 1)
-        self.body.addWidget(self.target_row)
-
-        info = QHBoxLayout()
-        self.summary = QLabel()
-        self.summary.setObjectName("summary")
-        self.summary.setWordWrap(True)
-        self.summary.setAlignment(Qt.AlignTop | Qt.AlignLeft)
-        self.summary.setTextInteractionFlags(Qt.TextSelectableByMouse)
-        self.thumbs = QLabel()
-        self.thumbs.setAlignment(Qt.AlignTop | Qt.AlignRight)
-        info.addWidget(self.summary, 1)
-        info.addWidget(self.thumbs)
-        self.body.addLayout(info, 1)
-
-        self.scan: FolderScan | TableScan | None = None
-        self._scan_key: tuple | None = None
-        self._future: cf.Future | None = None
-        self._relay = _Relay(self)
-        self._relay.done.connect(self._scan_done)
-        self._debounce = QTimer(self, singleShot=True, interval=350)
-        self._debounce.timeout.connect(self._start_scan)
-        self.path_edit.textChanged.connect(lambda _t: self._path_changed())
-        self.group.buttonToggled.connect(lambda _b, on: on and self._source_changed())
-
-        start = choice.source if choice.source in self.source_buttons else "digits"
-        if choice.source in ("folder", "csv"):
-            self.path_edit.setText(choice.path)
-        self.source_buttons[start].setChecked(True)
-        self._source_changed()
-
-    # -- state ----------------------------------------------------------------------------------------
-    def source(self) -> str:
-        return next(k for k, b in self.source_buttons.items() if b.isChecked())
-
-    def _source_changed(self) -> None:
-        src = self.source()
-        self.path_box.setVisible(src in ("folder", "csv"))
-        self.target_row.setVisible(src == "csv")
-        self.path_edit.setPlaceholderText(
-            "Folder with one subfolder per class (cats/, dogs/)…" if self.need_classes and src == "folder"
-            else "Folder of images…" if src == "folder" else "CSV file…")
-        self.message.clear()
-        self._path_changed(immediate=True)
-
-    def _path_changed(self, immediate: bool = False) -> None:
-        self.message.clear()
-        if immediate:
-            self._start_scan()
-        else:
-            self._debounce.start()
-
-    def _key(self) -> tuple:
-        src = self.source()
-        return (src, self.path_edit.text().strip() if src in ("folder", "csv") else "")
-
-    def _start_scan(self) -> None:
-        key = self._key()
-        if key == self._scan_key:
-            return
-        self._scan_key, self.scan = key, None
-        src, path = key
-        self.thumbs.clear()
-        self.thumbs.setMinimumSize(0, 0)
-        if src in BUILTIN_TEXT:
-            self.summary.setText(BUILTIN_TEXT[src][1])
-            fn: Callable[[], Any] = lambda: _builtin_thumbnails(src)  # noqa: E731
-        elif not path:
-            self.summary.setText("Choose a folder with Browse…, or type its path."
-                                 if src == "folder" else "Choose a CSV file with Browse…, or type its path.")
-            return
-        else:
-            self.summary.setText("Looking at the files…")
-            labels = "auto" if self.need_classes else "none"
-            fn = (lambda: scan_folder(path, labels)) if src == "folder" else (lambda: scan_table(path))
-        future = in_background(fn)
-        self._future = future
-        future.add_done_callback(lambda f, k=key: self._relay.deliver(k, f))
-
-    def _scan_done(self, key: tuple, future: cf.Future) -> None:
-        if key != self._scan_key:
-            return  # an older scan finished after the path changed
-        try:
-            result = future.result()
-        except Exception as exc:  # a scan must never crash the wizard
-            self.summary.setText(f"Could not look at the data: {exc}")
-            return
-        self._show(key[0], result)
-
-    def _show(self, src: str, result: Any) -> None:
-        if src in BUILTIN_TEXT:
-            if result is not None:
-                self._set_thumbs(result)
-            return
-        self.scan = result
-        if isinstance(result, FolderScan):
-            self.summary.setText(result.summary() if not result.error else "")
-            if result.thumbnails is not None:
-                self._set_thumbs(result.thumbnails)
-            problem = result.problem(self.need_classes)
-        else:
-            if not result.error:
-                self.summary.setText(f"{result.rows} rows, {len(result.columns)} columns.")
-                current = self.target_box.currentText() or self.choice.target
-                self.target_box.clear()
-                self.target_box.addItems(result.columns)
-                pick = current if current in result.columns else result.columns[-1]
-                self.target_box.setCurrentText(pick)
-            problem = result.problem(self.target_box.currentText())
-        self.message.setText(problem)
-
-    def _set_thumbs(self, pixels: Any) -> None:
-        pix = pixmap_of(pixels)
-        self.thumbs.setPixmap(pix)
-        self.thumbs.setMinimumSize(pix.size())
-
-    def wait_for_scan(self) -> None:
-        """Finish the pending scan now (Next was pressed before it came back)."""
-        self._debounce.stop()
-        self._start_scan()
-        if self._future is not None and self.scan is None and self._key()[0] not in BUILTIN_TEXT:
-            QApplication.setOverrideCursor(Qt.WaitCursor)
-            try:
-                result = self._future.result()
-            finally:
-                QApplication.restoreOverrideCursor()
-            self._show(self._key()[0], result)
-
-    def _browse(self) -> None:
-        if self.source() == "csv":
-            path, _ = QFileDialog.getOpenFileName(self, "Choose a CSV file", self.path_edit.text(),
-                                                  "CSV files (*.csv *.tsv *.txt);;All files (*)")
-        else:
-            path = QFileDialog.getExistingDirectory(self, "Choose a folder of images", self.path_edit.text())
-        if path:
-            self.path_edit.setText(path)
-
-    # -- QWizardPage ----------------------------------------------------------------------------------------
-    def validatePage(self) -> bool:  # noqa: N802
-        src = self.source()
-        if src in BUILTIN_TEXT:
-            problem = ""
-        else:
-            if not self.path_edit.text().strip():
-                return self.refuse("Choose a folder first." if src == "folder" else "Choose a CSV file first.")
-            self.wait_for_scan()
-            if isinstance(self.scan, FolderScan):
-                problem = self.scan.problem(self.need_classes)
-            elif isinstance(self.scan, TableScan):
-                problem = self.scan.problem(self.target_box.currentText())
-            else:
-                problem = "The data could not be checked; choose it again."
-        if not self.refuse(problem):
-            return False
-        self.choice.source = src
-        self.choice.path = self.path_edit.text().strip() if src in ("folder", "csv") else ""
-        self.choice.target = self.target_box.currentText() if src == "csv" else ""
-        return True
-
-    def data_facts(self) -> dict[str, Any]:
-        """What later pages need to know: image channels, classes, training-set size."""
-        src = self.source()
-        if src == "digits":
-            return {"channels": 1, "classes": 10, "images": 1797}
-        if src == "shapes":
-            return {"channels": 3, "classes": 4, "images": int(self.choice.shapes_count)}
-        if isinstance(self.scan, FolderScan):
-            return {"channels": 3, "classes": max(2, len(self.scan.classes)), "images": self.scan.estimated_usable()}
-        if isinstance(self.scan, TableScan):
-            return {"features": max(1, len(self.scan.columns) - 1), "rows": self.scan.rows,
-                    "classes": self.scan.classes_per_column.get(self.target_box.currentText(), 2)}
-        return {"channels": 3, "classes": 2, "images": 0}
-
-
-def _builtin_thumbnails(source: str) -> Any:
-    """The engine's own preview grid of a built-in dataset (a small slice is enough)."""
-    from engine.data.preview import thumbnail_grid
-
-    if source == "digits":
-        from engine.data.builtin import load_digits
-
-        data = load_digits(16)
-    else:
-        from engine.data.shapes import make_shapes
-
-        data = make_shapes(count=64, size=32)
-    return thumbnail_grid(data, per_class=6, max_rows=5)
 
 
 # -- budget ----------------------------------------------------------------------------------------------
@@ -497,10 +249,3 @@ def describe(workflow) -> str:
         rows.append(f"<li><code>{node.id}</code>: {title}{feed}<br><small>{'; '.join(settings) or 'defaults'}</small></li>")
     rows.append("</ol>")
     return "".join(rows)
-
-
-def bold(label: QLabel) -> QLabel:
-    font = QFont(label.font())
-    font.setBold(True)
-    label.setFont(font)
-    return label
