@@ -135,3 +135,29 @@ def test_a_previous_run_folder_is_a_transfer_source(tmp_path: Path) -> None:
         {"node": "train", "kind": "checkpoint", "path": "train/checkpoints/last.pt"}]}))
     state, what = load_source(str(run), "cnn", "test")
     assert "best.pt" in what and torch.equal(state["head.bias"], model.head.bias)
+
+
+def test_a_model_trained_upstream_transfers_and_its_frozen_backbone_stays_put(tmp_path: Path) -> None:
+    from engine import Engine, Workflow
+
+    cnn = {"width": 4, "stages": 1}
+    wf = Workflow.from_json({"schema": 1, "name": "t", "nodes": [
+        {"id": "data", "type": "digits", "params": {}},
+        {"id": "source_model", "type": "cnn", "params": cnn},
+        {"id": "pretrain", "type": "train", "params": {"epochs": 1, "batch_size": 128}},
+        {"id": "model", "type": "cnn", "params": {**cnn, "freeze": "backbone"}},
+        {"id": "train", "type": "train", "params": {"epochs": 1, "batch_size": 128, "lr": 0.01}},
+    ], "links": [{"source": s, "target": t} for s, t in [
+        ("data.data", "pretrain.data"), ("source_model.model", "pretrain.model"),
+        ("pretrain.model", "model.pretrained"), ("data.data", "train.data"), ("model.model", "train.model")]]})
+    out = tmp_path / "run"
+    result = Engine(disk_cache=False).run(wf, out_dir=out, device="cpu")
+    assert result.status == "succeeded", result.message
+    report = json.loads((out / "run.json").read_text())["nodes"]["train"]["report"]
+    assert report["pretrained"] == "connected model" and report["tensors_loaded"] > 0
+    before = torch.load(out / "pretrain" / "checkpoints" / "last.pt", weights_only=True)["model"]
+    after = torch.load(out / "train" / "checkpoints" / "last.pt", weights_only=True)["model"]
+    for name, tensor in before.items():
+        if name.startswith("features.") and not name.endswith("num_batches_tracked"):  # weights and BN statistics
+            assert torch.equal(tensor, after[name]), name
+    assert not torch.equal(before["head.bias"], after["head.bias"])
