@@ -41,7 +41,7 @@ def fold_datasets(data: TensorDataset, k: int, seed: int) -> list[TensorDataset]
 
 def fit_kfold(ctx: StepContext, data: TensorDataset, spec: ModelSpec, cfg: FitConfig) -> TrainedModel:
     k = cfg.kfold
-    fold_cfg = replace(cfg, kfold=0)
+    fold_cfg = replace(cfg, kfold=0, time_budget=cfg.time_budget / k)  # the budget covers all folds
     views = fold_datasets(data, k, cfg.seed)
     planned = views[0].num_batches("train", cfg.batch_size) * cfg.epochs + 1
     fits: list[TrainedModel] = []
