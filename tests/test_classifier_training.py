@@ -142,3 +142,25 @@ def test_stop_then_resume_ends_with_the_same_weights_as_an_uninterrupted_run(tmp
     steps = [int(line.split(",")[0]) for line in (tmp_path / "cut" / "metrics.csv").read_text().splitlines()[1:]
              if ",train_loss," in line]
     assert steps == sorted(set(steps)) and len(steps) == 2 * 12, "curves continue without repeats or gaps"
+
+
+def test_augmentation_reaches_the_training_batches_only(tmp_path: Path) -> None:
+    def flow(augment: bool) -> Workflow:
+        wf = digits_flow(MLP, {"epochs": 1, "batch_size": 128}, evaluate={"split": "val", "mistakes": 0})
+        if augment:
+            data = wf.to_json()
+            data["nodes"].append({"id": "augment", "type": "augment",
+                                  "params": {"hflip": False, "rotate": 15.0, "translate": 0.1}})
+            for link in data["links"]:
+                if link["source"] == "prep.data" and link["target"] == "train.data":
+                    link["source"] = "augment.data"
+            data["links"].append({"source": "prep.data", "target": "augment.data"})
+            wf = Workflow.from_json(data)
+        return wf
+
+    plain_info, plain = run(flow(False), tmp_path / "plain")
+    aug_info, aug = run(flow(True), tmp_path / "aug")
+    first = lambda events: metric_values(events, "train_loss")[0][1]  # noqa: E731
+    assert first(plain) != pytest.approx(first(aug), abs=1e-6), "the first batch was not augmented"
+    assert all(math.isfinite(v) for _, v in metric_values(aug, "train_loss"))
+    assert aug_info["nodes"]["evaluate"]["report"]["samples"] == plain_info["nodes"]["evaluate"]["report"]["samples"]
