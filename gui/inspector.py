@@ -41,7 +41,6 @@ class Inspector(QScrollArea):
         self.fields = {}
         page = QWidget()
         layout = QVBoxLayout(page)
-        layout.setAlignment(Qt.AlignTop)
         node = self.doc.workflow.node(node_id) if node_id else None
         if node is None:
             self.node_id = None
@@ -50,6 +49,7 @@ class Inspector(QScrollArea):
             hint.setWordWrap(True)
             hint.setObjectName("inspectorHint")
             layout.addWidget(hint)
+            layout.addStretch(1)
             self.setWidget(page)
             return
         spec = self.doc.catalog.get(node.type)
@@ -103,6 +103,7 @@ class Inspector(QScrollArea):
             self.advanced_toggle = toggle
         if not spec.params:
             layout.addWidget(QLabel("This step has no settings."))
+        layout.addStretch(1)
         self.setWidget(page)
         self._show_problems()
 

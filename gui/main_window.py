@@ -124,6 +124,7 @@ class MainWindow(QMainWindow):
     def _build_status(self) -> None:
         self.device_label = QLabel("Device: detecting…")
         self.state_label = QLabel("Idle")
+        self.state_label.setMinimumWidth(190)
         self.statusBar().addPermanentWidget(self.device_label)
         self.statusBar().addPermanentWidget(self.state_label)
 

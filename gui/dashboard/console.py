@@ -26,7 +26,7 @@ class LogConsole(QWidget):
         self.text = QPlainTextEdit()
         self.text.setReadOnly(True)
         self.text.setMaximumBlockCount(MAX_LINES)
-        self.text.setLineWrapMode(QPlainTextEdit.NoWrap)
+        self.text.setLineWrapMode(QPlainTextEdit.WidgetWidth)
         top = QHBoxLayout()
         top.addWidget(QLabel("Show"))
         top.addWidget(self.level_box)

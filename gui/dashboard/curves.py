@@ -23,6 +23,16 @@ SERIES_COLORS = ("#1c7ed6", "#e8590c", "#2f9e44", "#ae3ec9", "#f59f00", "#0ca678
 COLUMNS = 2
 
 
+def nice_ceiling(value: float) -> float:
+    """The next 1, 2 or 5 times a power of ten at or above ``value``."""
+    import math
+
+    if value <= 0:
+        return 1.0
+    power = 10 ** math.floor(math.log10(value))
+    return next(m * power for m in (1, 2, 5, 10) if m * power >= value)
+
+
 def group_for(name: str) -> str:
     """Which plot a metric belongs on (GAN losses, D outputs, losses, accuracy...)."""
     low = name.lower()
@@ -97,6 +107,7 @@ class MetricCurves(QWidget):
         super().__init__(parent)
         self.series: dict[tuple[str, str], Series] = {}
         self.plots: dict[str, Any] = {}  # group -> pyqtgraph.PlotItem
+        self._manual: set = set()  # plots the user panned or zoomed: not followed until Auto-range
         self.smoothing = 0.0
         self.log_y = False
         self.graphics = None  # pyqtgraph.GraphicsLayoutWidget, made on first use
@@ -155,15 +166,56 @@ class MetricCurves(QWidget):
             self.graphics.hide()
         self.series.clear()
         self.plots.clear()
+        self._manual.clear()
         self.readout.setText("")
         self.empty.show()
 
     def redraw(self) -> None:
         """Push changed series to their items (called once per GUI frame)."""
+        changed = set()
         for series in self.series.values():
             if series.dirty:
                 series.item.setData(*series.arrays())
                 series.dirty = False
+                changed.add(group_for(series.name))
+        for group in changed:
+            self._follow(group)
+
+    # -- ranges: grow in steps, so axes (and their text) are not redrawn every frame --------------
+    def _bounds(self, group: str) -> tuple[float, float, float, float] | None:
+        import numpy as np
+
+        xs, lows, highs = [], [], []
+        for series in self.series.values():
+            if group_for(series.name) != group or not series.n:
+                continue
+            x, y = series.arrays()
+            y = y[np.isfinite(y)]
+            if self.log_y and group != "Accuracy":
+                y = np.log10(y[y > 0])
+            if len(y):
+                xs.append(x[-1])
+                lows.append(float(y.min()))
+                highs.append(float(y.max()))
+        if not xs:
+            return None
+        return float(min(0.0, min(xs))), float(max(xs)), min(lows), max(highs)
+
+    def _follow(self, group: str, tight: bool = False) -> None:
+        """Keep all data in view, widening the range with headroom only when data leaves it."""
+        plot = self.plots[group]
+        if plot in self._manual and not tight:
+            return
+        bounds = self._bounds(group)
+        if bounds is None:
+            return
+        x0, x1, y0, y1 = bounds
+        (vx0, vx1), (vy0, vy1) = plot.vb.viewRange()
+        span = max(y1 - y0, abs(y1) * 0.05, 1e-6)
+        if tight or x1 > vx1 or vx1 > 4 * max(x1, 10):
+            plot.setXRange(x0, nice_ceiling(max(x1, 10) * 1.3), padding=0)
+        if tight or y0 < vy0 or y1 > vy1:
+            plot.setYRange(y0 - 0.15 * span, y1 + 0.15 * span, padding=0)
 
     # -- plots ----------------------------------------------------------------------------------
     def _new_series(self, node_id: str, name: str) -> Series:
@@ -184,15 +236,20 @@ class MetricCurves(QWidget):
         return series
 
     def _new_plot(self, group: str) -> Any:
+        import pyqtgraph as pg
+
         self.warm_up()
         n = len(self.plots)
         plot = self.graphics.addPlot(row=n // COLUMNS, col=n % COLUMNS, title=group)
-        plot.showGrid(x=True, y=True, alpha=0.2)
-        plot.addLegend(offset=(-10, 10))
+        legend = plot.addLegend(offset=(-10, 10))
+        legend.setBrush(pg.mkBrush(self._colors.plot_bg + "c0"))
         plot.setLabel("bottom", "step")
         plot.setDownsampling(auto=True, mode="peak")
         plot.setClipToView(True)
         plot.setLogMode(y=self.log_y and group != "Accuracy")
+        plot.disableAutoRange()  # ranges are managed by _follow (cheaper redraws)
+        plot.hideButtons()
+        plot.vb.sigRangeChangedManually.connect(lambda *_a, p=plot: self._manual.add(p))
         self._style_plot(plot, self._colors)
         self.plots[group] = plot
         self.empty.hide()
@@ -211,10 +268,13 @@ class MetricCurves(QWidget):
         self.log_y = on
         for group, plot in self.plots.items():
             plot.setLogMode(y=on and group != "Accuracy")
+            self._follow(group, tight=True)
 
     def auto_range(self) -> None:
-        for plot in self.plots.values():
-            plot.enableAutoRange()
+        """Fit every plot to its data again (and resume following it)."""
+        self._manual.clear()
+        for group in self.plots:
+            self._follow(group, tight=True)
 
     def _hover(self, args) -> None:
         import numpy as np
