@@ -134,7 +134,7 @@ class MainWindow(QMainWindow):
         self.view.message.connect(lambda text: self.statusBar().showMessage(text, 5000))
         self.scene.selectionChanged.connect(self._selection_changed)
         self.doc.changed.connect(self._schedule_validation)
-        self.doc.undo_stack.cleanChanged.connect(lambda _clean: self._update_title())
+        self.doc.undo_stack.cleanChanged.connect(self._update_title)
         self.doc.path_changed.connect(self._update_title)
         self.runs.events.connect(self._on_events)
         self.runs.state_changed.connect(self._update_actions)
@@ -293,7 +293,7 @@ class MainWindow(QMainWindow):
             self.doc.path = None
             self.doc.path_changed.emit()
 
-    def _update_title(self) -> None:
+    def _update_title(self, *_args) -> None:
         name = self.doc.path.name if self.doc.path else self.doc.workflow.name
         self.setWindowTitle(f"{name}[*] — Loom")
         self.setWindowModified(self.doc.dirty)
