@@ -20,7 +20,6 @@ from PySide6.QtGui import QCloseEvent, QImage
 from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
-    QFileDialog,
     QLabel,
     QMainWindow,
     QMessageBox,
@@ -43,20 +42,19 @@ from gui.document import CLIPBOARD_MIME, WorkflowDocument
 from gui.history import RunHistory
 from gui.inspector import Inspector
 from gui.palette import Palette
-from gui.paths import examples_dir
 from gui.run_control import IDLE, PAUSED, RUNNING, RunController
 from gui.settings import AppSettings
+from gui.window_files import FileMixin
 
 qtfix.apply()  # also here: an editable install may import gui as a namespace package, skipping __init__
 log = logging.getLogger(__name__)
-FILE_FILTER = "Loom workflows (*.json);;All files (*)"
 
 
 class _DeviceProbe(QObject):
     found = Signal(str)
 
 
-class MainWindow(QMainWindow):
+class MainWindow(FileMixin, QMainWindow):
     run_state_changed = Signal(str)
 
     def __init__(self, settings: AppSettings | None = None, catalog: StepCatalog | None = None, probe_device: bool = True) -> None:
@@ -208,61 +206,6 @@ class MainWindow(QMainWindow):
         QTimer.singleShot(0, self.view.fit_all)
         self.validate_now()
 
-    def open_file(self, path: str | Path) -> bool:
-        from engine.errors import UserInputError
-
-        try:
-            workflow = Workflow.load(path)
-        except UserInputError as exc:
-            self.show_error("Cannot open workflow", str(exc))
-            return False
-        self.load_workflow(workflow, path=path)
-        self._refresh_recent(self.settings.add_recent(path))
-        self.statusBar().showMessage(f"Opened {path}", 4000)
-        return True
-
-    def new_workflow(self) -> None:
-        if self.maybe_save():
-            self.load_workflow(Workflow())
-
-    def open_dialog(self) -> None:
-        if not self.maybe_save():
-            return
-        path, _ = QFileDialog.getOpenFileName(self, "Open workflow", str(self.doc.path or Path.home()), FILE_FILTER)
-        if path:
-            self.open_file(path)
-
-    def save(self) -> bool:
-        if self.doc.path is None:
-            return self.save_as()
-        return self._save_to(self.doc.path)
-
-    def save_as(self) -> bool:
-        suggestion = str(self.doc.path or Path.home() / f"{self.doc.workflow.name}.json")
-        path, _ = QFileDialog.getSaveFileName(self, "Save workflow", suggestion, FILE_FILTER)
-        return bool(path) and self._save_to(Path(path))
-
-    def _save_to(self, path: Path) -> bool:
-        try:
-            self.doc.save(path)
-        except OSError as exc:
-            self.show_error("Cannot save", f"{path}: {exc}")
-            return False
-        self._refresh_recent(self.settings.add_recent(path))
-        self.autosaver.discard()
-        self.statusBar().showMessage(f"Saved {path}", 4000)
-        return True
-
-    def maybe_save(self) -> bool:
-        """The unsaved-changes prompt; False means the user cancelled."""
-        if not self.doc.dirty:
-            return True
-        answer = self.ask("Unsaved changes", f"Save the changes to “{self.doc.workflow.name}”?",
-                          QMessageBox.Save | QMessageBox.Discard | QMessageBox.Cancel)
-        if answer == QMessageBox.Save:
-            return self.save()
-        return answer == QMessageBox.Discard
-
     def ask(self, title: str, text: str, buttons) -> QMessageBox.StandardButton:
         """Every question the window asks goes through here (tests replace it)."""
         return QMessageBox.question(self, title, text, buttons)
@@ -272,31 +215,6 @@ class MainWindow(QMainWindow):
         box = QMessageBox(QMessageBox.Warning, title, text, QMessageBox.Ok, self)
         box.setWindowModality(Qt.WindowModal)
         box.open()  # non-blocking: training and redraws continue behind it
-
-    def _refresh_recent(self, recent: list[str] | None = None) -> None:
-        menu = self.act.recent_menu
-        menu.clear()
-        for path in recent if recent is not None else self.settings.recent_files():
-            menu.addAction(Path(path).name, lambda p=path: self.maybe_save() and self.open_file(p)).setToolTip(path)
-        menu.setEnabled(not menu.isEmpty())
-
-    def _refresh_examples(self) -> None:
-        menu = self.act.examples_menu
-        menu.clear()
-        for path in sorted(examples_dir().glob("*.json")):
-            menu.addAction(path.stem.replace("_", " ").capitalize(), lambda p=path: self._open_example(p))
-        menu.setEnabled(not menu.isEmpty())
-
-    def _open_example(self, path: Path) -> None:
-        """Examples open as untitled copies so Save never overwrites the shipped file."""
-        if self.maybe_save() and self.open_file(path):
-            self.doc.path = None
-            self.doc.path_changed.emit()
-
-    def _update_title(self, *_args) -> None:
-        name = self.doc.path.name if self.doc.path else self.doc.workflow.name
-        self.setWindowTitle(f"{name}[*] — Loom")
-        self.setWindowModified(self.doc.dirty)
 
     # -- editing ------------------------------------------------------------------------------------------
     def _palette_drop(self, step_type: str, global_pos) -> None:
@@ -443,26 +361,6 @@ class MainWindow(QMainWindow):
             shown = f"Idle · last run {self.runs.last_status}"
         self.state_label.setText(shown)
         self.run_state_changed.emit(state)
-
-    def open_run_dialog(self) -> None:
-        path = QFileDialog.getExistingDirectory(self, "Open run folder", str(Path.home()))
-        if path:
-            self.open_run(path)
-
-    def open_run(self, run_dir: str | Path) -> bool:
-        """Reopen a finished run: its workflow on the canvas (if nothing unsaved) and its dashboard."""
-        from engine.errors import UserInputError
-
-        try:
-            info = self.dashboard.load_run(run_dir)
-        except UserInputError as exc:
-            self.show_error("Cannot open run", str(exc))
-            return False
-        for node_id, node in info.get("nodes", {}).items():
-            self.scene.set_node_state(node_id, node.get("state", ""), node.get("message", ""))
-        self.dashboard_dock.raise_()
-        self.statusBar().showMessage(f"Run {info.get('run_id')}: {info.get('status')}", 8000)
-        return True
 
     # -- theme and closing -------------------------------------------------------------------------------------------
     def set_theme(self, name: str) -> None:

@@ -36,8 +36,8 @@ def nice_ceiling(value: float) -> float:
 def group_for(name: str) -> str:
     """Which plot a metric belongs on (GAN losses, D outputs, losses, accuracy...)."""
     low = name.lower()
-    if "acc" in low:
-        return "Accuracy"
+    if any(word in low for word in ("acc", "f1", "precision", "recall", "auc")):
+        return "Accuracy & scores"
     if low.startswith(("d_x", "d(x", "dx", "d_g_z", "d(g", "dgz", "d_real", "d_fake")):
         return "D(x) and D(G(z))"
     if low.startswith(("g_", "d_", "loss_g", "loss_d", "gen", "disc")) and "loss" in low:
@@ -175,6 +175,9 @@ class MetricCurves(QWidget):
         changed = set()
         for series in self.series.values():
             if series.dirty:
+                if series.n <= 2 or series.item.opts.get("symbol"):
+                    series.item.setSymbol("o" if series.n <= 2 else None)  # a lone point needs a marker
+                    series.item.setSymbolSize(6)
                 series.item.setData(*series.arrays())
                 series.dirty = False
                 changed.add(group_for(series.name))
@@ -191,7 +194,7 @@ class MetricCurves(QWidget):
                 continue
             x, y = series.arrays()
             y = y[np.isfinite(y)]
-            if self.log_y and group != "Accuracy":
+            if self.log_y and group != "Accuracy & scores":
                 y = np.log10(y[y > 0])
             if len(y):
                 xs.append(x[-1])
@@ -246,7 +249,7 @@ class MetricCurves(QWidget):
         plot.setLabel("bottom", "step")
         plot.setDownsampling(auto=True, mode="peak")
         plot.setClipToView(True)
-        plot.setLogMode(y=self.log_y and group != "Accuracy")
+        plot.setLogMode(y=self.log_y and group != "Accuracy & scores")
         plot.disableAutoRange()  # ranges are managed by _follow (cheaper redraws)
         plot.hideButtons()
         plot.vb.sigRangeChangedManually.connect(lambda *_a, p=plot: self._manual.add(p))
@@ -267,7 +270,7 @@ class MetricCurves(QWidget):
     def set_log_y(self, on: bool) -> None:
         self.log_y = on
         for group, plot in self.plots.items():
-            plot.setLogMode(y=on and group != "Accuracy")
+            plot.setLogMode(y=on and group != "Accuracy & scores")
             self._follow(group, tight=True)
 
     def auto_range(self) -> None:
