@@ -95,7 +95,7 @@ def main() -> None:
             plain_rates.append(samples / plain_round(args.epochs))
             print(f"round {r + 1}: engine {eng_rates[-1]:,.0f} samples/s, plain {plain_rates[-1]:,.0f} samples/s")
     e, p = statistics.median(eng_rates), statistics.median(plain_rates)
-    ratios = [a / b for a, b in zip(eng_rates, plain_rates)]
+    ratios = [a / b for a, b in zip(eng_rates, plain_rates, strict=True)]
     print(f"\nMLP {HIDDEN} on digits 32px, batch {BATCH}, {args.epochs} epochs x {args.rounds} rounds, "
           f"{torch.get_num_threads()} threads")
     print(f"median engine {e:,.0f} samples/s, plain {p:,.0f} samples/s")

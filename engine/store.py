@@ -126,6 +126,8 @@ class RunRecorder:
         elif isinstance(event, ev.NodeState):
             self._node_state(event)
         elif isinstance(event, ev.ArtifactSaved):
+            if event.kind == "checkpoint":
+                self._metrics_file.flush()  # rows up to a checkpoint survive a crash (exact resume)
             self._artifact(event.node_id, event.kind, event.path)
         elif isinstance(event, ev.NodeReport):
             node = self.info["nodes"].setdefault(event.node_id, {})

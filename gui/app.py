@@ -35,7 +35,11 @@ def create_window(probe_device: bool = True):
     """A MainWindow with the user's settings; not yet shown."""
     from gui.main_window import MainWindow
 
-    return MainWindow(probe_device=probe_device)
+    window = MainWindow(probe_device=probe_device)
+    from gui.wizards import install_wizards  # welcome screen, Start menu, results page
+
+    install_wizards(window)
+    return window
 
 
 def _exec(app) -> int:
