@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -20,3 +21,24 @@ def isolated_loom_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: py
     monkeypatch.setenv("LOOM_CACHE_DIR", str(base / "cache"))
     monkeypatch.setenv("LOOM_HOME", str(base / "home"))
     return base
+
+
+_exit_status: dict[str, int] = {}
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    _exit_status["code"] = int(exitstatus)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Leave without interpreter teardown once pytest has reported.
+
+    PySide6 can crash while Python destroys Qt objects at exit (after every
+    test has passed and the summary is printed), turning a green run into a
+    segfault exit code.  Results are final here, so exit with pytest's own status.
+    """
+    if "code" in _exit_status and "PySide6" in sys.modules:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(_exit_status["code"])

@@ -8,6 +8,7 @@ Checkpoints hold only tensors and plain Python values, so they load with
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import math
 import random
 import time
@@ -22,6 +23,15 @@ from engine.errors import TrainingDiverged, UserInputError
 from engine.fileio import atomic_write
 
 OPTIMIZERS = ("adam", "adamw", "sgd")
+
+
+class FromParams:
+    """Mixin for config dataclasses: build one from a step's params, ignoring the params it does not use."""
+
+    @classmethod
+    def from_params(cls, params: dict[str, Any]) -> Any:
+        names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+        return cls(**{k: v for k, v in params.items() if k in names})
 
 
 def seed_everything(seed: int) -> None:

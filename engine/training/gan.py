@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any
 
 import torch
 import torch.nn.functional as F  # noqa: N812
@@ -31,14 +30,14 @@ from engine.generative import GenSpec, TrainedGenerator, build_gan
 from engine.generative.card import save_generator
 from engine.generative.live import SampleWriter, check_image_data, eval_forward, steps_progress
 from engine.generative.preview import to_pixels01
-from engine.training.common import amp_enabled, autocast, ensure_finite, make_scaler, seed_everything
+from engine.training.common import FromParams, amp_enabled, autocast, ensure_finite, make_scaler, seed_everything
 from engine.training.resume import Checkpointer, Position
 
 METRICS = ("loss_d", "loss_g", "d_real", "d_fake")
 
 
 @dataclass
-class GanConfig:
+class GanConfig(FromParams):
     epochs: int = 50
     batch_size: int = 64
     lr_g: float = 2e-4
@@ -54,10 +53,6 @@ class GanConfig:
     checkpoint_every: int = 500
     split: str = "all"
 
-    @classmethod
-    def from_params(cls, params: dict[str, Any]) -> GanConfig:
-        names = cls.__dataclass_fields__.keys()
-        return cls(**{k: v for k, v in params.items() if k in names})
 
 
 def generator_loss(fake_logits: torch.Tensor) -> torch.Tensor:

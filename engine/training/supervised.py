@@ -32,6 +32,7 @@ from engine.data.datasets import ImageDataset, TensorDataset
 from engine.errors import RunStopped, UserInputError
 from engine.models import ModelSpec, TrainedModel, build_model
 from engine.training.common import (
+    FromParams,
     amp_enabled,
     autocast,
     capture_rng,
@@ -53,7 +54,7 @@ CLASS_WEIGHTS = ("none", "balanced")
 
 
 @dataclass
-class FitConfig:
+class FitConfig(FromParams):
     epochs: int = 10
     batch_size: int = 64
     lr: float = 1e-3
@@ -76,10 +77,6 @@ class FitConfig:
     amp: bool = True
     log_every: int = 1
 
-    @classmethod
-    def from_params(cls, params: dict[str, Any]) -> FitConfig:
-        names = cls.__dataclass_fields__.keys()
-        return cls(**{k: v for k, v in params.items() if k in names})
 
 
 def check_classification_data(data: TensorDataset, node_id: str) -> None:

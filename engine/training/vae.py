@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any
 
 import torch
 
@@ -23,14 +22,14 @@ from engine.generative import GenSpec, TrainedGenerator
 from engine.generative.card import save_generator
 from engine.generative.live import SampleWriter, check_image_data, eval_forward, steps_progress
 from engine.generative.preview import to_pixels01
-from engine.training.common import amp_enabled, autocast, ensure_finite, make_scaler, seed_everything
+from engine.training.common import FromParams, amp_enabled, autocast, ensure_finite, make_scaler, seed_everything
 from engine.training.resume import Checkpointer, Position
 
 METRICS = ("loss", "recon", "kl")
 
 
 @dataclass
-class VaeConfig:
+class VaeConfig(FromParams):
     epochs: int = 30
     batch_size: int = 64
     lr: float = 1e-3
@@ -42,10 +41,6 @@ class VaeConfig:
     checkpoint_every: int = 500
     split: str = "all"
 
-    @classmethod
-    def from_params(cls, params: dict[str, Any]) -> VaeConfig:
-        names = cls.__dataclass_fields__.keys()
-        return cls(**{k: v for k, v in params.items() if k in names})
 
 
 def vae_loss(
