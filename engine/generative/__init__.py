@@ -88,12 +88,7 @@ class TrainedGenerator:
         import torch
 
         from engine.generative.preview import to_pixels01
+        from engine.models import batched_inference
 
-        self.module.eval()
-        device = next(self.module.parameters()).device
-        outs = []
-        with torch.inference_mode():
-            for i in range(0, len(z), batch_size):
-                x = self.module(z[i:i + batch_size].to(device)).float().cpu()
-                outs.append(to_pixels01(x, self.normalization))
-        return torch.cat(outs) if outs else torch.empty(0, *self.sample_shape)
+        out = batched_inference(self.module, z, batch_size, post=lambda x: to_pixels01(x, self.normalization))
+        return out if out is not None else torch.empty(0, *self.sample_shape)

@@ -82,10 +82,25 @@ class TrainedModel:
     def predict_logits(self, x: torch.Tensor, batch_size: int = 512) -> torch.Tensor:
         import torch
 
-        self.module.eval()
-        device = next(self.module.parameters()).device
-        outs = []
-        with torch.inference_mode():
-            for i in range(0, len(x), batch_size):
-                outs.append(self.module(x[i:i + batch_size].to(device)).float().cpu())
-        return torch.cat(outs) if outs else torch.empty(0, len(self.classes))
+        out = batched_inference(self.module, x, batch_size)
+        return out if out is not None else torch.empty(0, len(self.classes))
+
+
+def batched_inference(
+    module: nn.Module, x: torch.Tensor, batch_size: int, post: Callable[[torch.Tensor], torch.Tensor] | None = None
+) -> torch.Tensor | None:
+    """Run ``module`` over ``x`` in eval mode, batch by batch, on the module's device.
+
+    Each output batch comes back float32 on the CPU, through ``post`` if given;
+    ``None`` when ``x`` is empty.  Shared by classifiers and generators.
+    """
+    import torch
+
+    module.eval()
+    device = next(module.parameters()).device
+    outs = []
+    with torch.inference_mode():
+        for i in range(0, len(x), batch_size):
+            out = module(x[i:i + batch_size].to(device)).float().cpu()
+            outs.append(post(out) if post is not None else out)
+    return torch.cat(outs) if outs else None
