@@ -7,6 +7,7 @@ import math
 from pathlib import Path
 
 import pytest
+import torch
 
 from engine import Engine, Workflow
 from engine import events as ev
@@ -60,7 +61,11 @@ def test_early_stopping_restores_the_best_epochs_weights(tmp_path: Path) -> None
     # The model that leaves the step scores exactly the best epoch's validation loss.
     assert info["nodes"]["evaluate"]["report"]["loss"] == pytest.approx(best_loss, abs=1e-5)
     assert abs(best_loss - curve[-1][1]) > 1e-4
-    assert (tmp_path / "run" / "train" / "checkpoints" / "best.pt").exists()
+    # The final checkpoint holds those same weights; best.pt, which it supersedes, is gone.
+    final = torch.load(tmp_path / "run" / "train" / "checkpoints" / "last.pt", weights_only=True)
+    assert final["finished"] and final["best"]["epoch"] == best_epoch
+    assert "optimizer" not in final, "a finished checkpoint is never trained further"
+    assert not (tmp_path / "run" / "train" / "checkpoints" / "best.pt").exists()
 
 
 def test_time_budget_stops_gracefully_and_keeps_the_best(tmp_path: Path) -> None:

@@ -155,8 +155,8 @@ class _Fit:
             self.space = PixelSpace.of(data, device)
 
     # -- checkpoints -------------------------------------------------------------
-    def _save(self, epoch: int, batch: int, step: int, finished: bool) -> None:
-        path = self.ckpt_dir / "last.pt"
+    def _save(self, epoch: int, batch: int, step: int) -> None:
+        """Everything an exact resume needs, from the start of batch ``batch`` of ``epoch``."""
         state: dict[str, Any] = {
             "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(),
@@ -164,16 +164,35 @@ class _Fit:
             "rng": capture_rng(),
             "aug_rng": self.aug_gen.get_state(),
             "position": {"epoch": epoch, "batch": batch, "step": step},
-            "finished": finished,
-            "best": {"epoch": self.best_epoch, "value": self.best_value, "bad_epochs": self.bad_epochs},
-            "elapsed": time.perf_counter() - self.t_start,
-            "history": self.history,
+            "finished": False,
+            **self._summary(),
         }
         if self.scheduler is not None:
             state["scheduler"] = self.scheduler.state_dict()
         if self.best_state is not None and self.best_dirty:
             save_checkpoint(self.ckpt_dir / "best.pt", {"model": self.best_state, "epoch": self.best_epoch})
             self.best_dirty = False
+        self._write(state)
+
+    def _save_final(self, step: int) -> None:
+        """The weights the step hands on (the best epoch's when restored) and no optimiser state.
+
+        A finished part is never trained further, so its checkpoint is a third
+        of the size and best.pt, which it supersedes, goes away.
+        """
+        self._write({"model": self.model.state_dict(), "finished": True,
+                     "position": {"epoch": self.cfg.epochs, "batch": 0, "step": step}, **self._summary()})
+        (self.ckpt_dir / "best.pt").unlink(missing_ok=True)
+
+    def _summary(self) -> dict[str, Any]:
+        return {
+            "best": {"epoch": self.best_epoch, "value": self.best_value, "bad_epochs": self.bad_epochs},
+            "elapsed": time.perf_counter() - self.t_start,
+            "history": self.history,
+        }
+
+    def _write(self, state: dict[str, Any]) -> None:
+        path = self.ckpt_dir / "last.pt"
         save_checkpoint(path, state)
         self.last_save = time.perf_counter()
         self.ctx.artifact("checkpoint", path)
@@ -189,24 +208,26 @@ class _Fit:
             return 1, 0, 0, False
         state = load_checkpoint(path, map_location=self.device)
         self.model.load_state_dict(state["model"])
+        best = state["best"]
+        self.best_epoch, self.best_value, self.bad_epochs = best["epoch"], best["value"], best["bad_epochs"]
+        self.t_start -= float(state.get("elapsed", 0.0))
+        self.history = dict(state.get("history", {}))
+        pos = state["position"]
+        if state.get("finished"):  # a finished (k-fold) part: its weights are final, its metric rows stay
+            ctx.log(f"{self.tag}already finished at step {pos['step']}: reusing its weights")
+            return int(pos["epoch"]) + 1, 0, int(pos["step"]), True
         self.optimizer.load_state_dict(state["optimizer"])
         self.scaler.load_state_dict(state["scaler"])
         if self.scheduler is not None and "scheduler" in state:
             self.scheduler.load_state_dict(state["scheduler"])
         restore_rng(state["rng"])
         self.aug_gen.set_state(state["aug_rng"])
-        best = state["best"]
-        self.best_epoch, self.best_value, self.bad_epochs = best["epoch"], best["value"], best["bad_epochs"]
         best_path = self.ckpt_dir / "best.pt"
         if best_path.exists():
             self.best_state = load_checkpoint(best_path, map_location=self.device)["model"]
-        self.t_start -= float(state.get("elapsed", 0.0))
-        self.history = dict(state.get("history", {}))
-        pos, finished = state["position"], bool(state.get("finished"))
-        if not finished:  # a finished (k-fold) part keeps the rows that later parts wrote
-            ctx.bus.emit(ev.Rewind(node_id=ctx.node_id, step=int(pos["step"]) + self.step_offset))
+        ctx.bus.emit(ev.Rewind(node_id=ctx.node_id, step=int(pos["step"]) + self.step_offset))
         ctx.log(f"{self.tag}resumed at step {pos['step']} (epoch {pos['epoch']}, batch {pos['batch']})")
-        return int(pos["epoch"]), int(pos["batch"]), int(pos["step"]), finished
+        return int(pos["epoch"]), int(pos["batch"]), int(pos["step"]), False
 
     # -- the loop -------------------------------------------------------------------
     def _train_step(self, xb: torch.Tensor, yb: torch.Tensor) -> torch.Tensor:
@@ -276,26 +297,22 @@ class _Fit:
                             stop_reason = "time_budget"
                             break
                 start_batch = 0
-                if stop_reason and batch < spe:  # cut short by the budget: resume would continue here
-                    self._end_epoch(epoch, step)
-                    self._save(epoch, batch, step, finished=True)
-                    break
                 stop_reason = self._end_epoch(epoch, step) or stop_reason
                 epoch += 1
                 done = bool(stop_reason) or epoch > cfg.epochs
-                if done or time.perf_counter() - self.last_save >= CHECKPOINT_INTERVAL_S:
-                    self._save(epoch, 0, step, finished=done)
+                if not done and time.perf_counter() - self.last_save >= CHECKPOINT_INTERVAL_S:
+                    self._save(epoch, 0, step)
         except RunStopped:
-            self._save(epoch, batch, step, finished=False)
+            self._save(epoch, batch, step)
             raise
-        return self._finish(stop_reason or "finished", step)
+        return self._finish(stop_reason or "finished", step, save=not finished)
 
     def _end_epoch(self, epoch: int, step: int) -> str:
         """Validate, track the best epoch; returns "early_stopping" when patience runs out."""
         if not self.has_val:
             return ""
         cfg, tag = self.cfg, self.tag
-        val = evaluate_split(self.model, self.data, "val", self.device, cfg.batch_size * 4, with_f1=True)
+        val = validation_scores(self.model, self.data, self.device, cfg.batch_size * 4)
         for name in ("loss", "accuracy", "f1"):
             self.ctx.metric(f"{tag}val_{name}", val[name], step + self.step_offset, epoch)
         value = val[cfg.monitor.removeprefix("val_")]
@@ -314,7 +331,7 @@ class _Fit:
                 return "early_stopping"
         return ""
 
-    def _finish(self, reason: str, step: int) -> TrainedModel:
+    def _finish(self, reason: str, step: int, save: bool) -> TrainedModel:
         cfg, data, model = self.cfg, self.data, self.model
         if reason == "time_budget":
             self.ctx.log(f"{self.tag}time budget of {cfg.time_budget:g} min reached at step {step}")
@@ -322,6 +339,8 @@ class _Fit:
             model.load_state_dict(self.best_state)
             self.ctx.log(f"{self.tag}restored the weights of epoch {self.best_epoch} "
                          f"({cfg.monitor} {self.best_value:.4f})")
+        if save:
+            self._save_final(step)
         model.eval()
         history = dict(self.history)
         history.pop("val_curve", None)
@@ -349,11 +368,37 @@ def _input_facts(data: TensorDataset) -> dict[str, Any]:
 
 
 @torch.inference_mode()
+def validation_scores(model: torch.nn.Module, data: TensorDataset, device: str, batch_size: int) -> dict[str, float]:
+    """Loss, accuracy and macro F1 on the val split: the per-epoch check, kept lean.
+
+    It runs after every epoch, so unlike :func:`evaluate_split` it keeps no
+    probabilities and syncs with the device once per number.
+    """
+    from engine.training.metrics import macro_f1
+
+    was_training = model.training
+    model.eval()
+    loss_sum = torch.zeros((), device=device)
+    preds, trues = [], []
+    for xb, yb in data.batches("val", batch_size, device):
+        logits = model(xb).float()
+        loss_sum += F.cross_entropy(logits, yb, reduction="sum")
+        preds.append(logits.argmax(1))
+        trues.append(yb)
+    model.train(was_training)
+    pred, true = torch.cat(preds), torch.cat(trues)
+    return {
+        "loss": loss_sum.item() / len(true),
+        "accuracy": (pred == true).float().mean().item(),
+        "f1": macro_f1(true.cpu(), pred.cpu(), data.num_classes),
+    }
+
+
+@torch.inference_mode()
 def evaluate_split(
     model: torch.nn.Module, data: TensorDataset, split: str, device: str, batch_size: int = 512,
-    with_f1: bool = False,
 ) -> dict[str, Any]:
-    """Loss, accuracy (and macro F1), predictions, labels and probabilities of ``model`` on one split."""
+    """Loss, accuracy, predictions, labels and probabilities of ``model`` on one split."""
     was_training = model.training
     model.eval()
     losses, logits_all, labels = [], [], []
@@ -370,7 +415,7 @@ def evaluate_split(
     logits, true = torch.cat(logits_all), torch.cat(labels)
     probs = logits.softmax(1)
     pred = probs.argmax(1)
-    out = {
+    return {
         "loss": float(torch.stack(losses).sum().item() / len(true)),
         "accuracy": float((pred == true).float().mean().item()),
         "pred": pred,
@@ -378,8 +423,3 @@ def evaluate_split(
         "probs": probs,
         "logits": logits,
     }
-    if with_f1:
-        from engine.training.metrics import macro_f1
-
-        out["f1"] = macro_f1(true, pred, data.num_classes)
-    return out
