@@ -247,3 +247,18 @@ def test_every_source_declares_a_preview(tmp_path):
     assert get_step("image_folder").fingerprint is not None
     assert get_step("csv_table").fingerprint is not None
     assert os.environ["LOOM_CACHE_DIR"]  # tests never touch the user's cache
+
+
+def test_centred_shapes_vary_only_in_shape_and_colour():
+    from engine.data.shapes import make_shapes
+
+    data = make_shapes(count=400, size=32, shapes=["circle", "square"], seed=1, layout="centred")
+    # Every shape covers the centre pixel and leaves the corners to the background.
+    fg_at_centre = (data.x[:, :, 16, 16] - data.x[:, :, 0, 0]).abs().sum(1)
+    assert (fg_at_centre > 0.05).float().mean() > 0.95
+    # Squares sit flat: their top edge is a straight row, so the pixel above the centre
+    # and the one near the top-left inner corner agree.
+    squares = data.x[data.labels == 1]
+    assert torch.allclose(squares[:, :, 6, 16], squares[:, :, 6, 9], atol=0.15)
+    with pytest.raises(ValueError, match="layout"):
+        make_shapes(count=10, layout="scattered")

@@ -52,3 +52,35 @@ def test_shapes_the_conv_models_cannot_take_are_refused_with_a_fix(shape):
     with pytest.raises(ValueError) as err:
         conv_plan(shape)
     assert "px" in str(err.value) or "channels" in str(err.value)
+
+
+def test_minibatch_std_shows_the_discriminator_how_alike_a_batch_is():
+    from engine.generative.dcgan import MinibatchStd
+
+    varied = MinibatchStd()(torch.randn(8, 4, 2, 2))
+    alike = MinibatchStd()(torch.randn(1, 4, 2, 2).expand(8, 4, 2, 2))
+    assert varied.shape == alike.shape == (8, 5, 2, 2)
+    assert alike[:, 4].abs().max() == 0 and varied[:, 4].min() > 0.5  # a collapsed batch has zero spread
+
+
+@pytest.mark.parametrize("options", [{"minibatch_std": True}, {"d_norm": "spectral"}, {"pack": 4},
+                                     {"minibatch_std": True, "d_norm": "spectral", "pack": 2}])
+def test_anti_collapse_options_keep_the_discriminator_a_logit_per_image(options):
+    g, d = build_gan(GenSpec("dcgan", {"latent_dim": 16, "width": 8, **options}), (3, 32, 32))
+    logits = d(g(torch.randn(8, 16)))
+    assert logits.shape == (8 // options.get("pack", 1),)  # one logit per image, or per pack of images
+    logits.sum().backward()
+    assert all(p.grad is not None for p in d.parameters())
+    spectral = options.get("d_norm") == "spectral"
+    assert any(isinstance(m, nn.BatchNorm2d) for m in d.modules()) is not spectral
+    first_conv = next(m for m in d.modules() if isinstance(m, nn.Conv2d))
+    assert nn.utils.parametrize.is_parametrized(first_conv) is spectral
+
+
+def test_packing_judges_images_together_in_order():
+    from engine.generative.dcgan import Pack
+
+    x = torch.arange(5 * 3 * 2 * 2, dtype=torch.float32).view(5, 3, 2, 2)
+    packed = Pack(2)(x)
+    assert packed.shape == (2, 6, 2, 2)  # the fifth image, which fills no pack, is dropped
+    assert torch.equal(packed[1], torch.cat([x[2], x[3]]))

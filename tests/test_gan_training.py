@@ -154,3 +154,26 @@ def test_a_vae_spec_is_refused_by_the_gan_trainer(tmp_path):
     result = Engine().run(wf, out_dir=tmp_path / "run", device="cpu")
     assert result.status == "failed" and result.input_error
     assert "train it with a 'train_vae' step" in result.message
+
+
+@pytest.mark.parametrize("example", ["gan_digits.json", "vae_digits.json"])
+def test_a_time_budget_ends_generative_training_gracefully(example, tmp_path):
+    wf = Workflow.load(EXAMPLES / example)
+    wf.node("data").params.update(size=16)
+    wf.node("model").params.update(width=8, latent_dim=8)
+    wf.node("train").params.update(epochs=100000, batch_size=32, sample_every=1000, samples=4, time_budget=0.01)
+    wf.node("generate").params.update(n=2)
+    run = tmp_path / "run"
+    result = Engine(disk_cache=False).run(wf, out_dir=run, device="cpu")
+    assert result.status == "succeeded", result.message
+    report = read_run(run)["nodes"]["train"]["report"]
+    assert report["stopped"] == "time_budget"
+    assert 0 < report["steps"] < 1000, "0.6 s of training is a few hundred tiny steps, not 100,000 epochs"
+    # It ends like a finished run: final samples, a checkpoint that knows the time spent, a usable generator.
+    assert (run / "train" / "samples" / f"step_{report['steps']:06d}.png").exists()
+    ckpt = torch.load(run / "train" / "checkpoints" / "last.pt", weights_only=True)
+    assert ckpt["position"]["step"] == report["steps"] and ckpt["elapsed"] >= 0.6
+    assert len(list((run / "generate").rglob("*.png"))) >= 2
+    # Resuming a run whose budget is spent trains no further.
+    assert Engine(disk_cache=False).run(wf, device="cpu", resume_from=run).status == "succeeded"
+    assert read_run(run)["nodes"]["train"]["report"]["steps"] == report["steps"]

@@ -65,6 +65,13 @@ def test_time_budget_becomes_the_training_steps_minutes() -> None:
     assert wf.node("train").params["patience"] == 0
 
 
+@pytest.mark.parametrize("model", ["dcgan", "vae"])
+def test_a_generative_model_can_train_for_a_time_budget_too(model: str) -> None:
+    wf = generate_workflow(GenerateChoices(model=model, budget=Budget(kind="minutes", minutes=4)))
+    assert validate(wf) == []
+    assert wf.node("train").params["time_budget"] == 4.0
+
+
 def test_csv_classify_skips_image_preprocessing(tmp_path: Path) -> None:
     wf = classify_workflow(ClassifyChoices(data=DataChoice("csv", str(tmp_path / "t.csv"), "label")))
     assert types(wf)["data"] == "csv_table" and "preprocess" not in types(wf)

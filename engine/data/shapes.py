@@ -20,6 +20,10 @@ from engine.data.datasets import ImageDataset
 
 SHAPES = ("circle", "square", "triangle", "pentagon", "hexagon", "star", "ring", "cross")
 DEFAULT_SHAPES = ("circle", "square", "triangle", "star")
+LAYOUTS = ("varied", "centred")
+# The rotation at which each shape stands the way one draws it (the square's
+# distance function has a corner at the top; a quarter turn more makes it sit flat).
+UPRIGHT = {"square": math.pi / 4}
 CHUNK = 1024
 
 
@@ -92,14 +96,23 @@ def _hsv_to_rgb(h: torch.Tensor, s: torch.Tensor, v: torch.Tensor) -> torch.Tens
     return v[:, None] - v[:, None] * s[:, None] * f
 
 
-def _draw_params(n: int, n_classes: int, gen: torch.Generator) -> dict[str, torch.Tensor]:
-    """Every random choice for ``n`` images, drawn up front (chunking never changes the result)."""
-    labels = torch.arange(n) % n_classes
+def _draw_params(n: int, names: list[str], gen: torch.Generator, layout: str) -> dict[str, torch.Tensor]:
+    """Every random choice for ``n`` images, drawn up front (chunking never changes the result).
+
+    ``varied``: any size, position and rotation.  ``centred``: one large upright
+    shape in the middle, so only shape and colour vary (an easy first task for a GAN).
+    """
+    labels = torch.arange(n) % len(names)
     labels = labels[torch.randperm(n, generator=gen)]
     r = lambda *shape: torch.rand(*shape, generator=gen)  # noqa: E731
-    radius = 0.4 + 0.35 * r(n)  # in [-1, 1] image coordinates
-    centre = (r(n, 2) * 2 - 1) * (1 - radius[:, None]) * 0.9
-    angle = r(n) * 2 * math.pi
+    if layout == "centred":
+        radius = 0.72 + 0.12 * r(n)  # in [-1, 1] image coordinates
+        centre = torch.zeros(n, 2)
+        angle = torch.tensor([UPRIGHT.get(name, 0.0) for name in names])[labels]
+    else:
+        radius = 0.4 + 0.35 * r(n)
+        centre = (r(n, 2) * 2 - 1) * (1 - radius[:, None]) * 0.9
+        angle = r(n) * 2 * math.pi
     dark_bg = r(n) < 0.5
     bg_h, bg_s = r(n), 0.15 + 0.45 * r(n)
     bg_v = torch.where(dark_bg, 0.08 + 0.3 * r(n), 0.7 + 0.28 * r(n))
@@ -143,11 +156,14 @@ def _render(p: dict[str, torch.Tensor], sl: slice, size: int, names: list[str]) 
     return (bg * (1 - mask) + fg * mask).clamp(0, 1)
 
 
-def make_shapes(count: int = 5000, size: int = 32, shapes: list[str] | None = None, seed: int = 0) -> ImageDataset:
-    """``count`` RGB images, classes balanced, deterministic for a given ``seed``."""
+def make_shapes(count: int = 5000, size: int = 32, shapes: list[str] | None = None, seed: int = 0,
+                layout: str = "varied") -> ImageDataset:
+    """``count`` RGB images, classes balanced, deterministic for a given ``seed`` (see :func:`_draw_params`)."""
+    if layout not in LAYOUTS:
+        raise ValueError(f"unknown layout {layout!r}; choose from {', '.join(LAYOUTS)}")
     names = list(shapes or DEFAULT_SHAPES)
     gen = torch.Generator().manual_seed(int(seed))
-    params = _draw_params(count, len(names), gen)
+    params = _draw_params(count, names, gen, layout)
     x = torch.empty(count, 3, size, size)
     for start in range(0, count, CHUNK):
         sl = slice(start, min(count, start + CHUNK))

@@ -6,6 +6,13 @@ and Tanh at the end (images in -1..1).  Discriminator: the mirror image,
 stride-2 convs with LeakyReLU 0.2 (batch norm on all but the first), ending
 in one logit per image (no sigmoid: the loss takes logits, which is
 numerically safe and allowed under autocast).
+
+Two optional guards against mode collapse, both off by default (the paper's
+architecture): a minibatch-std channel before the last layer (Karras et al.,
+2018), which lets the discriminator see that a batch of fakes is too
+alike, and spectral normalisation of the discriminator's convs in place of
+batch norm (Miyato et al., 2018), which keeps it from overpowering the
+generator.
 """
 
 from __future__ import annotations
@@ -39,16 +46,55 @@ class DCGenerator(nn.Module):
         return self.net(z.view(z.shape[0], -1, 1, 1))
 
 
-class DCDiscriminator(nn.Module):
-    def __init__(self, channels: int, base: int, n_up: int, width: int) -> None:
+class MinibatchStd(nn.Module):
+    """Appends one channel: the batch's feature spread, averaged to a single number.
+
+    A collapsed generator makes batches of near-identical images, so their
+    spread is tell-tale low; seeing it, the discriminator punishes collapse.
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        spread = x.float().std(0, unbiased=False).mean() if x.shape[0] > 1 else x.new_zeros(())
+        return torch.cat([x, spread.to(x.dtype).expand(x.shape[0], 1, *x.shape[2:])], 1)
+
+
+class Pack(nn.Module):
+    """Stacks ``pack`` images along the channels: the discriminator judges them together (PacGAN).
+
+    A generator stuck on one kind of image fills a pack with look-alikes,
+    which real packs rarely are, so collapse becomes visible to the
+    discriminator.  A remainder that does not fill a pack is dropped.
+    """
+
+    def __init__(self, pack: int) -> None:
         super().__init__()
-        layers: list[nn.Module] = [nn.Conv2d(channels, width, 4, 2, 1, bias=False), nn.LeakyReLU(0.2, True)]
+        self.pack = pack
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n = x.shape[0] - x.shape[0] % self.pack
+        return x[:n].reshape(n // self.pack, x.shape[1] * self.pack, *x.shape[2:])
+
+
+class DCDiscriminator(nn.Module):
+    def __init__(self, channels: int, base: int, n_up: int, width: int,
+                 minibatch_std: bool = False, spectral: bool = False, pack: int = 1) -> None:
+        super().__init__()
+        layers: list[nn.Module] = [Pack(pack)] if pack > 1 else []
+        layers += [nn.Conv2d(channels * pack, width, 4, 2, 1, bias=False), nn.LeakyReLU(0.2, True)]
         c = width
         for _ in range(n_up - 1):
-            layers += [nn.Conv2d(c, c * 2, 4, 2, 1, bias=False), nn.BatchNorm2d(c * 2), nn.LeakyReLU(0.2, True)]
+            norm: list[nn.Module] = [] if spectral else [nn.BatchNorm2d(c * 2)]
+            layers += [nn.Conv2d(c, c * 2, 4, 2, 1, bias=False), *norm, nn.LeakyReLU(0.2, True)]
             c *= 2
-        layers += [nn.Conv2d(c, 1, base, 1, 0, bias=False)]
+        if minibatch_std:
+            layers.append(MinibatchStd())
+        layers += [nn.Conv2d(c + int(minibatch_std), 1, base, 1, 0, bias=False)]
         self.net = nn.Sequential(*layers)
+        self.apply(dcgan_init)
+        if spectral:
+            for module in self.net:
+                if isinstance(module, nn.Conv2d):
+                    nn.utils.parametrizations.spectral_norm(module)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x).view(-1)
@@ -59,7 +105,7 @@ def build_dcgan(params: dict[str, Any], sample_shape: tuple[int, ...]) -> tuple[
     latent = int(params.get("latent_dim", 100))
     width = int(params.get("width", 32))
     g = DCGenerator(latent, channels, base, n_up, width)
-    d = DCDiscriminator(channels, base, n_up, width)
+    d = DCDiscriminator(channels, base, n_up, width, minibatch_std=bool(params.get("minibatch_std", False)),
+                        spectral=params.get("d_norm", "batch") == "spectral", pack=int(params.get("pack", 1)))
     g.apply(dcgan_init)
-    d.apply(dcgan_init)
     return g, d

@@ -70,18 +70,42 @@ def eval_forward(module: torch.nn.Module, *args: torch.Tensor) -> torch.Tensor:
     return out.float() if isinstance(out, torch.Tensor) else out
 
 
-def steps_progress(
-    ctx: StepContext, pos: Position, t_start: float, steps_at_start: int, total_steps: int, epochs: int, images_per_step: int
-) -> None:
-    done = pos.step - steps_at_start
-    elapsed = time.perf_counter() - t_start
-    rate = done / elapsed if elapsed > 0 else 0.0
-    ctx.progress(
-        pos.step / max(total_steps, 1),
-        step=pos.step,
-        total_steps=total_steps,
-        epoch=min(pos.epoch, epochs),
-        total_epochs=epochs,
-        samples_per_s=rate * images_per_step,
-        eta_s=(total_steps - pos.step) / rate if rate > 0 else None,
-    )
+class TrainingClock:
+    """Training time across resumes, the optional time budget, and the progress reports.
+
+    ``already_s`` is the training time a resumed run had spent before its
+    checkpoint, so a budget covers the whole run, not each session of it.
+    """
+
+    def __init__(self, ctx: StepContext, budget_min: float, already_s: float = 0.0, steps_at_start: int = 0) -> None:
+        self.ctx = ctx
+        self.budget_s = max(0.0, budget_min) * 60.0
+        self._session_start = time.perf_counter()
+        self._already_s = already_s
+        self._steps_at_start = steps_at_start
+
+    def elapsed(self) -> float:
+        return self._already_s + time.perf_counter() - self._session_start
+
+    def spent(self) -> bool:
+        """True once a time budget is set and used up."""
+        return self.budget_s > 0 and self.elapsed() >= self.budget_s
+
+    def progress(self, pos: Position, total_steps: int, epochs: int, images_per_step: int) -> None:
+        session_s = time.perf_counter() - self._session_start
+        rate = (pos.step - self._steps_at_start) / session_s if session_s > 0 else 0.0
+        fraction = pos.step / max(total_steps, 1)
+        eta = (total_steps - pos.step) / rate if rate > 0 else None
+        if self.budget_s:
+            left_s = max(0.0, self.budget_s - self.elapsed())
+            fraction = max(fraction, 1.0 - left_s / self.budget_s)
+            eta = left_s if eta is None else min(eta, left_s)
+        self.ctx.progress(
+            fraction,
+            step=pos.step,
+            total_steps=total_steps,
+            epoch=min(pos.epoch, epochs),
+            total_epochs=epochs,
+            samples_per_s=rate * images_per_step,
+            eta_s=eta,
+        )

@@ -170,6 +170,9 @@ def _load_folder(ctx: StepContext, root: FsPath, opts: Any) -> tuple[Any, Any, A
         Int("size", 32, 8, 256, "Image side in pixels.", unit="px"),
         Text("shapes", "circle,square,triangle,star",
              "Comma-separated classes from: circle, square, triangle, pentagon, hexagon, star, ring, cross."),
+        Choice("layout", "varied", ("varied", "centred"),
+               "varied: any size, position and rotation (a realistic task); centred: one large upright shape in "
+               "the middle, so only shape and colour vary (an easy first task for a GAN)."),
         Seed(),
     ],
     cache="disk",
@@ -184,8 +187,8 @@ def shapes(ctx: StepContext) -> dict:
         names = parse_shapes(p["shapes"])
     except ValueError as exc:
         raise UserInputError(f"node '{ctx.node_id}', param 'shapes': {exc}") from None
-    data = make_shapes(p["count"], p["size"], names, p["seed"])
-    ctx.log(f"shapes: {len(data)} images, {p['size']} px, classes {', '.join(names)}")
+    data = make_shapes(p["count"], p["size"], names, p["seed"], p["layout"])
+    ctx.log(f"shapes: {len(data)} images, {p['size']} px, {p['layout']} layout, classes {', '.join(names)}")
     emit_preview(ctx, data, seed=p["seed"])
     return {"data": data}
 

@@ -23,6 +23,12 @@ _WIDTH_HELP = "Feature maps in the first/last conv layer; doubles per layer. Wid
     params=[
         Int("latent_dim", 100, 2, 1024, _LATENT_HELP),
         Int("width", 32, 4, 512, _WIDTH_HELP),
+        Bool("minibatch_std", False, "Let the discriminator see how alike the images of a batch are, so the "
+             "generator is punished for drawing one thing over and over (mode collapse).", advanced=True),
+        Choice("d_norm", "batch", ("batch", "spectral"), "Discriminator normalisation: batch norm (the paper) or "
+               "spectral norm, which keeps the discriminator from overpowering the generator.", advanced=True),
+        Int("pack", 1, 1, 8, "The discriminator judges this many images at once (PacGAN); 2-4 makes a generator "
+            "that draws one kind of image easy to catch. The batch size must be a multiple.", advanced=True),
     ],
 )
 def dcgan(ctx: StepContext) -> dict:
@@ -62,6 +68,8 @@ def vae(ctx: StepContext) -> dict:
 def _common_params(epochs: int) -> list:
     return [
         Int("epochs", epochs, 1, 100000, "Passes over the images."),
+        Float("time_budget", 0.0, 0.0, 10080.0, "Stop gracefully after this many minutes of training, with samples "
+              "and a checkpoint; 0 = no limit (the epochs decide).", unit="min"),
         Int("batch_size", 64, 2, 4096, "Images per optimisation step."),
     ]
 

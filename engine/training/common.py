@@ -1,5 +1,5 @@
 """Pieces every training loop shares: seeding, RNG capture, optimisers,
-mixed precision and checkpoints.
+mixed precision and checkpoint files.
 
 Checkpoints hold only tensors and plain Python values, so they load with
 ``torch.load(weights_only=True)``: a checkpoint file can never run code.
@@ -11,7 +11,6 @@ import contextlib
 import dataclasses
 import math
 import random
-import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -131,32 +130,3 @@ def train_mode(*modules: torch.nn.Module) -> Iterator[None]:
     finally:
         for m in modules:
             m.eval()
-
-
-class Checkpointer:
-    """When to write checkpoints: at most every ``min_interval_s`` seconds, plus on demand.
-
-    A checkpoint of a small model still costs tens of milliseconds
-    (serialisation and fsync); written every short epoch it would eat a fifth
-    of the training time.  Loops call :meth:`maybe_save` at natural points
-    (epoch ends, every N steps) and :meth:`save` when it must happen (the end,
-    Stop); the state is only built when a write happens.
-    """
-
-    def __init__(self, path: Path, min_interval_s: float = 30.0, on_saved: Any = None) -> None:
-        self.path = path
-        self.min_interval_s = min_interval_s
-        self.on_saved = on_saved
-        self._last = time.monotonic()
-
-    def maybe_save(self, make_state: Any) -> bool:
-        if time.monotonic() - self._last < self.min_interval_s:
-            return False
-        self.save(make_state)
-        return True
-
-    def save(self, make_state: Any) -> None:
-        save_checkpoint(self.path, make_state())
-        self._last = time.monotonic()
-        if self.on_saved is not None:
-            self.on_saved(self.path)

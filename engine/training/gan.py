@@ -17,7 +17,6 @@ numerically stable and allowed under autocast.  Each step logs ``loss_d``,
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
 import torch
@@ -28,7 +27,7 @@ from engine.data.datasets import ImageDataset
 from engine.errors import RunStopped, TrainingDiverged, UserInputError
 from engine.generative import GenSpec, TrainedGenerator, build_gan
 from engine.generative.card import save_generator
-from engine.generative.live import SampleWriter, check_image_data, eval_forward, steps_progress
+from engine.generative.live import SampleWriter, TrainingClock, check_image_data, eval_forward
 from engine.generative.preview import to_pixels01
 from engine.training.common import FromParams, amp_enabled, autocast, ensure_finite, make_scaler, seed_everything
 from engine.training.resume import Checkpointer, Position
@@ -52,7 +51,7 @@ class GanConfig(FromParams):
     samples: int = 64
     checkpoint_every: int = 500
     split: str = "all"
-
+    time_budget: float = 0.0  # minutes; 0: the epochs decide
 
 
 def generator_loss(fake_logits: torch.Tensor) -> torch.Tensor:
@@ -87,14 +86,15 @@ def fit_gan(ctx: StepContext, data: ImageDataset, spec: GenSpec, cfg: GanConfig)
 
     objects = {"generator": g, "discriminator": d, "opt_g": opt_g, "opt_d": opt_d, "scaler": scaler}
     ckpt = Checkpointer(ctx)
-    pos, d_count = Position(), 0
+    pos, d_count, already_s = Position(), 0, 0.0
     restored = ckpt.restore(objects, device)
     if restored is not None:
         pos, state = restored
-        d_count = int(state.get("d_count", 0))
+        d_count, already_s = int(state.get("d_count", 0)), float(state.get("elapsed", 0.0))
+    clock = TrainingClock(ctx, cfg.time_budget, already_s, pos.step)
 
     def checkpoint(at: Position) -> None:
-        ckpt.save(objects, at, {"d_count": d_count})
+        ckpt.save(objects, at, {"d_count": d_count, "elapsed": clock.elapsed()})
         ctx.artifact("generator", save_generator(trained, ctx.node_dir))  # usable even if stopped later
 
     batches_per_epoch = data.num_batches(cfg.split, cfg.batch_size, drop_last=True)
@@ -109,11 +109,11 @@ def fit_gan(ctx: StepContext, data: ImageDataset, spec: GenSpec, cfg: GanConfig)
         f"training {spec.arch} on {len(data.split(cfg.split))} images {tuple(data.sample_shape)}, "
         f"{cfg.epochs} epochs x {batches_per_epoch} batches of {cfg.batch_size}, {device}"
         + (", mixed precision" if use_amp else "")
+        + (f", time budget {cfg.time_budget:g} min" if cfg.time_budget else "")
     )
-    t_start, steps_at_start = time.perf_counter(), pos.step
     last: dict[str, float] = {}
     try:
-        while pos.epoch <= cfg.epochs:
+        while pos.epoch <= cfg.epochs and not clock.spent():
             batches = data.batches(
                 cfg.split, cfg.batch_size, device, shuffle=True, seed=cfg.seed, epoch=pos.epoch,
                 start_batch=pos.batch, drop_last=True,
@@ -154,8 +154,11 @@ def fit_gan(ctx: StepContext, data: ImageDataset, spec: GenSpec, cfg: GanConfig)
                     samples.write(pos.step)
                 if pos.step % cfg.checkpoint_every == 0:
                     checkpoint(pos)
-                steps_progress(ctx, pos, t_start, steps_at_start, total_steps, cfg.epochs, cfg.batch_size * cfg.d_steps)
-            pos.epoch, pos.batch = pos.epoch + 1, 0
+                clock.progress(pos, total_steps, cfg.epochs, cfg.batch_size * cfg.d_steps)
+                if clock.spent():
+                    break
+            else:
+                pos.epoch, pos.batch = pos.epoch + 1, 0
             checkpoint(pos)
     except RunStopped:
         checkpoint(pos)
@@ -167,7 +170,10 @@ def fit_gan(ctx: StepContext, data: ImageDataset, spec: GenSpec, cfg: GanConfig)
     if not samples.exists(pos.step):
         samples.write(pos.step)
     g.eval()
-    trained.history = {"steps": pos.step, "epochs": cfg.epochs, **last}
+    stopped = "time_budget" if clock.spent() else "finished"
+    if stopped == "time_budget":
+        ctx.log(f"time budget of {cfg.time_budget:g} min reached at step {pos.step}")
+    trained.history = {"steps": pos.step, "epochs": cfg.epochs, "stopped": stopped, **last}
     card = save_generator(trained, ctx.node_dir)
     ctx.artifact("generator", card)
     return trained

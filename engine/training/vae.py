@@ -10,7 +10,6 @@ samples decoded from a fixed, seeded noise batch.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
 import torch
@@ -20,7 +19,7 @@ from engine.data.datasets import ImageDataset
 from engine.errors import RunStopped, TrainingDiverged, UserInputError
 from engine.generative import GenSpec, TrainedGenerator
 from engine.generative.card import save_generator
-from engine.generative.live import SampleWriter, check_image_data, eval_forward, steps_progress
+from engine.generative.live import SampleWriter, TrainingClock, check_image_data, eval_forward
 from engine.generative.preview import to_pixels01
 from engine.training.common import FromParams, amp_enabled, autocast, ensure_finite, make_scaler, seed_everything
 from engine.training.resume import Checkpointer, Position
@@ -40,7 +39,7 @@ class VaeConfig(FromParams):
     samples: int = 64
     checkpoint_every: int = 500
     split: str = "all"
-
+    time_budget: float = 0.0  # minutes; 0: the epochs decide
 
 
 def vae_loss(
@@ -70,13 +69,14 @@ def fit_vae(ctx: StepContext, data: ImageDataset, spec: GenSpec, cfg: VaeConfig)
     trained = TrainedGenerator(spec, vae.decoder, data.sample_shape, data.normalization.to_json())
     objects = {"vae": vae, "optimizer": opt, "scaler": scaler}
     ckpt = Checkpointer(ctx)
-    pos = Position()
+    pos, already_s = Position(), 0.0
     restored = ckpt.restore(objects, device)
     if restored is not None:
-        pos = restored[0]
+        pos, already_s = restored[0], float(restored[1].get("elapsed", 0.0))
+    clock = TrainingClock(ctx, cfg.time_budget, already_s, pos.step)
 
     def checkpoint(at: Position) -> None:
-        ckpt.save(objects, at)
+        ckpt.save(objects, at, {"elapsed": clock.elapsed()})
         ctx.artifact("generator", save_generator(trained, ctx.node_dir))
 
     norm = trained.normalization
@@ -103,11 +103,11 @@ def fit_vae(ctx: StepContext, data: ImageDataset, spec: GenSpec, cfg: VaeConfig)
     ctx.log(
         f"training vae (latent {spec.latent_dim}, beta {cfg.beta:g}) on {len(split_idx)} images "
         f"{tuple(data.sample_shape)}, {cfg.epochs} epochs x {batches_per_epoch} batches, {device}"
+        + (f", time budget {cfg.time_budget:g} min" if cfg.time_budget else "")
     )
-    t_start, steps_at_start = time.perf_counter(), pos.step
     last: dict[str, float] = {}
     try:
-        while pos.epoch <= cfg.epochs:
+        while pos.epoch <= cfg.epochs and not clock.spent():
             batches = data.batches(
                 cfg.split, cfg.batch_size, device, shuffle=True, seed=cfg.seed, epoch=pos.epoch,
                 start_batch=pos.batch, drop_last=True,
@@ -132,8 +132,11 @@ def fit_vae(ctx: StepContext, data: ImageDataset, spec: GenSpec, cfg: VaeConfig)
                     previews(pos.step)
                 if pos.step % cfg.checkpoint_every == 0:
                     checkpoint(pos)
-                steps_progress(ctx, pos, t_start, steps_at_start, total_steps, cfg.epochs, cfg.batch_size)
-            pos.epoch, pos.batch = pos.epoch + 1, 0
+                clock.progress(pos, total_steps, cfg.epochs, cfg.batch_size)
+                if clock.spent():
+                    break
+            else:
+                pos.epoch, pos.batch = pos.epoch + 1, 0
             checkpoint(pos)
     except RunStopped:
         checkpoint(pos)
@@ -145,7 +148,10 @@ def fit_vae(ctx: StepContext, data: ImageDataset, spec: GenSpec, cfg: VaeConfig)
     if not samples.exists(pos.step):
         previews(pos.step)
     vae.eval()
-    trained.history = {"steps": pos.step, "epochs": cfg.epochs, **last}
+    stopped = "time_budget" if clock.spent() else "finished"
+    if stopped == "time_budget":
+        ctx.log(f"time budget of {cfg.time_budget:g} min reached at step {pos.step}")
+    trained.history = {"steps": pos.step, "epochs": cfg.epochs, "stopped": stopped, **last}
     ctx.artifact("generator", save_generator(trained, ctx.node_dir))
     return trained
 
