@@ -1,32 +1,70 @@
-"""The runs panel: past runs from the SQLite index; double-click reopens a run's dashboard."""
+"""The runs panel: past runs from the SQLite index.
+
+Double-click (or Open) reopens a run's dashboard; with two or more runs
+selected, Compare lays them side by side; Reuse opens a run's workflow, with
+the settings it ran with, as a new untitled document; Move to trash asks
+first.  The panel only announces what the analyst wants (signals); the main
+window does it, so every question and error goes through one place.
+"""
 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QHBoxLayout, QListWidget, QListWidgetItem, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 STATUS_MARK = {"succeeded": "✔", "failed": "✖", "stopped": "■", "running": "…"}
 
 
 class RunHistory(QWidget):
     open_run = Signal(str)  # run folder
+    compare_runs = Signal(list)  # run folders, two or more
+    reuse_run = Signal(str)  # run folder whose workflow to open as a new document
+    trash_runs = Signal(list)  # run folders the analyst wants gone
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.list = QListWidget()
+        self.list.setSelectionMode(QAbstractItemView.ExtendedSelection)
         self.list.itemActivated.connect(self._activated)
+        self.list.itemSelectionChanged.connect(self._update_buttons)
         refresh = QPushButton("Refresh")
         refresh.clicked.connect(self.refresh)
-        self.open_button = QPushButton("Open")
-        self.open_button.clicked.connect(lambda: self._activated(self.list.currentItem()))
-        buttons = QHBoxLayout()
-        buttons.addWidget(refresh)
-        buttons.addStretch(1)
-        buttons.addWidget(self.open_button)
+        self.open_button = self._button("Open", "Reopen the run's dashboard and results",
+                                        lambda: self._activated(self.list.currentItem()))
+        self.compare_button = self._button("Compare", "Select two or more runs (Ctrl+click) to compare settings, "
+                                           "scores and curves", lambda: self.compare_runs.emit(self.selected()))
+        self.reuse_button = self._button("Reuse", "Open this run's workflow, with the settings it ran with, as a "
+                                         "new document", lambda: self.reuse_run.emit(self.selected()[0]))
+        self.trash_button = self._button("Move to trash", "Move the selected run folders to the trash",
+                                         lambda: self.trash_runs.emit(self.selected()))
+        top = QHBoxLayout()
+        top.addWidget(self.open_button)
+        top.addWidget(self.compare_button)
+        top.addWidget(self.reuse_button)
+        bottom = QHBoxLayout()
+        bottom.addWidget(refresh)
+        bottom.addStretch(1)
+        bottom.addWidget(self.trash_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.list, 1)
-        layout.addLayout(buttons)
+        layout.addLayout(top)
+        layout.addLayout(bottom)
+        self._update_buttons()
+
+    def _button(self, text: str, tip: str, slot) -> QPushButton:  # noqa: ANN001
+        button = QPushButton(text)
+        button.setToolTip(tip)
+        button.clicked.connect(slot)
+        return button
 
     def refresh(self) -> None:
         from engine.run_index import RunIndex
@@ -41,6 +79,19 @@ class RunHistory(QWidget):
             item.setData(Qt.UserRole, run["run_dir"])
             item.setToolTip(f"{run['run_dir']}\nstatus: {run.get('status')} · device: {run.get('device')}")
             self.list.addItem(item)
+        self._update_buttons()
+
+    def selected(self) -> list[str]:
+        """Selected run folders, in list order (newest first)."""
+        return [self.list.item(i).data(Qt.UserRole) for i in range(self.list.count())
+                if self.list.item(i).isSelected()]
+
+    def _update_buttons(self) -> None:
+        n = len(self.list.selectedItems())
+        self.open_button.setEnabled(n == 1)
+        self.reuse_button.setEnabled(n == 1)
+        self.compare_button.setEnabled(n >= 2)
+        self.trash_button.setEnabled(n >= 1)
 
     def _activated(self, item: QListWidgetItem | None) -> None:
         if item is not None:

@@ -139,6 +139,9 @@ class MainWindow(FileMixin, QMainWindow):
         self.runs.finished.connect(self._run_finished)
         self.dashboard.thumbnail.connect(self._thumbnail)
         self.history.open_run.connect(self.open_run)
+        self.history.compare_runs.connect(self.compare_runs)
+        self.history.reuse_run.connect(self.reuse_run)
+        self.history.trash_runs.connect(self.trash_runs)
         self._validation_timer = QTimer(self, singleShot=True, interval=150)
         self._validation_timer.timeout.connect(self.validate_now)
 

@@ -1,0 +1,72 @@
+"""The runs panel: compare two runs, reuse a run's settings, move a run to the trash (after asking)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from PySide6.QtWidgets import QMessageBox
+
+pytest.importorskip("pytestqt")
+
+from engine.run_index import RunIndex  # noqa: E402
+from gui.testing import make_window  # noqa: E402
+from tests.test_compare import classify_run  # noqa: E402
+
+
+@pytest.fixture
+def window_with_runs(qtbot, tmp_path):
+    runs = [classify_run(tmp_path / "a", lr=0.001), classify_run(tmp_path / "b", lr=0.003)]
+    index = RunIndex()
+    for run in runs:
+        index.record(run, json.loads((run / "run.json").read_text()))
+    window = make_window(qtbot)
+    window.history.refresh()
+    return window, runs
+
+
+def select(window, run_dirs: list[Path]) -> None:
+    panel = window.history
+    wanted = {str(Path(d).resolve()) for d in run_dirs}
+    for i in range(panel.list.count()):
+        item = panel.list.item(i)
+        item.setSelected(item.data(0x0100) in wanted)  # Qt.UserRole
+
+
+def test_two_selected_runs_compare_side_by_side(window_with_runs, tmp_path):
+    window, runs = window_with_runs
+    panel = window.history
+    select(window, runs[:1])
+    assert not panel.compare_button.isEnabled() and panel.reuse_button.isEnabled()
+    select(window, runs)
+    assert panel.compare_button.isEnabled() and not panel.reuse_button.isEnabled()
+    dialog = window.compare_runs(panel.selected())
+    assert dialog.table.columnCount() == 2
+    assert dialog.table.verticalHeaderItem(0).text() == "train.lr"  # what changed comes first
+    assert sorted(dialog.curve_labels()) == ["a", "b"]  # one curve per run, val_loss by default
+    assert dialog.metric_box.currentText() == "train.val_loss"
+    dialog.export_csv(str(tmp_path / "cmp.csv"))
+    assert "train.lr" in (tmp_path / "cmp.csv").read_text()
+    dialog.resize(900, 640)
+    assert dialog.grab().save(str(tmp_path / "compare.png"))
+
+
+def test_reuse_opens_the_runs_settings_as_a_new_document(window_with_runs):
+    window, runs = window_with_runs
+    assert window.reuse_run(runs[1])
+    assert window.doc.workflow.node("train").params["lr"] == 0.003
+    assert window.doc.path is None  # Save will ask where, never overwrite the run's copy
+
+
+def test_move_to_trash_asks_first_and_forgets_the_run(window_with_runs, monkeypatch, tmp_path):
+    window, runs = window_with_runs
+    (tmp_path / "xdg").mkdir()
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))  # a private trash
+    window.ask = lambda *_a: QMessageBox.Cancel
+    assert window.trash_runs([str(runs[0])]) == 0 and runs[0].exists()
+    window.ask = lambda *_a: QMessageBox.Yes
+    assert window.trash_runs([str(runs[0])]) == 1
+    assert not runs[0].exists() and (tmp_path / "xdg" / "Trash" / "files" / "a").is_dir()
+    assert str(runs[0].resolve()) not in {r["run_dir"] for r in RunIndex().list()}
+    assert window.history.list.count() == 1
