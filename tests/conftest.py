@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,17 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "resources" / "examples"
+
+
+def screenshots_dir() -> Path:
+    """Where GUI tests save their screenshots: $LOOM_SCREENSHOTS, else a temporary folder.
+
+    Refresh the README's pictures with ``LOOM_SCREENSHOTS=resources/screenshots pytest``;
+    a plain test run leaves the working tree untouched.
+    """
+    folder = Path(os.environ.get("LOOM_SCREENSHOTS") or Path(tempfile.gettempdir()) / "loom-screenshots")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 @pytest.fixture(autouse=True)

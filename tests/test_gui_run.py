@@ -5,7 +5,6 @@ a finished run's dashboard reopens from its folder.  Screenshots are saved with 
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 
@@ -20,12 +19,7 @@ from gui.dashboard.images import to_qimage  # noqa: E402
 from gui.paths import examples_dir  # noqa: E402
 from gui.run_control import IDLE  # noqa: E402
 from gui.testing import make_window, record_events  # noqa: E402
-
-
-def shots_dir(tmp_path: Path) -> Path:
-    folder = Path(os.environ.get("LOOM_SCREENSHOTS") or tmp_path)
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
+from tests.conftest import screenshots_dir  # noqa: E402
 
 
 def small(path: Path, **params: dict) -> Workflow:
@@ -85,7 +79,7 @@ def test_gan_run_streams_curves_and_samples_and_stops_within_two_seconds(window,
     assert window.scene.nodes["train"].thumbnail is not None
     assert dash.progress.last is not None and "step" in dash.progress.details.text()
 
-    shots = shots_dir(tmp_path)
+    shots = screenshots_dir()
     assert window.grab().save(str(shots / "gan_run_light.png"))
     window.set_theme("dark")
     qtbot.wait(50)
@@ -127,7 +121,7 @@ def test_classifier_run_shows_the_confusion_matrix_and_reopens_from_its_folder(w
     losses = [r for r in read_metrics(out) if r["name"] == "train_loss"]
     assert window.dashboard.curves.series[("train", "train_loss")].n == len(losses) >= 50
     window.dashboard.tabs.setCurrentWidget(confusion)
-    assert window.grab().save(str(shots_dir(tmp_path) / "classifier_run.png"))
+    assert window.grab().save(str(screenshots_dir() / "classifier_run.png"))
 
     reopened = make_window(qtbot)
     assert reopened.open_run(out)

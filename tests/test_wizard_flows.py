@@ -3,7 +3,7 @@
 Each test starts at the welcome screen, clicks the wizard's own buttons and
 fields, and checks what lands on the canvas and that the run starts.  The GAN
 test counts clicks from launch to the first sample grid on screen and prints
-the time it took.  Every page is saved to resources/screenshots/wizard_*.png.
+the time it took.  Every page is saved as wizard_*.png (see tests.conftest.screenshots_dir).
 """
 
 from __future__ import annotations
@@ -15,8 +15,10 @@ import pytest
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QAbstractButton, QCheckBox, QMessageBox, QRadioButton, QWidget, QWizard
 
+from tests.conftest import screenshots_dir  # noqa: E402
+
 pytestmark = pytest.mark.timeout(180)  # a hang (a modal prompt) fails instead of stalling CI
-SHOTS = Path(__file__).resolve().parents[1] / "resources" / "screenshots"
+SHOTS = screenshots_dir()
 
 
 class Clicker:
@@ -41,7 +43,6 @@ class Clicker:
 
 
 def shot(widget: QWidget, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
     widget.grab().save(str(SHOTS / f"wizard_{name}.png"))
 
 

@@ -17,9 +17,10 @@ from PySide6.QtWidgets import QLabel, QMessageBox
 
 from gui.results import ResultsPage, headline_metrics
 from gui.wizards.recipes import ClassifyChoices, GenerateChoices, classify_workflow, generate_workflow
+from tests.conftest import screenshots_dir  # noqa: E402
 
 pytestmark = pytest.mark.timeout(180)  # a hang (a modal prompt) fails instead of stalling CI
-SHOTS = Path(__file__).resolve().parents[1] / "resources" / "screenshots"
+SHOTS = screenshots_dir()
 
 
 def classifier_run(root: Path) -> Path:
@@ -79,7 +80,6 @@ def test_classifier_results_show_the_confusion_matrix(qtbot, tmp_path: Path) -> 
     assert str(tmp_path / "run-classify") in page.files.text()
     assert not page.export_button.isEnabled() and "no export step" in page.export_button.toolTip()
     assert not page.generate_button.isVisibleTo(page)
-    SHOTS.mkdir(parents=True, exist_ok=True)
     page.grab().save(str(SHOTS / "wizard_results_classifier.png"))
 
 
