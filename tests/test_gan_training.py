@@ -177,3 +177,11 @@ def test_a_time_budget_ends_generative_training_gracefully(example, tmp_path):
     # Resuming a run whose budget is spent trains no further.
     assert Engine(disk_cache=False).run(wf, device="cpu", resume_from=run).status == "succeeded"
     assert read_run(run)["nodes"]["train"]["report"]["steps"] == report["steps"]
+
+
+def test_a_batch_that_does_not_split_into_packs_is_refused_with_a_fix(tmp_path):
+    wf = tiny(batch_size=30)
+    wf.node("model").params["pack"] = 4
+    result = Engine(disk_cache=False).run(wf, out_dir=tmp_path / "run", device="cpu")
+    assert result.status == "failed"
+    assert "'batch_size': 30 is not a multiple of the model's pack (4) — use e.g. 28" in result.message

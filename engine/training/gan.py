@@ -69,6 +69,10 @@ def discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor, smo
 
 def fit_gan(ctx: StepContext, data: ImageDataset, spec: GenSpec, cfg: GanConfig) -> TrainedGenerator:
     check_image_data(data, cfg.split, cfg.batch_size, ctx.node_id)
+    pack = int(spec.params.get("pack", 1))
+    if cfg.batch_size % pack:
+        raise UserInputError(f"node '{ctx.node_id}', param 'batch_size': {cfg.batch_size} is not a multiple of the "
+                             f"model's pack ({pack}) — use e.g. {cfg.batch_size // pack * pack or pack}")
     seed_everything(cfg.seed)
     device = ctx.device
     try:
