@@ -72,6 +72,14 @@ def test_a_generative_model_can_train_for_a_time_budget_too(model: str) -> None:
     assert wf.node("train").params["time_budget"] == 4.0
 
 
+def test_a_gan_on_shapes_gets_the_settings_that_draw_every_shape() -> None:
+    wf = generate_workflow(GenerateChoices(model="dcgan", data=DataChoice("shapes"), channels=3, resolution=32))
+    assert validate(wf) == []
+    assert wf.node("data").params["layout"] == "centred"
+    assert wf.node("model").params == {"pack": 4, "minibatch_std": True}
+    assert wf.node("train").params["batch_size"] % 4 == 0
+
+
 def test_csv_classify_skips_image_preprocessing(tmp_path: Path) -> None:
     wf = classify_workflow(ClassifyChoices(data=DataChoice("csv", str(tmp_path / "t.csv"), "label")))
     assert types(wf)["data"] == "csv_table" and "preprocess" not in types(wf)

@@ -286,9 +286,18 @@ def generate_workflow(c: GenerateChoices) -> Workflow:
     _data_node(b, c.data, c.resolution, str(c.channels), unlabelled=True)
     b.node("preprocess", "normalize",
            {"size": c.resolution, "channels": str(c.channels), "range": "0..1" if is_vae else "-1..1"}, 1, 0)
-    b.node("model", c.model, {}, 1, 1)
-    train_type = "train_vae" if is_vae else "train_gan"
+    model_params: dict[str, Any] = {}
     params: dict[str, Any] = {"batch_size": 64, "sample_every": 20, "seed": 0}
+    if c.data.source == "shapes":
+        # Four distinct kinds of image: a plain DCGAN hops from one shape to another. Centred
+        # shapes, a discriminator that judges packs of 4 and label smoothing draw all four
+        # (the judge in bench/judge_samples.py, see gan_shapes.json).
+        b.wf.node("data").params["layout"] = "centred"
+        if c.model == "dcgan":
+            model_params = {"pack": 4, "minibatch_std": True}
+            params["label_smoothing"] = 0.1
+    b.node("model", c.model, model_params, 1, 1)
+    train_type = "train_vae" if is_vae else "train_gan"
     if c.budget.kind == "minutes":
         require_step(train_type, "time_budget")
         params.update(time_budget=float(c.budget.minutes), epochs=100000)
