@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from engine.params import Choice, Float, Int, ParamError
 from engine.validation import apply_overrides, topological_order, validate
 from engine.workflow import Endpoint, Link, Node, Workflow
@@ -90,3 +92,9 @@ def test_param_declarations_check_and_parse():
         raise AssertionError(f"{bad!r} should be refused")
     assert Float("lr", 0.1, 0.0, 1.0).parse("1e-3") == 0.001
     assert Choice("size", 8, (8, 16)).parse("16") == 16
+
+
+@pytest.mark.parametrize("example", sorted(p.name for p in EXAMPLES.glob("*.json")))
+def test_every_shipped_example_is_valid_or_only_waits_for_your_data(example):
+    problems = validate(Workflow.load(EXAMPLES / example))
+    assert all("param 'path': is required" in str(p) for p in problems), problems
