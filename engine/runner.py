@@ -14,6 +14,7 @@ run, and the run ends ``failed``.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import logging
 import threading
 import time
@@ -89,6 +90,24 @@ def new_run_id(name: str) -> str:
     return f"{stamp}-{slug}"
 
 
+def new_run_dir(root: Path, name: str) -> Path:
+    """A new, empty run folder under ``root``, named by the time and the workflow.
+
+    The folder is created here, so two runs started within the same second
+    (a quick re-run, two windows) get ``...-2`` and never share a folder.
+    """
+    root.mkdir(parents=True, exist_ok=True)
+    base = new_run_id(name)
+    for n in itertools.count(1):
+        candidate = root / (base if n == 1 else f"{base}-{n}")
+        try:
+            candidate.mkdir()
+        except FileExistsError:
+            continue
+        return candidate
+    raise AssertionError("unreachable")
+
+
 class Engine:
     """A session: owns the node cache, starts runs.
 
@@ -122,8 +141,8 @@ class Engine:
             run_dir = Path(resume_from)
             run_id = run_dir.name
         else:
-            run_id = new_run_id(workflow.name)
-            run_dir = Path(out_dir) if out_dir else Path(runs_root) / run_id
+            run_dir = Path(out_dir) if out_dir else new_run_dir(Path(runs_root), workflow.name)
+            run_id = run_dir.name
         control = RunControl()
         handle = RunHandle(run_id, run_dir, control)
         bus = ev.EventBus()

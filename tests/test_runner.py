@@ -145,3 +145,13 @@ def test_pause_holds_training_until_resumed(tmp_path):
     assert len(rec.of(ev.MetricPoint)) > paused_at
     handle.stop()
     assert handle.wait(5).status == "stopped"
+
+
+def test_runs_started_in_the_same_second_get_their_own_folders(tmp_path, monkeypatch):
+    from engine import runner
+
+    monkeypatch.setattr(runner, "new_run_id", lambda name: "20261125-120000-classify-digits")
+    folders = [runner.new_run_dir(tmp_path, "Classify digits") for _ in range(3)]
+    assert [f.name for f in folders] == ["20261125-120000-classify-digits", "20261125-120000-classify-digits-2",
+                                         "20261125-120000-classify-digits-3"]
+    assert all(f.is_dir() for f in folders)
