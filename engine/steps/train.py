@@ -7,12 +7,7 @@ from engine.device import DEVICE_CHOICES
 from engine.params import Bool, Choice, Float, Int, Seed
 from engine.ports import DATASET, MODEL, TRAINED_MODEL, Port
 from engine.steps.registry import step
-
-# Kept in step with engine.training.common / schedules / supervised, which import torch
-# (step modules must not: `loom steps` and the GUI start without it).
-OPTIMIZERS = ("adam", "adamw", "sgd")
-SCHEDULES = ("constant", "step", "cosine", "one_cycle")
-MONITORS = ("val_loss", "val_accuracy", "val_f1")
+from engine.training.choices import CLASS_WEIGHTS, MONITORS, OPTIMIZERS, SCHEDULES
 
 
 @step(
@@ -42,7 +37,7 @@ MONITORS = ("val_loss", "val_accuracy", "val_f1")
         Float("gamma", 0.1, 0.0, 1.0, "With schedule = step: factor applied at each decay.", advanced=True),
         Float("label_smoothing", 0.0, 0.0, 0.5, "Soften the one-hot targets; curbs over-confidence.",
               advanced=True),
-        Choice("class_weights", "none", ("none", "balanced"), "balanced weighs each class by 1/frequency so rare "
+        Choice("class_weights", "none", CLASS_WEIGHTS, "balanced weighs each class by 1/frequency so rare "
                "classes count as much as common ones.", advanced=True),
         Float("grad_clip", 0.0, 0.0, 1000.0, "Clip the gradient norm to this value; 0 = off.", advanced=True),
         Float("adversarial_eps", 0.0, 0.0, 1.0, "FGSM adversarial training: also train on inputs perturbed by "

@@ -20,8 +20,7 @@ import torch
 
 from engine.errors import TrainingDiverged, UserInputError
 from engine.fileio import atomic_write
-
-OPTIMIZERS = ("adam", "adamw", "sgd")
+from engine.training.choices import OPTIMIZERS
 
 
 class FromParams:

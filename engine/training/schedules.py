@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 import torch
 
-SCHEDULES = ("constant", "step", "cosine", "one_cycle")
+from engine.training.choices import SCHEDULES
 
 
 def lr_factor(name: str, total_steps: int, steps_per_epoch: int, step_epochs: int = 10,

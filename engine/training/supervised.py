@@ -46,11 +46,9 @@ from engine.training.common import (
 )
 from engine.training.schedules import make_scheduler
 
-MONITORS = ("val_loss", "val_accuracy", "val_f1")
 # Epoch-end checkpoints are written at most this often (and always at the end and
 # on Stop): with fast epochs, writing every epoch would cost more than training.
 CHECKPOINT_INTERVAL_S = 30.0
-CLASS_WEIGHTS = ("none", "balanced")
 
 
 @dataclass
