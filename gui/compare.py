@@ -33,6 +33,7 @@ from gui.dashboard.curves import SERIES_COLORS
 from gui.theme import colors
 
 PREFERRED_METRICS = ("val_loss", "val_accuracy", "train_loss", "loss_g", "loss")
+SMOOTH_FROM = 50  # points; sparser curves are drawn as they are
 
 
 def default_metric(names: list[str]) -> str:
@@ -72,7 +73,7 @@ class CompareDialog(QDialog):
         top.addWidget(QLabel("Curve:"))
         top.addWidget(self.metric_box, 1)
         self.smooth = QCheckBox("Smooth")
-        self.smooth.setToolTip("Exponential moving average (0.9), so noisy per-step curves can be told apart")
+        self.smooth.setToolTip("Exponential moving average (0.9) of per-step curves, so noisy runs can be told apart")
         self.smooth.setChecked(True)
         self.smooth.toggled.connect(lambda _on: self.show_metric(self.metric_box.currentText()))
         top.addWidget(self.smooth)
@@ -131,7 +132,8 @@ class CompareDialog(QDialog):
         self.plot.clear()
         self.plot.setTitle(metric)
         for i, (label, steps, values) in enumerate(self.comparison.curves(metric)):
-            shown = smoothed(values) if self.smooth.isChecked() else values
+            dense = len(values) > SMOOTH_FROM  # per-epoch curves are few points and already calm
+            shown = smoothed(values) if self.smooth.isChecked() and dense else values
             self.plot.plot(steps, shown, name=label, pen=pg.mkPen(SERIES_COLORS[i % len(SERIES_COLORS)], width=1.5))
 
     def curve_labels(self) -> list[str]:

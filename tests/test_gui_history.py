@@ -12,12 +12,13 @@ pytest.importorskip("pytestqt")
 
 from engine.run_index import RunIndex  # noqa: E402
 from gui.testing import make_window  # noqa: E402
+from tests.conftest import screenshots_dir  # noqa: E402
 from tests.test_compare import classify_run  # noqa: E402
 
 
 @pytest.fixture
 def window_with_runs(qtbot, tmp_path):
-    runs = [classify_run(tmp_path / "a", lr=0.001), classify_run(tmp_path / "b", lr=0.003)]
+    runs = [classify_run(tmp_path / "a", lr=0.001, epochs=6), classify_run(tmp_path / "b", lr=0.003, epochs=6)]
     index = RunIndex()
     for run in runs:
         index.record(run, json.loads((run / "run.json").read_text()))
@@ -49,7 +50,7 @@ def test_two_selected_runs_compare_side_by_side(window_with_runs, tmp_path):
     dialog.export_csv(str(tmp_path / "cmp.csv"))
     assert "train.lr" in (tmp_path / "cmp.csv").read_text()
     dialog.resize(900, 640)
-    assert dialog.grab().save(str(tmp_path / "compare.png"))
+    assert dialog.grab().save(str(screenshots_dir() / "compare_runs.png"))
 
 
 def test_reuse_opens_the_runs_settings_as_a_new_document(window_with_runs):
