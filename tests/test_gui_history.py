@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
 pytest.importorskip("pytestqt")
@@ -71,3 +72,19 @@ def test_move_to_trash_asks_first_and_forgets_the_run(window_with_runs, monkeypa
     assert not runs[0].exists() and (tmp_path / "xdg" / "Trash" / "files" / "a").is_dir()
     assert str(runs[0].resolve()) not in {r["run_dir"] for r in RunIndex().list()}
     assert window.history.list.count() == 1
+
+
+def test_a_previous_run_overlays_the_live_curves_and_survives_a_new_run(window_with_runs):
+    window, runs = window_with_runs
+    curves = window.dashboard.curves
+    assert curves.overlay.add(runs[0]) >= 4  # train_loss, val_loss, val_accuracy, val_f1
+    overlaid = {key: s for key, s in curves.series.items() if key[0].startswith("previous:a/")}
+    assert ("previous:a/train", "train_loss") in overlaid
+    assert overlaid["previous:a/train", "train_loss"].item.opts["pen"].style() == Qt.DashLine
+    window.dashboard.reset()  # what a new run does first
+    assert ("previous:a/train", "train_loss") in curves.series
+    curves.overlay.menu.aboutToShow.emit()
+    labels = [a.text() for a in curves.overlay.menu.actions()]
+    assert any(label.endswith("·  a") for label in labels) and "Remove all overlays" in labels
+    curves.overlay.remove("a")
+    assert not any(key[0].startswith("previous:") for key in curves.series)

@@ -21,6 +21,7 @@ from gui.theme import Colors, colors
 
 SERIES_COLORS = ("#1c7ed6", "#e8590c", "#2f9e44", "#ae3ec9", "#f59f00", "#0ca678", "#e03131", "#5c7cfa")
 COLUMNS = 2
+OVERLAY_PREFIX = "previous:"  # node ids of overlaid runs' series, never a real node id
 
 
 def nice_ceiling(value: float) -> float:
@@ -84,6 +85,11 @@ class Series:
         self.n += 1
         self.dirty = True
 
+    def extend(self, steps: Any, values: Any) -> None:
+        """Load a whole finished series at once (a previous run's overlay)."""
+        for step, value in zip(steps, values, strict=True):
+            self.append(step, value)
+
     def truncate(self, keep: int) -> None:
         self.n = min(self.n, keep)
         self.set_smoothing(self.alpha)
@@ -126,9 +132,12 @@ class MetricCurves(QWidget):
         self.readout.setTextInteractionFlags(Qt.TextSelectableByMouse)
         self.empty = QLabel("Curves appear here when a run reports metrics.")
         self.empty.setAlignment(Qt.AlignCenter)
+        from gui.dashboard.overlay import RunOverlay
+
+        self.overlay = RunOverlay(self)
         controls = QHBoxLayout()
         controls.setContentsMargins(4, 0, 4, 0)
-        for w in (self.smooth_label, self.smooth_slider, self.log_box, self.autorange):
+        for w in (self.smooth_label, self.smooth_slider, self.log_box, self.autorange, self.overlay.button):
             controls.addWidget(w)
         controls.addWidget(self.readout, 1)
         layout = QVBoxLayout(self)
@@ -169,6 +178,7 @@ class MetricCurves(QWidget):
         self._manual.clear()
         self.readout.setText("")
         self.empty.show()
+        self.overlay.reapply()  # previous runs stay overlaid across a new run
 
     def redraw(self) -> None:
         """Push changed series to their items (called once per GUI frame)."""
@@ -221,16 +231,36 @@ class MetricCurves(QWidget):
             plot.setYRange(y0 - 0.15 * span, y1 + 0.15 * span, padding=0)
 
     # -- plots ----------------------------------------------------------------------------------
-    def _new_series(self, node_id: str, name: str) -> Series:
+    def add_overlay(self, run_label: str, node_id: str, name: str, steps: Any, values: Any) -> Series:
+        """A previous run's finished curve, dashed, on the plot of its metric (see gui.dashboard.overlay)."""
+        series = self._new_series(f"{OVERLAY_PREFIX}{run_label}/{node_id}", name, label=f"{run_label}: {name}",
+                                  dashed=True)
+        series.extend(steps, values)
+        return series
+
+    def remove_overlays(self, run_label: str | None = None) -> None:
+        """Take away one previous run's curves (or all of them)."""
+        prefix = OVERLAY_PREFIX + (f"{run_label}/" if run_label else "")
+        for key in [k for k in self.series if k[0].startswith(prefix)]:
+            series = self.series.pop(key)
+            for plot in self.plots.values():
+                if series.item in plot.listDataItems():
+                    plot.removeItem(series.item)
+                    plot.legend.removeItem(series.item)
+
+    def _new_series(self, node_id: str, name: str, label: str | None = None, dashed: bool = False) -> Series:
         import pyqtgraph as pg
 
         group = group_for(name)
         plot = self.plots.get(group) or self._new_plot(group)
         index = len(plot.listDataItems())
         color = SERIES_COLORS[index % len(SERIES_COLORS)]
-        others = {nid for (nid, n) in self.series if n == name and nid != node_id}
-        label = f"{node_id}: {name}" if others else name
-        item = plot.plot(name=label, pen=pg.mkPen(color, width=1.5))
+        if label is None:
+            others = {nid for (nid, n) in self.series
+                      if n == name and nid != node_id and not nid.startswith(OVERLAY_PREFIX)}
+            label = f"{node_id}: {name}" if others else name
+        pen = pg.mkPen(color, width=1.5, style=Qt.DashLine) if dashed else pg.mkPen(color, width=1.5)
+        item = plot.plot(name=label, pen=pen)
         item.setDownsampling(auto=True, method="peak")
         item.setClipToView(True)
         series = Series(node_id, name, item)
