@@ -76,6 +76,7 @@ def test_a_gan_on_shapes_gets_the_settings_that_draw_every_shape() -> None:
     wf = generate_workflow(GenerateChoices(model="dcgan", data=DataChoice("shapes"), channels=3, resolution=32))
     assert validate(wf) == []
     assert wf.node("data").params["layout"] == "centred"
+    assert GenerateChoices().data.shapes_count == 10000  # a GAN needs more images than a classifier
     assert wf.node("model").params == {"pack": 4, "minibatch_std": True}
     assert wf.node("train").params["batch_size"] % 4 == 0
 

@@ -89,7 +89,8 @@ class ClassifyChoices:
 
 @dataclass
 class GenerateChoices:
-    data: DataChoice = field(default_factory=DataChoice)
+    # A GAN needs more shapes than a classifier to learn all four (gan_shapes.json draws 10,000).
+    data: DataChoice = field(default_factory=lambda: DataChoice(shapes_count=10000))
     resolution: int = 32
     channels: int = 1
     model: str = "dcgan"
