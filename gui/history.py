@@ -75,7 +75,7 @@ class RunHistory(QWidget):
                 continue
             mark = STATUS_MARK.get(run.get("status") or "", "?")
             started = (run.get("started") or "").replace("T", " ")[:16]
-            item = QListWidgetItem(f"{mark} {run.get('workflow') or run.get('run_id')}  ·  {started}")
+            item = QListWidgetItem(f"{mark} {run.get('workflow') or run.get('run_id')}\n    {started} · {run.get('device') or ''}")
             item.setData(Qt.UserRole, run["run_dir"])
             item.setToolTip(f"{run['run_dir']}\nstatus: {run.get('status')} · device: {run.get('device')}")
             self.list.addItem(item)
