@@ -58,7 +58,7 @@ class RunSummary:
             duration_s=info.get("duration_s"),
             device=str(info.get("device") or ""),
             params=_flat_params(run_dir),
-            scores=_scores(info),
+            scores=report_scores({nid: node.get("report") for nid, node in info.get("nodes", {}).items()}),
         )
 
 
@@ -77,10 +77,12 @@ def _flat_params(run_dir: Path) -> dict[str, Any]:
     return out
 
 
-def _scores(info: dict[str, Any]) -> dict[str, Any]:
+def report_scores(reports: dict[str, Any]) -> dict[str, Any]:
+    """``{"node.key": value}`` of the comparable entries in ``{node id: report}``."""
     out: dict[str, Any] = {}
-    for node_id, node in info.get("nodes", {}).items():
-        report = node.get("report") or {}
+    for node_id, report in reports.items():
+        if not isinstance(report, dict):
+            continue
         for key in SCORE_KEYS:
             value = report.get(key)
             if isinstance(value, (int, float, str)) and not isinstance(value, bool):

@@ -63,3 +63,25 @@ def test_comparing_needs_two_real_run_folders(two_runs, tmp_path, capsys):
     assert "at least two" in capsys.readouterr().err
     assert loom(["compare", str(two_runs[0]), str(tmp_path)]) == 2
     assert "not a Loom run folder" in capsys.readouterr().err
+
+
+def test_loom_runs_lists_the_indexed_runs_with_a_headline_score(two_runs, capsys):
+    import json
+
+    from engine.run_index import RunIndex
+
+    index = RunIndex()
+    for run in two_runs:
+        index.record(run, json.loads((run / "run.json").read_text()))
+    assert loom(["runs"]) == 0
+    text = capsys.readouterr().out
+    assert "Classify digits (MLP)" in text and "evaluate.accuracy 0." in text
+    assert all(str(run.resolve()) in text for run in two_runs)
+    assert loom(["runs", "--json", "--limit", "1"]) == 0
+    (row,) = json.loads(capsys.readouterr().out)
+    assert row["status"] == "succeeded" and 0 < row["scores"]["evaluate.accuracy"] <= 1
+
+
+def test_loom_runs_says_so_when_there_are_none(capsys):
+    assert loom(["runs"]) == 0
+    assert "no runs yet" in capsys.readouterr().out
