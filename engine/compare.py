@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -63,8 +64,6 @@ class RunSummary:
 
 
 def _flat_params(run_dir: Path) -> dict[str, Any]:
-    import json
-
     try:
         wf = json.loads((run_dir / "workflow.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):

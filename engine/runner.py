@@ -14,7 +14,6 @@ run, and the run ends ``failed``.
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 import logging
 import threading
 import time
@@ -98,14 +97,14 @@ def new_run_dir(root: Path, name: str) -> Path:
     """
     root.mkdir(parents=True, exist_ok=True)
     base = new_run_id(name)
-    for n in itertools.count(1):
-        candidate = root / (base if n == 1 else f"{base}-{n}")
+    candidate, n = root / base, 1
+    while True:
         try:
             candidate.mkdir()
+            return candidate
         except FileExistsError:
-            continue
-        return candidate
-    raise AssertionError("unreachable")
+            n += 1
+            candidate = root / f"{base}-{n}"
 
 
 class Engine:

@@ -8,7 +8,6 @@ thread; the controller tracks the run state for menus and the status bar.
 
 from __future__ import annotations
 
-import contextlib
 import time
 from pathlib import Path
 
@@ -73,17 +72,9 @@ class RunController(QObject):
         """Validate and start; raises ``engine.runner.WorkflowInvalid`` before anything starts."""
         if self.active:
             raise RuntimeError("a run is already in progress")
-        from engine.runner import new_run_dir
-
         leave_a_core_for_the_ui()
-        out = Path(out_dir) if out_dir else new_run_dir(runs_root(), workflow.name)
-        try:
-            self.handle = self.engine.start(workflow, out_dir=out, device=device, on_event=self.bridge.post)
-        except Exception:
-            if not out_dir:
-                with contextlib.suppress(OSError):
-                    out.rmdir()  # the empty folder reserved for a run that never started
-            raise
+        self.handle = self.engine.start(workflow, out_dir=out_dir, runs_root=runs_root(), device=device,
+                                        on_event=self.bridge.post)
         self.run_dir = self.handle.run_dir
         self.last_status = ""
         self.bridge.start()

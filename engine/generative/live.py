@@ -91,6 +91,13 @@ class TrainingClock:
         """True once a time budget is set and used up."""
         return self.budget_s > 0 and self.elapsed() >= self.budget_s
 
+    def outcome(self, pos: Position, epochs: int, budget_min: float) -> str:
+        """Why the loop ended ("finished" or "time_budget"), logged when it was the clock."""
+        if pos.epoch > epochs:
+            return "finished"
+        self.ctx.log(f"time budget of {budget_min:g} min reached at step {pos.step}")
+        return "time_budget"
+
     def progress(self, pos: Position, total_steps: int, epochs: int, images_per_step: int) -> None:
         session_s = time.perf_counter() - self._session_start
         rate = (pos.step - self._steps_at_start) / session_s if session_s > 0 else 0.0

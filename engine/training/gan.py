@@ -174,9 +174,7 @@ def fit_gan(ctx: StepContext, data: ImageDataset, spec: GenSpec, cfg: GanConfig)
     if not samples.exists(pos.step):
         samples.write(pos.step)
     g.eval()
-    stopped = "time_budget" if clock.spent() else "finished"
-    if stopped == "time_budget":
-        ctx.log(f"time budget of {cfg.time_budget:g} min reached at step {pos.step}")
+    stopped = clock.outcome(pos, cfg.epochs, cfg.time_budget)
     trained.history = {"steps": pos.step, "epochs": cfg.epochs, "stopped": stopped, **last}
     card = save_generator(trained, ctx.node_dir)
     ctx.artifact("generator", card)

@@ -148,9 +148,7 @@ def fit_vae(ctx: StepContext, data: ImageDataset, spec: GenSpec, cfg: VaeConfig)
     if not samples.exists(pos.step):
         previews(pos.step)
     vae.eval()
-    stopped = "time_budget" if clock.spent() else "finished"
-    if stopped == "time_budget":
-        ctx.log(f"time budget of {cfg.time_budget:g} min reached at step {pos.step}")
+    stopped = clock.outcome(pos, cfg.epochs, cfg.time_budget)
     trained.history = {"steps": pos.step, "epochs": cfg.epochs, "stopped": stopped, **last}
     ctx.artifact("generator", save_generator(trained, ctx.node_dir))
     return trained

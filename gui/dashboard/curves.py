@@ -243,10 +243,9 @@ class MetricCurves(QWidget):
         prefix = OVERLAY_PREFIX + (f"{run_label}/" if run_label else "")
         for key in [k for k in self.series if k[0].startswith(prefix)]:
             series = self.series.pop(key)
-            for plot in self.plots.values():
-                if series.item in plot.listDataItems():
-                    plot.removeItem(series.item)
-                    plot.legend.removeItem(series.item)
+            plot = self.plots[group_for(series.name)]
+            plot.removeItem(series.item)
+            plot.legend.removeItem(series.item)
 
     def _new_series(self, node_id: str, name: str, label: str | None = None, dashed: bool = False) -> Series:
         import pyqtgraph as pg

@@ -189,12 +189,16 @@ class _Builder:
         self.wf.links.append(Link(src, dst))
 
 
-def _data_node(b: _Builder, data: DataChoice, side: int, channels: str, unlabelled: bool = False) -> str:
+def _data_node(b: _Builder, data: DataChoice, side: int, channels: str, unlabelled: bool = False,
+               shapes_layout: str = "varied") -> str:
     """The ``data`` node for a choice; returns the id of the node whose ``data`` output feeds training."""
     if data.source == "digits":
         return b.node("data", "digits", {"size": digits_size(side)}, 0, 0)
     if data.source == "shapes":
-        return b.node("data", "shapes", {"count": int(data.shapes_count), "size": side}, 0, 0)
+        params = {"count": int(data.shapes_count), "size": side}
+        if shapes_layout != "varied":
+            params["layout"] = shapes_layout
+        return b.node("data", "shapes", params, 0, 0)
     if data.source == "folder":
         if not data.path:
             raise RecipeError("choose a folder of images")
@@ -284,19 +288,19 @@ def generate_workflow(c: GenerateChoices) -> Workflow:
         f"Made by the Generate wizard: a {titles[c.model]} learns to draw {_data_title(c.data)} at "
         f"{c.resolution} px, {'colour' if c.channels == 3 else 'grayscale'}; watch the sample grid sharpen.",
     )
-    _data_node(b, c.data, c.resolution, str(c.channels), unlabelled=True)
+    # Four distinct kinds of image: a plain DCGAN hops from one shape to another. Centred
+    # shapes, a discriminator that judges packs of 4 and label smoothing draw all four
+    # (the judge in bench/judge_samples.py, see gan_shapes.json).
+    shapes = c.data.source == "shapes"
+    _data_node(b, c.data, c.resolution, str(c.channels), unlabelled=True,
+               shapes_layout="centred" if shapes else "varied")
     b.node("preprocess", "normalize",
            {"size": c.resolution, "channels": str(c.channels), "range": "0..1" if is_vae else "-1..1"}, 1, 0)
     model_params: dict[str, Any] = {}
     params: dict[str, Any] = {"batch_size": 64, "sample_every": 20, "seed": 0}
-    if c.data.source == "shapes":
-        # Four distinct kinds of image: a plain DCGAN hops from one shape to another. Centred
-        # shapes, a discriminator that judges packs of 4 and label smoothing draw all four
-        # (the judge in bench/judge_samples.py, see gan_shapes.json).
-        b.wf.node("data").params["layout"] = "centred"
-        if c.model == "dcgan":
-            model_params = {"pack": 4, "minibatch_std": True}
-            params["label_smoothing"] = 0.1
+    if shapes and c.model == "dcgan":
+        model_params = {"pack": 4, "minibatch_std": True}
+        params["label_smoothing"] = 0.1
     b.node("model", c.model, model_params, 1, 1)
     train_type = "train_vae" if is_vae else "train_gan"
     if c.budget.kind == "minutes":
