@@ -15,22 +15,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-log = logging.getLogger(__name__)
+from engine.names import NodeStatus, RunStatus
 
-# Node states, in the order a node normally passes through them.
-QUEUED, RUNNING, DONE, CACHED, FAILED, SKIPPED, STOPPED = (
-    "queued",
-    "running",
-    "done",
-    "cached",
-    "failed",
-    "skipped",
-    "stopped",
-)
-# Run outcomes.
-SUCCEEDED = "succeeded"
-RUN_FAILED = "failed"
-RUN_STOPPED = "stopped"
+log = logging.getLogger(__name__)
 
 
 def _now() -> float:
@@ -54,14 +41,14 @@ class RunStarted(Event):
 @dataclass(frozen=True)
 class RunFinished(Event):
     run_id: str
-    status: str  # succeeded | failed | stopped
+    status: RunStatus
     message: str = ""
 
 
 @dataclass(frozen=True)
 class NodeState(Event):
     node_id: str
-    state: str  # queued | running | done | cached | failed | skipped | stopped
+    state: NodeStatus
     message: str = ""
 
 

@@ -26,6 +26,7 @@ from engine import events as ev
 from engine.cache import NodeCache, default_cache_dir, node_key
 from engine.context import RunControl, StepContext
 from engine.errors import RunStopped, UserInputError
+from engine.names import CachePolicy, NodeStatus, RunStatus
 from engine.run_index import RunIndex
 from engine.steps.registry import get_step
 from engine.store import RunRecorder
@@ -47,10 +48,10 @@ class WorkflowInvalid(UserInputError):
 class RunResult:
     run_id: str
     run_dir: Path
-    status: str  # succeeded | failed | stopped
+    status: RunStatus
     message: str = ""
     input_error: bool = False  # the failure was bad input (CLI exit 2), not a crash (exit 1)
-    node_states: dict[str, str] | None = None
+    node_states: dict[str, NodeStatus] | None = None
 
 
 class RunHandle:
@@ -181,12 +182,12 @@ class _RunJob:
         self.bus = bus
         self.handle = handle
         self.resume_dir = Path(resume_from) if resume_from is not None else None
-        self.states: dict[str, str] = {}
+        self.states: dict[str, NodeStatus] = {}
 
     def run(self) -> None:
         handle = self.handle
         recorder = None
-        status, message, input_error = ev.RUN_FAILED, "", False
+        status, message, input_error = RunStatus.FAILED, "", False
         try:
             specs = {n.id: get_step(n.type) for n in self.workflow.nodes}
             params = {n.id: resolved_params(specs[n.id], n.params) for n in self.workflow.nodes}
@@ -222,14 +223,14 @@ class _RunJob:
             )
             self._log(f"device: {device} ({reason})")
             for nid in self.order:
-                self._state(nid, ev.QUEUED)
+                self._state(nid, NodeStatus.QUEUED)
             status, message, input_error = self._run_nodes(specs, params, device)
         except Exception as exc:  # a bug in the engine itself: still end cleanly
             message = f"internal error: {type(exc).__name__}: {exc}"
             self._log(traceback.format_exc(), "debug")
             self._log(message, "error")
         finally:
-            if status == ev.RUN_STOPPED:
+            if status == RunStatus.STOPPED:
                 self._log("run stopped by the user", "warning")
             self.bus.emit(ev.RunFinished(run_id=handle.run_id, status=status, message=message))
             if recorder is not None:
@@ -239,7 +240,7 @@ class _RunJob:
             )
             handle._done.set()
 
-    def _run_nodes(self, specs: dict, params: dict, device: str) -> tuple[str, str, bool]:
+    def _run_nodes(self, specs: dict, params: dict, device: str) -> tuple[RunStatus, str, bool]:
         keys: dict[str, str] = {}
         outputs: dict[str, dict[str, Any]] = {}
         blocked: dict[str, str] = {}  # node -> the failed node it depends on
@@ -251,10 +252,10 @@ class _RunJob:
             cause = next((blocked[u] for u in upstream if u in blocked), None)
             if cause is not None:
                 blocked[nid] = cause
-                self._state(nid, ev.SKIPPED, f"not run because '{cause}' failed")
+                self._state(nid, NodeStatus.SKIPPED, f"not run because '{cause}' failed")
                 continue
             if self.handle.control.stop_requested:
-                self._state(nid, ev.STOPPED, "the run was stopped before this step")
+                self._state(nid, NodeStatus.STOPPED, "the run was stopped before this step")
                 blocked[nid] = nid
                 continue
             inputs = {lk.target.port: outputs[lk.source.node][lk.source.port] for lk in links}
@@ -263,14 +264,14 @@ class _RunJob:
                 input_keys["@source"] = spec.fingerprint(params[nid])
             key = node_key(spec.type, spec.version, params[nid], device, input_keys)
             keys[nid] = key
-            if spec.cache != "none" and (self.resume_dir is None or spec.cache == "disk"):
-                cached = self.engine.cache.get(key, from_disk=spec.cache == "disk")
+            if spec.cache != CachePolicy.NONE and (self.resume_dir is None or spec.cache == CachePolicy.DISK):
+                cached = self.engine.cache.get(key, from_disk=spec.cache == CachePolicy.DISK)
                 if cached is not None:
                     outputs[nid] = cached
                     for value in cached.values():  # keep run.json's counts/skipped files on a cache hit
                         if getattr(value, "report", None):
                             self.bus.emit(ev.NodeReport(node_id=nid, report=dict(value.report)))
-                    self._state(nid, ev.CACHED, "reused the cached result (inputs and settings unchanged)")
+                    self._state(nid, NodeStatus.CACHED, "reused the cached result (inputs and settings unchanged)")
                     self._log("cached: inputs and settings unchanged, not recomputed", node_id=nid)
                     continue
             ctx = StepContext(
@@ -283,7 +284,7 @@ class _RunJob:
                 control=self.handle.control,
                 resume_dir=self.resume_dir,
             )
-            self._state(nid, ev.RUNNING)
+            self._state(nid, NodeStatus.RUNNING)
             t0 = time.perf_counter()
             try:
                 result = spec.run(ctx) or {}
@@ -291,8 +292,8 @@ class _RunJob:
                 if missing:
                     raise RuntimeError(f"step '{spec.type}' produced no value for output(s) {missing}")
             except RunStopped:
-                self._state(nid, ev.STOPPED, "stopped by the user")
-                return ev.RUN_STOPPED, "stopped by the user", False
+                self._state(nid, NodeStatus.STOPPED, "stopped by the user")
+                return RunStatus.STOPPED, "stopped by the user", False
             except UserInputError as exc:
                 self._fail(nid, str(exc))
                 blocked[nid] = nid
@@ -308,20 +309,20 @@ class _RunJob:
                     first_failure = f"{nid}: {text}"
                 continue
             outputs[nid] = result
-            if spec.cache != "none":
-                self.engine.cache.put(key, result, to_disk=spec.cache == "disk")
-            self._state(nid, ev.DONE, f"finished in {time.perf_counter() - t0:.1f} s")
+            if spec.cache != CachePolicy.NONE:
+                self.engine.cache.put(key, result, to_disk=spec.cache == CachePolicy.DISK)
+            self._state(nid, NodeStatus.DONE, f"finished in {time.perf_counter() - t0:.1f} s")
         if self.handle.control.stop_requested:
-            return ev.RUN_STOPPED, "stopped by the user", False
+            return RunStatus.STOPPED, "stopped by the user", False
         if first_failure:
-            return ev.RUN_FAILED, first_failure, input_error
-        return ev.SUCCEEDED, "", False
+            return RunStatus.FAILED, first_failure, input_error
+        return RunStatus.SUCCEEDED, "", False
 
     def _fail(self, nid: str, message: str) -> None:
-        self._state(nid, ev.FAILED, message)
+        self._state(nid, NodeStatus.FAILED, message)
         self._log(message, "error", node_id=nid)
 
-    def _state(self, nid: str, state: str, message: str = "") -> None:
+    def _state(self, nid: str, state: NodeStatus, message: str = "") -> None:
         self.states[nid] = state
         self.bus.emit(ev.NodeState(node_id=nid, state=state, message=message))
 

@@ -26,6 +26,8 @@ from typing import Any, TextIO
 
 from engine import events as ev
 from engine.fileio import atomic_write_json, atomic_write_text
+from engine.logfile import LOG_NAME, format_line
+from engine.names import NodeStatus, RunStatus
 from engine.run_index import RunIndex
 
 RUN_JSON = "run.json"
@@ -70,7 +72,7 @@ class RunRecorder:
         self.info: dict[str, Any] = {
             "run_id": run_id,
             "workflow": workflow_json.get("name", ""),
-            "status": "running",
+            "status": RunStatus.RUNNING,
             "message": "",
             "device": "",
             "device_reason": "",
@@ -80,7 +82,7 @@ class RunRecorder:
             "finished": None,
             "duration_s": None,
             "timings": {},
-            "nodes": {n["id"]: {"type": n["type"], "state": "queued"} for n in workflow_json["nodes"]},
+            "nodes": {n["id"]: {"type": n["type"], "state": NodeStatus.QUEUED} for n in workflow_json["nodes"]},
             "artifacts": [],
         }
         if resumed_from:
@@ -95,7 +97,7 @@ class RunRecorder:
         if new_file:
             self._metrics.writerow(METRIC_FIELDS)
         self._last_flush = time.monotonic()
-        self._log_file: TextIO = open(run_dir / "log.txt", "a", encoding="utf-8")  # noqa: SIM115
+        self._log_file: TextIO = open(run_dir / LOG_NAME, "a", encoding="utf-8")  # noqa: SIM115
         self._write_json()
 
     # The subscriber ------------------------------------------------------------
@@ -116,9 +118,7 @@ class RunRecorder:
             self._rewind(event.node_id, event.step)
             return
         if isinstance(event, ev.LogLine):
-            prefix = f"[{event.node_id}] " if event.node_id else ""
-            stamp = dt.datetime.fromtimestamp(event.time).strftime("%H:%M:%S")
-            self._log_file.write(f"{stamp} {event.level.upper():7s} {prefix}{event.message}\n")
+            self._log_file.write(format_line(event.time, event.level, event.node_id, event.message))
             self._log_file.flush()
             return
         if isinstance(event, ev.RunStarted):
@@ -159,7 +159,7 @@ class RunRecorder:
         node["state"] = event.state
         if event.message:
             node["message"] = event.message
-        if event.state == ev.RUNNING:
+        if event.state == NodeStatus.RUNNING:
             self._node_started[event.node_id] = event.time
         elif event.node_id in self._node_started:
             seconds = round(event.time - self._node_started.pop(event.node_id), 3)

@@ -20,7 +20,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-STATUS_MARK = {"succeeded": "✔", "failed": "✖", "stopped": "■", "running": "…"}
+from engine.names import RunStatus
+
+STATUS_MARK = {RunStatus.SUCCEEDED: "✔", RunStatus.FAILED: "✖", RunStatus.STOPPED: "■", RunStatus.RUNNING: "…"}
 
 
 class RunHistory(QWidget):

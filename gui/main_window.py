@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from engine import events as ev
+from engine.names import NodeStatus
 from engine.workflow import Workflow
 from gui import qtfix, theme
 from gui.actions import build_actions
@@ -42,7 +43,7 @@ from gui.document import CLIPBOARD_MIME, WorkflowDocument
 from gui.history import RunHistory
 from gui.inspector import Inspector
 from gui.palette import Palette
-from gui.run_control import IDLE, PAUSED, RUNNING, RunController
+from gui.run_control import RunController, RunPhase
 from gui.settings import AppSettings
 from gui.window_files import FileMixin
 
@@ -91,7 +92,7 @@ class MainWindow(FileMixin, QMainWindow):
         self.set_theme(self.settings.theme)
         self._refresh_recent()
         self._refresh_examples()
-        self._update_actions(IDLE)
+        self._update_actions(RunPhase.IDLE)
         self._update_title()
         self.catalog.ready.connect(self._catalog_ready)
         self._probe_device = probe_device
@@ -318,22 +319,22 @@ class MainWindow(FileMixin, QMainWindow):
         self.runs.stop()
 
     def toggle_pause(self) -> None:
-        if self.runs.state == RUNNING:
+        if self.runs.state == RunPhase.RUNNING:
             self.runs.pause()
-        elif self.runs.state == PAUSED:
+        elif self.runs.state == RunPhase.PAUSED:
             self.runs.resume()
-        self.act.pause.setChecked(self.runs.state == PAUSED)
+        self.act.pause.setChecked(self.runs.state == RunPhase.PAUSED)
 
     def _on_events(self, events: list) -> None:
         for e in events:
             if isinstance(e, ev.NodeState):
-                self.scene.set_node_state(e.node_id, e.state, e.message, 0.0 if e.state == ev.RUNNING else None)
-                if e.state == ev.FAILED:
+                self.scene.set_node_state(e.node_id, e.state, e.message, 0.0 if e.state == NodeStatus.RUNNING else None)
+                if e.state == NodeStatus.FAILED:
                     self.statusBar().showMessage(f"{e.node_id} failed: {e.message}", 10000)
             elif isinstance(e, ev.Progress):
                 item = self.scene.nodes.get(e.node_id)
-                if item is not None and item.state == ev.RUNNING:
-                    item.set_state(ev.RUNNING, item.state_message, e.fraction)
+                if item is not None and item.state == NodeStatus.RUNNING:
+                    item.set_state(NodeStatus.RUNNING, item.state_message, e.fraction)
             elif isinstance(e, ev.RunStarted):
                 self.device_label.setText(f"Device: {e.device}")
                 QTimer.singleShot(0, lambda d=e.device: self._label_device(d))
@@ -353,14 +354,15 @@ class MainWindow(FileMixin, QMainWindow):
         self.history.refresh()
 
     def _update_actions(self, state: str) -> None:
-        active = state != IDLE
+        active = state != RunPhase.IDLE
         self.act.run.setEnabled(not active)
-        self.act.pause.setEnabled(state in (RUNNING, PAUSED))
-        self.act.pause.setChecked(state == PAUSED)
-        self.act.pause.setText("&Resume" if state == PAUSED else "&Pause")
-        self.act.stop.setEnabled(state in (RUNNING, PAUSED))
-        shown = {"idle": "Idle", "running": "Running", "paused": "Paused", "stopping": "Stopping…"}[state]
-        if state == IDLE and self.runs.last_status:
+        self.act.pause.setEnabled(state in (RunPhase.RUNNING, RunPhase.PAUSED))
+        self.act.pause.setChecked(state == RunPhase.PAUSED)
+        self.act.pause.setText("&Resume" if state == RunPhase.PAUSED else "&Pause")
+        self.act.stop.setEnabled(state in (RunPhase.RUNNING, RunPhase.PAUSED))
+        shown = {RunPhase.IDLE: "Idle", RunPhase.RUNNING: "Running", RunPhase.PAUSED: "Paused",
+                 RunPhase.STOPPING: "Stopping…"}[RunPhase(state)]
+        if state == RunPhase.IDLE and self.runs.last_status:
             shown = f"Idle · last run {self.runs.last_status}"
         self.state_label.setText(shown)
         self.run_state_changed.emit(state)

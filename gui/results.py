@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from engine.names import RunStatus
 from gui.dashboard.confusion import ConfusionView
 
 HEADLINES = (  # (report key, label, is a fraction shown as %)
@@ -184,10 +185,10 @@ class ResultsPage(QWidget):
         self.files.setText(f"Everything from this run is in <b>{self.run_dir}</b>: the workflow as it ran "
                            "(workflow.json), run.json, metrics.csv and one folder per step "
                            "(checkpoints, pictures, exported files).")
-        self.export_button.setEnabled(can_export and status == "succeeded")
+        self.export_button.setEnabled(can_export and status == RunStatus.SUCCEEDED)
         self.export_button.setToolTip("" if can_export else "This Loom has no export step for this kind of model.")
         self.generate_button.setVisible(is_generator)
-        self.generate_button.setEnabled(status == "succeeded")
+        self.generate_button.setEnabled(status == RunStatus.SUCCEEDED)
         return info
 
     def _fill_visual(self, info: dict[str, Any]) -> None:

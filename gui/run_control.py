@@ -14,10 +14,20 @@ from pathlib import Path
 from PySide6.QtCore import QCoreApplication, QObject, QTimer, Signal
 
 from engine import events as ev
+from engine.names import RunStatus, TextEnum
 from gui.bridge import EventBridge
 from gui.paths import runs_root
 
-IDLE, RUNNING, PAUSED, STOPPING = "idle", "running", "paused", "stopping"
+
+class RunPhase(TextEnum):
+    """What the window's run controller is doing (not a node's or a run's status: see engine.names)."""
+
+    IDLE = "idle"
+    RUNNING = "running"
+    PAUSED = "paused"
+    STOPPING = "stopping"
+
+
 _threads_set = False
 
 
@@ -41,7 +51,7 @@ def leave_a_core_for_the_ui() -> None:
 
 
 class RunController(QObject):
-    state_changed = Signal(str)
+    state_changed = Signal(str)  # a RunPhase value
     events = Signal(list)  # coalesced engine events, on the GUI thread
     finished = Signal(str, str)  # status, message
 
@@ -51,9 +61,9 @@ class RunController(QObject):
         self.bridge.batch.connect(self._on_batch)
         self._engine = None
         self.handle = None
-        self.state = IDLE
+        self.state = RunPhase.IDLE
         self.run_dir: Path | None = None
-        self.last_status = ""
+        self.last_status: RunStatus | str = ""
 
     @property
     def engine(self):
@@ -66,7 +76,7 @@ class RunController(QObject):
 
     @property
     def active(self) -> bool:
-        return self.state != IDLE
+        return self.state != RunPhase.IDLE
 
     def start(self, workflow, out_dir: str | Path | None = None, device: str = "auto"):
         """Validate and start; raises ``engine.runner.WorkflowInvalid`` before anything starts."""
@@ -78,23 +88,23 @@ class RunController(QObject):
         self.run_dir = self.handle.run_dir
         self.last_status = ""
         self.bridge.start()
-        self._set_state(RUNNING)
+        self._set_state(RunPhase.RUNNING)
         return self.handle
 
     def pause(self) -> None:
-        if self.state == RUNNING and self.handle is not None:
+        if self.state == RunPhase.RUNNING and self.handle is not None:
             self.handle.pause()
-            self._set_state(PAUSED)
+            self._set_state(RunPhase.PAUSED)
 
     def resume(self) -> None:
-        if self.state == PAUSED and self.handle is not None:
+        if self.state == RunPhase.PAUSED and self.handle is not None:
             self.handle.resume()
-            self._set_state(RUNNING)
+            self._set_state(RunPhase.RUNNING)
 
     def stop(self) -> None:
-        if self.state in (RUNNING, PAUSED) and self.handle is not None:
+        if self.state in (RunPhase.RUNNING, RunPhase.PAUSED) and self.handle is not None:
             self.handle.stop()
-            self._set_state(STOPPING)
+            self._set_state(RunPhase.STOPPING)
 
     def stop_and_wait(self, timeout: float = 3.0) -> bool:
         """Stop and keep the GUI alive until the worker ends (for closing the window)."""
@@ -115,10 +125,10 @@ class RunController(QObject):
 
     def _finish(self, done: ev.RunFinished) -> None:
         self.bridge.stop()
-        self._set_state(IDLE)
+        self._set_state(RunPhase.IDLE)
         self.finished.emit(done.status, done.message)
 
-    def _set_state(self, state: str) -> None:
+    def _set_state(self, state: RunPhase) -> None:
         if state != self.state:
             self.state = state
             self.state_changed.emit(state)

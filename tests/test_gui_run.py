@@ -17,7 +17,7 @@ from engine import events as ev  # noqa: E402
 from engine.workflow import Workflow  # noqa: E402
 from gui.dashboard.images import to_qimage  # noqa: E402
 from gui.paths import examples_dir  # noqa: E402
-from gui.run_control import IDLE  # noqa: E402
+from gui.run_control import RunPhase  # noqa: E402
 from gui.testing import make_window, record_events  # noqa: E402
 from tests.conftest import screenshots_dir  # noqa: E402
 
@@ -94,7 +94,7 @@ def test_gan_run_streams_curves_and_samples_and_stops_within_two_seconds(window,
 
     t0 = time.monotonic()
     window.act.stop.trigger()
-    qtbot.waitUntil(lambda: window.runs.state == IDLE, timeout=2000)
+    qtbot.waitUntil(lambda: window.runs.state == RunPhase.IDLE, timeout=2000)
     assert time.monotonic() - t0 < 2.0
     assert window.runs.last_status == "stopped"
     assert window.scene.nodes["train"].state == "stopped"
@@ -107,7 +107,7 @@ def test_classifier_run_shows_the_confusion_matrix_and_reopens_from_its_folder(w
     out = tmp_path / "run"
     handle = window.start_run(out_dir=out)
     assert handle is not None
-    qtbot.waitUntil(lambda: window.runs.state == IDLE, timeout=90_000)
+    qtbot.waitUntil(lambda: window.runs.state == RunPhase.IDLE, timeout=90_000)
     assert window.runs.last_status == "succeeded"
 
     from engine.store import read_metrics, read_run
@@ -135,7 +135,7 @@ def test_an_invalid_workflow_does_not_start_and_names_its_problems(window):
     wf.links = [lk for lk in wf.links if lk.target.node != "evaluate"]
     window.load_workflow(wf)
     assert window.start_run() is None
-    assert window.runs.state == IDLE
+    assert window.runs.state == RunPhase.IDLE
     assert any("epochs" in p for p in window.problems["train"])
     assert any("not connected" in p for p in window.problems["evaluate"])
     assert window.scene.nodes["train"].badge()[0] == "1 problem"

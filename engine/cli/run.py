@@ -15,6 +15,7 @@ from typing import TextIO
 
 from engine import events as ev
 from engine.device import DEVICE_CHOICES
+from engine.names import NodeStatus, RunStatus
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -47,7 +48,7 @@ class ProgressPrinter:
                 self._progress(event)
             elif self.quiet:
                 return
-            elif isinstance(event, ev.NodeState) and event.state not in (ev.QUEUED, ev.RUNNING):
+            elif isinstance(event, ev.NodeState) and event.state not in (NodeStatus.QUEUED, NodeStatus.RUNNING):
                 extra = f" — {event.message}" if event.message else ""
                 self._print(f"  {event.node_id}: {event.state}{extra}")
             elif isinstance(event, ev.LogLine) and event.level in ("warning", "error"):
@@ -116,8 +117,8 @@ def run(args: argparse.Namespace) -> int:
     result = handle.result
     assert result is not None
     printer._print(f"{result.status}: {result.run_dir}" + (f" — {result.message}" if result.message else ""))
-    if interrupted.is_set() or result.status == ev.RUN_STOPPED:
+    if interrupted.is_set() or result.status == RunStatus.STOPPED:
         return EXIT_INTERRUPTED
-    if result.status == ev.SUCCEEDED:
+    if result.status == RunStatus.SUCCEEDED:
         return EXIT_OK
     return EXIT_INVALID if result.input_error else EXIT_FAILED

@@ -14,6 +14,7 @@ from typing import Any
 from engine.cache import path_fingerprint
 from engine.context import StepContext
 from engine.errors import UserInputError
+from engine.names import CachePolicy
 from engine.params import Bool, Choice, Float, Int, Path, Seed, Text
 from engine.ports import IMAGE_DATASET, TABULAR_DATASET, Port
 from engine.steps.registry import step
@@ -49,7 +50,7 @@ def _existing(ctx: StepContext, want: str) -> FsPath:
     params=[
         Choice("size", 8, (8, 16, 28, 32), "Image side in pixels; larger sizes are smoothly upscaled.", unit="px"),
     ],
-    cache="disk",
+    cache=CachePolicy.DISK,
     produces_images=True,
 )
 def digits(ctx: StepContext) -> dict:
@@ -89,7 +90,7 @@ def digits(ctx: StepContext) -> dict:
             "Folders that take more than this once decoded are streamed from disk in batches instead of "
             "held in memory (slower per epoch, but any size fits); 0 always streams.", unit="MB", advanced=True),
     ],
-    cache="disk",
+    cache=CachePolicy.DISK,
     produces_images=True,
     fingerprint=_path_key,
 )
@@ -175,7 +176,7 @@ def _load_folder(ctx: StepContext, root: FsPath, opts: Any) -> tuple[Any, Any, A
                "the middle, so only shape and colour vary (an easy first task for a GAN)."),
         Seed(),
     ],
-    cache="disk",
+    cache=CachePolicy.DISK,
     produces_images=True,
 )
 def shapes(ctx: StepContext) -> dict:
@@ -210,7 +211,7 @@ def shapes(ctx: StepContext) -> dict:
             "Text columns with more distinct values than this are dropped (they look like ids).", advanced=True),
         Seed(help="Seed of the initial stratified 80/10/10 split (a Split node can re-split)."),
     ],
-    cache="disk",
+    cache=CachePolicy.DISK,
     fingerprint=_path_key,
 )
 def csv_table(ctx: StepContext) -> dict:
@@ -256,7 +257,7 @@ def csv_table(ctx: StepContext) -> dict:
             "images) for a quick try; 0 = all."),
         Seed(help="Seed of the train/validation split of the official training images."),
     ],
-    cache="disk",
+    cache=CachePolicy.DISK,
     produces_images=True,
 )
 def torchvision_dataset(ctx: StepContext) -> dict:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from engine.context import StepContext
+from engine.names import CachePolicy
 from engine.params import Choice, Int, Text
 from engine.ports import DATASET, METRICS, TRAINED_MODEL, Port
 from engine.steps.registry import step
@@ -22,7 +23,7 @@ from engine.steps.registry import step
         Text("fgsm_eps", "", "Robustness check: accuracy under an FGSM attack at these epsilons (pixel units, "
              "comma-separated, e.g. 0.01,0.05); empty = skip.", advanced=True),
     ],
-    cache="none",
+    cache=CachePolicy.NONE,
     produces_images=True,
 )
 def evaluate(ctx: StepContext) -> dict:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from engine.context import StepContext
+from engine.names import CachePolicy
 from engine.params import Bool, Int
 from engine.ports import METRICS, TRAINED_MODEL, Port
 from engine.steps.registry import step
@@ -22,7 +23,7 @@ from engine.steps.registry import step
         Bool("onnx", True, "Also write model.onnx (runs in onnxruntime, browsers, mobile)."),
         Int("opset", 17, 13, 21, "ONNX operator set version.", advanced=True),
     ],
-    cache="none",
+    cache=CachePolicy.NONE,
 )
 def export(ctx: StepContext) -> dict:
     from engine.export.writer import write_export

@@ -6,6 +6,7 @@ from engine.context import StepContext
 from engine.device import DEVICE_CHOICES
 from engine.errors import UserInputError
 from engine.generative import GenSpec
+from engine.names import CachePolicy
 from engine.params import Bool, Choice, Float, Int, Seed
 from engine.ports import GENERATIVE_MODEL, IMAGE_DATASET, IMAGES, TRAINED_GENERATOR, Port
 from engine.steps.registry import step
@@ -164,7 +165,7 @@ def train_vae(ctx: StepContext) -> dict:
         Choice("mode", "samples", ("samples", "interpolate"), "samples = independent images; interpolate = walks between random latents."),
         Int("steps", 10, 2, 100, "Images per interpolation strip (interpolate mode)."),
     ],
-    cache="none",
+    cache=CachePolicy.NONE,
     produces_images=True,
 )
 def generate(ctx: StepContext) -> dict:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from engine.context import StepContext
+from engine.names import CachePolicy
 from engine.params import Bool, Choice, Float, Int, Seed
 from engine.ports import DATASET, IMAGE_DATASET, Port
 from engine.steps.registry import step
@@ -30,7 +31,7 @@ RANGES = ("-1..1", "0..1", "mean/std")
             "training split's statistics (no leakage from test data).",
         ),
     ],
-    cache="disk",
+    cache=CachePolicy.DISK,
 )
 def normalize(ctx: StepContext) -> dict:
     from engine.data.transforms import normalize_images
@@ -77,7 +78,7 @@ def _augment_specs(p: dict[str, Any]) -> list[dict[str, Any]]:
         Float("contrast", 0.0, 0.0, 1.0, "Change contrast by a random factor in 1 ± this."),
         Float("saturation", 0.0, 0.0, 1.0, "Change colour saturation by a random factor in 1 ± this (RGB only)."),
     ],
-    cache="disk",
+    cache=CachePolicy.DISK,
     produces_images=True,
 )
 def augment(ctx: StepContext) -> dict:
@@ -120,7 +121,7 @@ def augment(ctx: StepContext) -> dict:
         Bool("stratify", True, "Keep every class in the same proportion in every part."),
         Seed(),
     ],
-    cache="disk",
+    cache=CachePolicy.DISK,
 )
 def split(ctx: StepContext) -> dict:
     import torch

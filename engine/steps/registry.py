@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from engine.names import CachePolicy
 from engine.params import Param
 from engine.ports import Port
 
@@ -46,7 +47,7 @@ class StepSpec:
     inputs: tuple[Port, ...] = ()
     outputs: tuple[Port, ...] = ()
     params: tuple[Param, ...] = ()
-    cache: str = "memory"
+    cache: CachePolicy = CachePolicy.MEMORY
     version: int = 1
     produces_images: bool = False
     # params -> text that changes when the step's external input changes
@@ -57,8 +58,7 @@ class StepSpec:
     def __post_init__(self) -> None:
         if self.category not in CATEGORIES:
             raise ValueError(f"step {self.type!r}: unknown category {self.category!r}")
-        if self.cache not in ("disk", "memory", "none"):
-            raise ValueError(f"step {self.type!r}: cache must be disk, memory or none")
+        object.__setattr__(self, "cache", CachePolicy(self.cache))  # accepts the policy's text too
         self._by_name.update({p.name: p for p in self.params})
 
     def param(self, name: str) -> Param | None:
@@ -113,7 +113,7 @@ def step(
     inputs: tuple[Port, ...] | list[Port] = (),
     outputs: tuple[Port, ...] | list[Port] = (),
     params: tuple[Param, ...] | list[Param] = (),
-    cache: str = "memory",
+    cache: CachePolicy | str = CachePolicy.MEMORY,
     version: int = 1,
     produces_images: bool = False,
     fingerprint: Callable[[dict[str, Any]], str] | None = None,

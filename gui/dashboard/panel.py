@@ -16,6 +16,8 @@ from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QSplitter, QTabWidget, QVBoxLayout, QWidget
 
 from engine import events as ev
+from engine.logfile import LOG_NAME, parse_log
+from engine.names import RunStatus
 from gui.dashboard.confusion import ConfusionView
 from gui.dashboard.console import LogConsole
 from gui.dashboard.curves import MetricCurves
@@ -23,8 +25,6 @@ from gui.dashboard.images import to_qimage
 from gui.dashboard.preview import ImagePreview
 from gui.dashboard.progress import RunProgress
 from gui.theme import Colors
-
-_LOG_LINE = re.compile(r"^(\d\d:\d\d:\d\d) (\w+)\s+(?:\[([^\]]+)\] )?(.*)$")
 
 
 class Dashboard(QWidget):
@@ -112,14 +112,13 @@ class Dashboard(QWidget):
         for node_id, node in info.get("nodes", {}).items():
             if node.get("report"):
                 self._report(node_id, node["report"])
-        log_path = run_dir / "log.txt"
+        log_path = run_dir / LOG_NAME
         if log_path.exists():
-            for line in log_path.read_text(encoding="utf-8", errors="replace").splitlines()[-5000:]:
-                m = _LOG_LINE.match(line)
-                if m:
-                    self.console.append(m.group(2).lower(), m.group(4), m.group(3) or "")
+            lines = log_path.read_text(encoding="utf-8", errors="replace").splitlines()[-5000:]
+            for entry in parse_log(lines):
+                self.console.append(entry.level, entry.message, entry.node_id)
         status = info.get("status", "")
-        self.progress.set_status(f"{info.get('run_id', run_dir.name)}: {status}", 1.0 if status == "succeeded" else None)
+        self.progress.set_status(f"{info.get('run_id', run_dir.name)}: {status}", 1.0 if status == RunStatus.SUCCEEDED else None)
         return info
 
     def apply_theme(self, c: Colors) -> None:

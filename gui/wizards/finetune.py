@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from engine.names import RunStatus
 from engine.workflow import Workflow
 from gui.wizards.base import LoomWizard
 from gui.wizards.datapage import DataPage
@@ -41,7 +42,7 @@ def previous_runs(limit: int = 30) -> list[Path]:
             run_model_node(run_dir)
         except (OSError, ValueError, RecipeError):
             continue
-        if info.get("status") == "succeeded":
+        if info.get("status") == RunStatus.SUCCEEDED:
             found.append(run_dir)
         if len(found) >= limit:
             break

@@ -15,6 +15,7 @@ from typing import Any
 from PySide6.QtCore import QObject, QTimer
 from PySide6.QtGui import QAction
 
+from engine.names import RunStatus
 from engine.workflow import Endpoint, Workflow
 from gui.results import ResultsPage
 from gui.welcome import WelcomeScreen
@@ -175,7 +176,7 @@ class WizardsController(QObject):
     # -- after a run ---------------------------------------------------------------------------------------------
     def _run_finished(self, status: str, _message: str) -> None:
         run_dir = getattr(self.window.runs, "run_dir", None)
-        if run_dir is None or str(run_dir) not in self.wizard_runs or status != "succeeded":
+        if run_dir is None or str(run_dir) not in self.wizard_runs or status != RunStatus.SUCCEEDED:
             return
         self.show_results(run_dir)
 

@@ -1,0 +1,46 @@
+"""The format of a run's ``log.txt``: written by the run store, read back by the dashboard.
+
+One line per log event: ``HH:MM:SS LEVEL   [node] message``.  A message of
+several lines (a traceback) continues on the following lines, which do not
+start with a time stamp; :func:`parse_log` folds them back into their entry.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+LOG_NAME = "log.txt"
+LEVELS = ("debug", "info", "warning", "error")
+_LINE = re.compile(r"^(\d\d:\d\d:\d\d) (DEBUG|INFO|WARNING|ERROR)\s+(?:\[([^\]]+)\] )?(.*)$")
+
+
+@dataclass(frozen=True)
+class LogEntry:
+    stamp: str  # HH:MM:SS, local time
+    level: str  # one of LEVELS
+    node_id: str
+    message: str
+
+
+def format_line(when: float, level: str, node_id: str, message: str) -> str:
+    """The text written for one log event (with its trailing newline)."""
+    stamp = dt.datetime.fromtimestamp(when).strftime("%H:%M:%S")
+    prefix = f"[{node_id}] " if node_id else ""
+    return f"{stamp} {level.upper():7s} {prefix}{message}\n"
+
+
+def parse_log(lines: Iterable[str]) -> list[LogEntry]:
+    """Entries of a log file; continuation lines join the entry above them."""
+    entries: list[LogEntry] = []
+    for raw in lines:
+        line = raw.rstrip("\n")
+        m = _LINE.match(line)
+        if m:
+            entries.append(LogEntry(m.group(1), m.group(2).lower(), m.group(3) or "", m.group(4)))
+        elif entries and line:
+            last = entries[-1]
+            entries[-1] = LogEntry(last.stamp, last.level, last.node_id, f"{last.message}\n{line}")
+    return entries
