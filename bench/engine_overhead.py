@@ -10,8 +10,8 @@ do the same work, in two scenarios:
   epoch's weights (what the engine does by default; the plain loop does it
   the way one would write it by hand).
 
-Prints the median samples/s of each and the ratio engine/plain per scenario
-(target >= 0.97 on CPU).  Fixed costs (building the model, the final
+Rounds alternate A B, B A (bench/abba.py); every round's ratio engine/plain
+is printed with the load average, then the median (target >= 0.97 on CPU).  Fixed costs (building the model, the final
 checkpoint) count against the engine; ``--epochs`` sets how far they are
 amortised (the default, 40 epochs of 12 steps, is a run of a few seconds).
 
@@ -21,7 +21,6 @@ amortised (the default, 40 epochs of 12 steps, is a run of a few seconds).
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import tempfile
 import threading
@@ -33,6 +32,9 @@ import torch.nn.functional as F  # noqa: N812
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from abba import abba, ratios, summary  # noqa: E402
 
 from engine import Engine, Workflow  # noqa: E402
 from engine import events as ev  # noqa: E402
@@ -126,7 +128,8 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=40)
     parser.add_argument("--scenario", nargs="+", choices=SCENARIOS, default=list(SCENARIOS))
     args = parser.parse_args()
-    summary = []
+    summary_lines: list[str] = []
+    run_ids = iter(range(10**6))  # every engine round writes a fresh run folder
     with tempfile.TemporaryDirectory() as tmp:
         for scenario in args.scenario:
             data = normalize_images(load_digits(32), value_range="-1..1")
@@ -135,19 +138,13 @@ def main() -> None:
             samples = n_train * args.epochs
             engine_round(1, scenario, Path(tmp) / f"{scenario}-warmup")
             plain_round(1, scenario)
-            eng_rates, plain_rates = [], []
-            for r in range(args.rounds):
-                eng_rates.append(samples / engine_round(args.epochs, scenario, Path(tmp) / f"{scenario}-{r}"))
-                plain_rates.append(samples / plain_round(args.epochs, scenario))
-                print(f"{scenario} round {r + 1}: engine {eng_rates[-1]:,.0f} samples/s, "
-                      f"plain {plain_rates[-1]:,.0f} samples/s, ratio {eng_rates[-1] / plain_rates[-1]:.3f}")
-            e, p = statistics.median(eng_rates), statistics.median(plain_rates)
-            ratios = [a / b for a, b in zip(eng_rates, plain_rates, strict=True)]
-            summary.append(f"{scenario:>9}: engine {e:,.0f} samples/s, plain {p:,.0f} samples/s, ratio of medians "
-                           f"{e / p:.3f}, median of per-round ratios {statistics.median(ratios):.3f}")
+            print(f"{scenario}: A = the engine's train node, B = the plain loop (samples/s)")
+            pairs = abba(lambda s=scenario, n=samples: n / engine_round(args.epochs, s, Path(tmp) / f"{s}-{next(run_ids)}"),
+                         lambda s=scenario, n=samples: n / plain_round(args.epochs, s), args.rounds)
+            summary_lines.append(summary(f"{scenario:>9} engine/plain", ratios(pairs), 0.97))
     print(f"\nMLP {HIDDEN} on digits 32px, batch {BATCH}, {args.epochs} epochs x {args.rounds} rounds, "
           f"{torch.get_num_threads()} threads (target >= 0.97)")
-    print("\n".join(summary))
+    print("\n".join(summary_lines))
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """GAN training throughput: Loom's ``train_gan`` loop vs a plain hand-written loop.
 
-    python bench/gan_throughput.py [--epochs 6] [--repeats 3] [--threads N] [--width 32] [--device cpu]
+    python bench/gan_throughput.py [--epochs 6] [--repeats 6] [--threads N] [--width 32] [--device cpu]
 
 Both train the same DCGAN (same seed, same init, same batches of the built-in
 digits at 32 px, Adam 2e-4 / (0.5, 0.999), non-saturating loss).  Loom's loop
@@ -8,8 +8,9 @@ runs as in a real run: every metric goes through the event bus into a
 RunRecorder writing metrics.csv, sample grids are rendered and saved every
 ``sample_every`` steps, checkpoints are written at each epoch end.  The plain
 loop does none of that.  Runs alternate (Loom, plain, Loom, plain, ...) so
-load from other processes hits both alike; the best steps/s of each is kept
-and the ratio Loom / plain is printed (target >= 0.97 on CPU).  On a busy
+load from other processes hits both alike (A B, B A, ...); every round's ratio
+Loom / plain is printed with the load average, then the median (target >= 0.97
+on CPU).  On a busy
 machine wall-clock rates swing with other processes' load, so the ratio of
 CPU time (this process's, all threads) is printed as well: it counts the
 work each loop does and not the time it waited for a core (it does not
@@ -22,6 +23,7 @@ mixed precision (``--device cuda``).
 from __future__ import annotations
 
 import argparse
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -35,11 +37,15 @@ from engine.data.builtin import load_digits
 from engine.data.transforms import normalize_images
 from engine.generative import GenSpec, build_gan
 from engine.store import RunRecorder
-from engine.training.common import seed_everything
+from engine.training.checkpoint import seed_everything
 from engine.training.gan import GanConfig, fit_gan
+from engine.training.loop import LoopConfig
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from abba import abba, ratios, summary  # noqa: E402
 
 
-def loom_loop(data, spec: GenSpec, cfg: GanConfig, device: str) -> tuple[float, float]:  # noqa: ANN001
+def loom_loop(data, spec: GenSpec, cfg: GanConfig, loop: LoopConfig, device: str) -> tuple[float, float]:  # noqa: ANN001
     """(steps per wall second, steps per CPU second) of fit_gan with a real event bus and run recorder."""
     with tempfile.TemporaryDirectory() as tmp:
         run_dir = Path(tmp)
@@ -48,7 +54,7 @@ def loom_loop(data, spec: GenSpec, cfg: GanConfig, device: str) -> tuple[float, 
         bus.subscribe(recorder)
         ctx = StepContext("train", {}, {}, device, run_dir, bus, RunControl())
         t0, c0 = time.perf_counter(), time.process_time()
-        trained = fit_gan(ctx, data, spec, cfg)
+        trained = fit_gan(ctx, data, spec, cfg, loop)
         if device.startswith("cuda"):
             torch.cuda.synchronize()
         seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
@@ -57,18 +63,18 @@ def loom_loop(data, spec: GenSpec, cfg: GanConfig, device: str) -> tuple[float, 
     return steps / seconds, steps / cpu
 
 
-def plain_loop(data, spec: GenSpec, cfg: GanConfig, device: str) -> tuple[float, float]:  # noqa: ANN001
+def plain_loop(data, spec: GenSpec, cfg: GanConfig, loop: LoopConfig, device: str) -> tuple[float, float]:  # noqa: ANN001
     """The same training written the obvious way, nothing else."""
     t0, c0 = time.perf_counter(), time.process_time()
-    seed_everything(cfg.seed)
+    seed_everything(loop.seed)
     g, d = build_gan(spec, data.sample_shape)
     g.to(device).train()
     d.to(device).train()
     opt_g = torch.optim.Adam(g.parameters(), lr=cfg.lr_g, betas=(cfg.beta1, cfg.beta2))
     opt_d = torch.optim.Adam(d.parameters(), lr=cfg.lr_d, betas=(cfg.beta1, cfg.beta2))
     steps = 0
-    for epoch in range(1, cfg.epochs + 1):
-        for real, _ in data.batches("all", cfg.batch_size, device, shuffle=True, seed=cfg.seed, epoch=epoch, drop_last=True):
+    for epoch in range(1, loop.epochs + 1):
+        for real, _ in data.batches("all", cfg.batch_size, device, shuffle=True, seed=loop.seed, epoch=epoch, drop_last=True):
             fake = g(torch.randn(real.shape[0], spec.latent_dim, device=device))
             real_logits, fake_logits = d(real), d(fake.detach())
             loss_d = F.binary_cross_entropy_with_logits(real_logits, torch.ones_like(real_logits)) + \
@@ -90,7 +96,7 @@ def plain_loop(data, spec: GenSpec, cfg: GanConfig, device: str) -> tuple[float,
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--epochs", type=int, default=6)
-    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--repeats", type=int, default=6, help="rounds (A B, then B A, ...)")
     ap.add_argument("--threads", type=int, default=0, help="torch intra-op threads (0: torch's default)")
     ap.add_argument("--width", type=int, default=32)
     ap.add_argument("--batch-size", type=int, default=64)
@@ -100,25 +106,20 @@ def main() -> None:
         torch.set_num_threads(args.threads)
     data = normalize_images(load_digits(32), channels="1")
     spec = GenSpec("dcgan", {"latent_dim": 100, "width": args.width})
-    cfg = GanConfig(epochs=args.epochs, batch_size=args.batch_size, amp=False)
+    cfg = GanConfig(batch_size=args.batch_size)
+    loop = LoopConfig(epochs=args.epochs, amp=False, checkpoint_every=500)
     print(f"DCGAN width {args.width}, 32 px digits, batch {args.batch_size}, {args.epochs} epochs x "
           f"{data.num_batches('all', args.batch_size, drop_last=True)} steps, {args.device}, "
           f"{torch.get_num_threads()} thread(s); sample grid every {cfg.sample_every} steps, checkpoint per epoch")
-    loom_loop(data, spec, GanConfig(epochs=1, batch_size=args.batch_size, amp=False), args.device)  # warm-up
-    best = {"loom": [0.0, 0.0], "plain": [0.0, 0.0]}
-    for i in range(args.repeats):
-        a = loom_loop(data, spec, cfg, args.device)
-        b = plain_loop(data, spec, cfg, args.device)
-        for key, rates in (("loom", a), ("plain", b)):
-            best[key] = [max(best[key][0], rates[0]), max(best[key][1], rates[1])]
-        print(f"  round {i + 1}: wall loom {a[0]:.2f} / plain {b[0]:.2f} steps/s (ratio {a[0] / b[0]:.3f}); "
-              f"cpu-time loom {a[1]:.2f} / plain {b[1]:.2f} steps/s (ratio {a[1] / b[1]:.3f})")
-    (lw, lc), (pw, pc) = best["loom"], best["plain"]
-    print(f"best wall: loom {lw:.2f} steps/s, plain {pw:.2f} steps/s -> ratio loom/plain = {lw / pw:.3f} (target >= 0.97)")
-    print(f"best cpu-time: loom {lc:.2f} steps/s, plain {pc:.2f} steps/s -> ratio loom/plain = {lc / pc:.3f}")
+    loom_loop(data, spec, cfg, LoopConfig(epochs=1, amp=False), args.device)  # warm-up
+    print("A = loom train_gan, B = the plain loop (steps per wall second)")
+    pairs = abba(lambda: loom_loop(data, spec, cfg, loop, args.device),
+                 lambda: plain_loop(data, spec, cfg, loop, args.device), args.repeats)
+    print(summary("wall-clock loom/plain", ratios(pairs, 0), 0.97))
+    print(summary("cpu-time loom/plain", ratios(pairs, 1)))
     if args.device.startswith("cuda"):
         for amp in (False, True):
-            rate, _ = loom_loop(data, spec, GanConfig(epochs=args.epochs, batch_size=args.batch_size, amp=amp), args.device)
+            rate, _ = loom_loop(data, spec, cfg, LoopConfig(epochs=args.epochs, amp=amp), args.device)
             print(f"cuda {'mixed precision' if amp else 'fp32'}: {rate * args.batch_size:,.0f} images/s")
 
 

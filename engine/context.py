@@ -120,3 +120,7 @@ class StepContext:
     def report(self, **facts: Any) -> None:
         """Keep structured facts (counts, metrics) in this node's run.json entry."""
         self.bus.emit(ev.NodeReport(node_id=self.node_id, report=facts))
+
+    def rewind(self, step: int) -> None:
+        """This node continues from ``step`` (a resumed checkpoint): its curve points after it are dropped."""
+        self.bus.emit(ev.Rewind(node_id=self.node_id, step=step))

@@ -159,6 +159,10 @@ class TensorDataset:
         x_all, _ = self.on_device(device)
         return x_all.index_select(0, idx.to(x_all.device))
 
+    def view_with_splits(self, splits: dict[str, torch.Tensor]) -> TensorDataset:
+        """The same samples (tensors and device copies shared) with other splits: a k-fold fold."""
+        return replace(self, splits=splits, _device_copies=self._device_copies)
+
     def with_x(self, x: torch.Tensor, **changes: Any) -> TensorDataset:
         """A copy with new samples (same labels and splits); device copies are not shared."""
         return replace(self, x=x, _device_copies={}, **changes)

@@ -1,9 +1,7 @@
-"""What the generative training loops share besides checkpoints: input
-checks, live sample grids and progress reports."""
+"""What generative training shows while it learns: input checks and live sample grids."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -13,7 +11,6 @@ from engine.context import StepContext
 from engine.data.datasets import ImageDataset
 from engine.errors import UserInputError
 from engine.generative.preview import grid_uint8, save_png, step_png
-from engine.training.resume import Position
 
 # render() -> ([0, 1] images N x C x H x W, images per grid row)
 Render = Callable[[], tuple[torch.Tensor, int]]
@@ -68,51 +65,3 @@ def eval_forward(module: torch.nn.Module, *args: torch.Tensor) -> torch.Tensor:
     finally:
         module.train(was_training)
     return out.float() if isinstance(out, torch.Tensor) else out
-
-
-class TrainingClock:
-    """Training time across resumes, the optional time budget, and the progress reports.
-
-    ``already_s`` is the training time a resumed run had spent before its
-    checkpoint, so a budget covers the whole run, not each session of it.
-    """
-
-    def __init__(self, ctx: StepContext, budget_min: float, already_s: float = 0.0, steps_at_start: int = 0) -> None:
-        self.ctx = ctx
-        self.budget_s = max(0.0, budget_min) * 60.0
-        self._session_start = time.perf_counter()
-        self._already_s = already_s
-        self._steps_at_start = steps_at_start
-
-    def elapsed(self) -> float:
-        return self._already_s + time.perf_counter() - self._session_start
-
-    def spent(self) -> bool:
-        """True once a time budget is set and used up."""
-        return self.budget_s > 0 and self.elapsed() >= self.budget_s
-
-    def outcome(self, pos: Position, epochs: int, budget_min: float) -> str:
-        """Why the loop ended ("finished" or "time_budget"), logged when it was the clock."""
-        if pos.epoch > epochs:
-            return "finished"
-        self.ctx.log(f"time budget of {budget_min:g} min reached at step {pos.step}")
-        return "time_budget"
-
-    def progress(self, pos: Position, total_steps: int, epochs: int, images_per_step: int) -> None:
-        session_s = time.perf_counter() - self._session_start
-        rate = (pos.step - self._steps_at_start) / session_s if session_s > 0 else 0.0
-        fraction = pos.step / max(total_steps, 1)
-        eta = (total_steps - pos.step) / rate if rate > 0 else None
-        if self.budget_s:
-            left_s = max(0.0, self.budget_s - self.elapsed())
-            fraction = max(fraction, 1.0 - left_s / self.budget_s)
-            eta = left_s if eta is None else min(eta, left_s)
-        self.ctx.progress(
-            fraction,
-            step=pos.step,
-            total_steps=total_steps,
-            epoch=min(pos.epoch, epochs),
-            total_epochs=epochs,
-            samples_per_s=rate * images_per_step,
-            eta_s=eta,
-        )

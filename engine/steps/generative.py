@@ -121,9 +121,10 @@ def _model_input(ctx: StepContext, kind: str) -> GenSpec:
 )
 def train_gan(ctx: StepContext) -> dict:
     from engine.training.gan import GanConfig, fit_gan
+    from engine.training.loop import LoopConfig
 
     spec = _model_input(ctx, "gan")
-    trained = fit_gan(ctx, ctx.inputs["data"], spec, GanConfig.from_params(ctx.params))
+    trained = fit_gan(ctx, ctx.inputs["data"], spec, GanConfig.from_params(ctx.params), LoopConfig.from_params(ctx.params))
     ctx.report(**trained.history)
     return {"generator": trained}
 
@@ -144,10 +145,11 @@ def train_gan(ctx: StepContext) -> dict:
     produces_images=True,
 )
 def train_vae(ctx: StepContext) -> dict:
+    from engine.training.loop import LoopConfig
     from engine.training.vae import VaeConfig, fit_vae
 
     spec = _model_input(ctx, "vae")
-    trained = fit_vae(ctx, ctx.inputs["data"], spec, VaeConfig.from_params(ctx.params))
+    trained = fit_vae(ctx, ctx.inputs["data"], spec, VaeConfig.from_params(ctx.params), LoopConfig.from_params(ctx.params))
     ctx.report(**trained.history)
     return {"generator": trained}
 

@@ -53,15 +53,23 @@ from engine.training.choices import CLASS_WEIGHTS, MONITORS, OPTIMIZERS, SCHEDUL
 def train(ctx: StepContext) -> dict:
     from engine.device import select_device
     from engine.errors import UserInputError
-    from engine.training.supervised import FitConfig, fit_classifier
+    from engine.training.supervised import FitConfig, fit_classifier, loop_config
 
-    if ctx.params["device"] != "auto":
-        ctx.device, reason = select_device(ctx.params["device"])
+    params = ctx.params
+    if params["device"] != "auto":
+        ctx.device, reason = select_device(params["device"])
         ctx.log(f"device for this step: {ctx.device} ({reason})")
-    if ctx.params["kfold"] == 1:
+    if params["kfold"] == 1:
         raise UserInputError(f"node '{ctx.node_id}', param 'kfold': 1 fold is not cross-validation — use 0 or 2+")
+    data, spec = ctx.inputs["data"], ctx.inputs["model"]
+    cfg, loop = FitConfig.from_params(params), loop_config(params)
     try:
-        trained = fit_classifier(ctx, ctx.inputs["data"], ctx.inputs["model"], FitConfig.from_params(ctx.params))
+        if params["kfold"] >= 2:
+            from engine.training.kfold import fit_kfold
+
+            trained = fit_kfold(ctx, data, spec, cfg, loop, params["kfold"])
+        else:
+            trained = fit_classifier(ctx, data, spec, cfg, loop)
     except ValueError as exc:  # an architecture that does not fit the data
         raise UserInputError(f"node '{ctx.node_id}': {exc}") from None
     ctx.report(**trained.history)

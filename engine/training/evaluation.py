@@ -20,7 +20,7 @@ from engine.errors import UserInputError
 from engine.fileio import atomic_write_text
 from engine.models import TrainedModel
 from engine.training.metrics import classification_report, mean_std
-from engine.training.supervised import evaluate_split
+from engine.training.scores import evaluate_split
 
 
 def parse_epsilons(text: str, where: str) -> list[float]:

@@ -1,11 +1,13 @@
 """K-fold cross-validation of a classifier.
 
 The training and validation splits are pooled and dealt into ``k`` stratified
-folds (the test split is never touched); one model is trained per fold with
-that fold held out for validation.  The step reports every validation metric
-as mean ± std over the folds; the fold with the best monitored value becomes
-the step's model, and all fold models travel along (``extra["fold_models"]``)
-so the evaluation step can score each on the test split too.
+folds (the test split is never touched); one model is trained per fold, each
+through the loop driver with that fold held out for validation.  The step
+reports every validation metric as mean ± std over the folds; the fold with
+the best monitored value becomes the step's model, and all fold models travel
+along (``extra["fold_models"]``) so the evaluation step can score each on the
+test split too.  Each fold keeps its own checkpoint, so a stopped
+cross-validation resumes in the fold it was in.
 """
 
 from __future__ import annotations
@@ -19,8 +21,10 @@ from engine.context import StepContext
 from engine.data.datasets import TensorDataset
 from engine.errors import UserInputError
 from engine.models import ModelSpec, TrainedModel
+from engine.training.loop import LoopConfig, TrainingLoop
 from engine.training.metrics import classification_report, mean_std
-from engine.training.supervised import FitConfig, _better, _Fit, evaluate_split
+from engine.training.scores import evaluate_split, is_better
+from engine.training.supervised import Classifier, FitConfig, check_classification_data
 
 
 def fold_datasets(data: TensorDataset, k: int, seed: int) -> list[TensorDataset]:
@@ -33,24 +37,22 @@ def fold_datasets(data: TensorDataset, k: int, seed: int) -> list[TensorDataset]
     except ValueError as exc:
         raise UserInputError(f"k-fold: {exc}") from None
     test = data.split("test")
-    return [
-        replace(data, splits={"train": tr, "val": va, "test": test}, _device_copies=data._device_copies)
-        for tr, va in folds
-    ]
+    return [data.view_with_splits({"train": tr, "val": va, "test": test}) for tr, va in folds]
 
 
-def fit_kfold(ctx: StepContext, data: TensorDataset, spec: ModelSpec, cfg: FitConfig) -> TrainedModel:
-    k = cfg.kfold
-    fold_cfg = replace(cfg, kfold=0, time_budget=cfg.time_budget / k)  # the budget covers all folds
-    views = fold_datasets(data, k, cfg.seed)
-    planned = views[0].num_batches("train", cfg.batch_size) * cfg.epochs + 1
+def fit_kfold(ctx: StepContext, data: TensorDataset, spec: ModelSpec, cfg: FitConfig, loop: LoopConfig,
+              k: int) -> TrainedModel:
+    check_classification_data(data, ctx.node_id)
+    fold_loop = replace(loop, time_budget=loop.time_budget / k)  # the budget covers all folds
+    views = fold_datasets(data, k, loop.seed)
+    planned = views[0].num_batches("train", cfg.batch_size) * loop.epochs + 1
     fits: list[TrainedModel] = []
     reports: list[dict[str, Any]] = []
     for i, view in enumerate(views, 1):
         ctx.log(f"fold {i}/{k}: {len(view.split('train'))} training, {len(view.split('val'))} validation samples")
-        fit = _Fit(ctx, view, spec, fold_cfg, tag=f"fold{i}/", ckpt_dir=ctx.node_dir / "checkpoints" / f"fold{i}",
-                   step_offset=(i - 1) * planned)
-        trained = fit.run()
+        trained = TrainingLoop(ctx, Classifier(view, spec, cfg), fold_loop, tag=f"fold{i}/",
+                               checkpoint_dir=ctx.node_dir / "checkpoints" / f"fold{i}",
+                               step_offset=(i - 1) * planned).run()
         val = evaluate_split(trained.module, view, "val", ctx.device, cfg.batch_size * 4)
         report = classification_report(val["true"], val["pred"], view.classes)
         report["loss"] = val["loss"]
@@ -63,7 +65,7 @@ def fit_kfold(ctx: StepContext, data: TensorDataset, spec: ModelSpec, cfg: FitCo
     key = {"val_loss": "loss", "val_accuracy": "accuracy", "val_f1": "f1_macro"}[cfg.monitor]
     best = 0
     for i, rep in enumerate(reports):
-        if _better(cfg.monitor, rep[key], reports[best][key]) and i != best:
+        if i != best and is_better(cfg.monitor, rep[key], reports[best][key]):
             best = i
     chosen = fits[best]
     chosen.history = {

@@ -11,35 +11,24 @@ samples decoded from a fixed, seeded noise batch.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 
 from engine.context import StepContext
 from engine.data.datasets import ImageDataset
-from engine.errors import RunStopped, TrainingDiverged, UserInputError
+from engine.errors import UserInputError
 from engine.generative import GenSpec, TrainedGenerator
-from engine.generative.card import save_generator
-from engine.generative.live import SampleWriter, TrainingClock, check_image_data, eval_forward
+from engine.generative.live import SampleWriter, eval_forward
 from engine.generative.preview import to_pixels01
-from engine.training.common import FromParams, amp_enabled, autocast, ensure_finite, make_scaler, seed_everything
-from engine.training.resume import Checkpointer, Position
-
-METRICS = ("loss", "recon", "kl")
+from engine.training.generation import GenerativeConfig, GeneratorTraining
+from engine.training.loop import LoopConfig, TrainingLoop
 
 
 @dataclass
-class VaeConfig(FromParams):
-    epochs: int = 30
-    batch_size: int = 64
+class VaeConfig(GenerativeConfig):
     lr: float = 1e-3
     beta: float = 1.0
-    seed: int = 0
-    amp: bool = True
-    sample_every: int = 20
-    samples: int = 64
-    checkpoint_every: int = 500
-    split: str = "all"
-    time_budget: float = 0.0  # minutes; 0: the epochs decide
 
 
 def vae_loss(
@@ -52,109 +41,58 @@ def vae_loss(
     return rec + beta * kl, rec, kl
 
 
-def fit_vae(ctx: StepContext, data: ImageDataset, spec: GenSpec, cfg: VaeConfig) -> TrainedGenerator:
-    from engine.generative.vae import build_vae
-
-    check_image_data(data, cfg.split, cfg.batch_size, ctx.node_id)
-    seed_everything(cfg.seed)
-    device = ctx.device
-    try:
-        vae = build_vae(spec.params, data.sample_shape)
-    except ValueError as exc:
-        raise UserInputError(f"node '{ctx.node_id}': {exc}") from None
-    vae.to(device).train()
-    opt = torch.optim.Adam(vae.parameters(), lr=cfg.lr)
-    use_amp = amp_enabled(device, cfg.amp)
-    scaler = make_scaler(device, use_amp)
-    trained = TrainedGenerator(spec, vae.decoder, data.sample_shape, data.normalization.to_json())
-    objects = {"vae": vae, "optimizer": opt, "scaler": scaler}
-    ckpt = Checkpointer(ctx)
-    pos, already_s = Position(), 0.0
-    restored = ckpt.restore(objects, device)
-    if restored is not None:
-        pos, already_s = restored[0], float(restored[1].get("elapsed", 0.0))
-    clock = TrainingClock(ctx, cfg.time_budget, already_s, pos.step)
-
-    def checkpoint(at: Position) -> None:
-        ckpt.save(objects, at, {"elapsed": clock.elapsed()})
-        ctx.artifact("generator", save_generator(trained, ctx.node_dir))
-
-    norm = trained.normalization
-    fixed_z = trained.noise(cfg.samples, cfg.seed + 1).to(device)
-    split_idx = data.split(cfg.split)
-    pick = torch.randperm(len(split_idx), generator=torch.Generator().manual_seed(cfg.seed + 2))[:8]
-    x_show = data.on_device(device)[0][split_idx[pick].to(device)]
-
-    def render_recon() -> tuple[torch.Tensor, int]:
-        out = eval_forward(_MeanPath(vae), x_show)  # the posterior mean: no sampling, no RNG use
-        return torch.cat([to_pixels01(x_show.float(), norm), to_pixels01(out, norm)]).cpu(), len(x_show)
-
-    samples = SampleWriter(ctx, lambda: (to_pixels01(eval_forward(vae.decoder, fixed_z), norm).cpu(), 0))
-    recons = SampleWriter(ctx, render_recon, name="reconstructions")
-
-    def previews(step: int) -> None:
-        samples.write(step)
-        recons.write(step)
-
-    batches_per_epoch = data.num_batches(cfg.split, cfg.batch_size, drop_last=True)
-    total_steps = batches_per_epoch * cfg.epochs
-    if restored is None or not samples.exists(pos.step):
-        previews(pos.step)
-    ctx.log(
-        f"training vae (latent {spec.latent_dim}, beta {cfg.beta:g}) on {len(split_idx)} images "
-        f"{tuple(data.sample_shape)}, {cfg.epochs} epochs x {batches_per_epoch} batches, {device}"
-        + (f", time budget {cfg.time_budget:g} min" if cfg.time_budget else "")
-    )
-    last: dict[str, float] = {}
-    try:
-        while pos.epoch <= cfg.epochs and not clock.spent():
-            batches = data.batches(
-                cfg.split, cfg.batch_size, device, shuffle=True, seed=cfg.seed, epoch=pos.epoch,
-                start_batch=pos.batch, drop_last=True,
-            )
-            for x, _ in batches:
-                ctx.check()
-                with autocast(device, use_amp):
-                    recon, mu, logvar = vae(x)
-                loss, rec, kl = vae_loss(recon, x, mu, logvar, cfg.beta)
-                opt.zero_grad(set_to_none=True)
-                scaler.scale(loss).backward()
-                scaler.step(opt)
-                scaler.update()
-                pos.batch += 1
-                pos.step += 1
-                values = torch.stack([loss.detach(), rec.detach(), kl.detach()]).tolist()
-                for name, value in zip(METRICS, values, strict=True):
-                    ensure_finite(value, name, pos.step)
-                    ctx.metric(name, value, pos.step, pos.epoch)
-                    last[name] = round(value, 5)
-                if pos.step % cfg.sample_every == 0:
-                    previews(pos.step)
-                if pos.step % cfg.checkpoint_every == 0:
-                    checkpoint(pos)
-                clock.progress(pos, total_steps, cfg.epochs, cfg.batch_size)
-                if clock.spent():
-                    break
-            else:
-                pos.epoch, pos.batch = pos.epoch + 1, 0
-            checkpoint(pos)
-    except RunStopped:
-        checkpoint(pos)
-        previews(pos.step)
-        raise
-    except TrainingDiverged:
-        ctx.log("training diverged: the last good checkpoint is kept in checkpoints/last.pt", "error")
-        raise
-    if not samples.exists(pos.step):
-        previews(pos.step)
-    vae.eval()
-    stopped = clock.outcome(pos, cfg.epochs, cfg.time_budget)
-    trained.history = {"steps": pos.step, "epochs": cfg.epochs, "stopped": stopped, **last}
-    ctx.artifact("generator", save_generator(trained, ctx.node_dir))
-    return trained
+def fit_vae(ctx: StepContext, data: ImageDataset, spec: GenSpec, cfg: VaeConfig, loop: LoopConfig) -> TrainedGenerator:
+    return TrainingLoop(ctx, VaeTraining(data, spec, cfg, ctx.node_id), loop).run()
 
 
-class _MeanPath(torch.nn.Module):
+class VaeTraining(GeneratorTraining):
+    metrics = ("loss", "recon", "kl")
+    cfg: VaeConfig
+
+    def setup(self, loop: TrainingLoop) -> None:
+        from engine.generative.vae import build_vae
+
+        cfg, data, device, seed = self.cfg, self.data, loop.device, loop.config.seed
+        try:
+            vae = build_vae(self.spec.params, data.sample_shape)
+        except ValueError as exc:
+            raise UserInputError(f"node '{loop.ctx.node_id}': {exc}") from None
+        self.vae = vae.to(device).train()
+        self.optimizer = torch.optim.Adam(vae.parameters(), lr=cfg.lr)
+        self.trained = TrainedGenerator(self.spec, vae.decoder, data.sample_shape, data.normalization.to_json())
+        norm = self.trained.normalization
+        fixed_z = self.trained.noise(cfg.samples, seed + 1).to(device)
+        split_idx = data.split(cfg.split)
+        pick = torch.randperm(len(split_idx), generator=torch.Generator().manual_seed(seed + 2))[:8]
+        x_show = data.on_device(device)[0][split_idx[pick].to(device)]
+
+        def render_recon() -> tuple[torch.Tensor, int]:
+            out = eval_forward(MeanPath(vae), x_show)  # the posterior mean: no sampling, no RNG use
+            return torch.cat([to_pixels01(x_show.float(), norm), to_pixels01(out, norm)]).cpu(), len(x_show)
+
+        self.writers = [
+            SampleWriter(loop.ctx, lambda: (to_pixels01(eval_forward(vae.decoder, fixed_z), norm).cpu(), 0)),
+            SampleWriter(loop.ctx, render_recon, name="reconstructions"),
+        ]
+
+    def describe(self) -> str:
+        return (f"training vae (latent {self.spec.latent_dim}, beta {self.cfg.beta:g}) on "
+                f"{len(self.data.split(self.split))} images {tuple(self.data.sample_shape)}")
+
+    def objects(self) -> dict[str, Any]:
+        return {"vae": self.vae, "optimizer": self.optimizer}
+
+    def train_step(self, batch: tuple[torch.Tensor, Any]) -> tuple[torch.Tensor, ...]:
+        x, _ = batch
+        precision = self.loop.precision
+        with precision.autocast():
+            recon, mu, logvar = self.vae(x)
+        loss, rec, kl = vae_loss(recon, x, mu, logvar, self.cfg.beta)
+        precision.optimize(loss, self.optimizer)
+        return (loss.detach(), rec.detach(), kl.detach())
+
+
+class MeanPath(torch.nn.Module):
     """x -> decoder(mu(x)): the deterministic reconstruction used for previews."""
 
     def __init__(self, vae: torch.nn.Module) -> None:

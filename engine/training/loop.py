@@ -1,0 +1,264 @@
+"""The one training-loop driver every algorithm runs on.
+
+The driver owns what every kind of training needs alike, so each is written
+and tested once:
+
+* the position (epoch, next batch, step) and the clock with its time budget;
+* cooperative stop and pause (checked between batches; paused time is not
+  training time);
+* checkpoints: every ``checkpoint_every`` steps, at epoch ends (at most every
+  ``epoch_checkpoint_interval_s``), on Stop and at the end, written atomically;
+* exact resume: modules, optimisers, the AMP scaler, RNG states (always on
+  the CPU), the algorithm's own state and the divergence watch come back, and
+  the curves rewind to the checkpoint's step;
+* divergence: NaN/inf and exploding losses stop the run, keeping the last
+  good checkpoint;
+* progress (fraction, ETA, samples/s) and metric events.
+
+An :class:`engine.training.algorithm.Algorithm` supplies the rest.  The loop
+follows Lightning's split of a fit loop and its hooks, kept to what Loom uses.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from engine.context import StepContext
+from engine.errors import RunStopped, TrainingDiverged, UserInputError
+from engine.training.algorithm import Algorithm, Outcome
+from engine.training.checkpoint import (
+    CHECKPOINT_NAME,
+    Position,
+    capture_rng,
+    load_checkpoint,
+    restore_rng,
+    save_checkpoint,
+    seed_everything,
+)
+from engine.training.clock import TrainingClock
+from engine.training.common import FromParams
+from engine.training.divergence import DivergenceWatch
+from engine.training.precision import Precision
+
+
+@dataclass
+class LoopConfig(FromParams):
+    """The driver's settings; ``from_params`` picks them out of a training step's params."""
+
+    epochs: int = 10
+    time_budget: float = 0.0  # minutes; 0: the epochs decide
+    seed: int = 0
+    amp: bool = True
+    log_every: int = 1  # report metrics every N steps
+    checkpoint_every: int = 0  # steps; 0: only at epoch ends, on Stop and at the end
+    epoch_checkpoint_interval_s: float = 0.0  # epoch-end checkpoints at most this often
+
+
+class TrainingLoop:
+    """Runs one algorithm to its end, a stop or a divergence.
+
+    ``tag`` prefixes metric names and ``step_offset`` shifts steps, so several
+    loops of one node (the folds of a cross-validation) share its curves.
+    """
+
+    def __init__(self, ctx: StepContext, algorithm: Algorithm, config: LoopConfig, *,
+                 checkpoint_dir: Path | None = None, tag: str = "", step_offset: int = 0) -> None:
+        self.ctx = ctx
+        self.algorithm = algorithm
+        self.config = config
+        self.device = ctx.device
+        self.checkpoint_dir = checkpoint_dir or ctx.node_dir / "checkpoints"
+        self.tag = tag
+        self.step_offset = step_offset
+        self.position = Position()
+        self.precision = Precision(self.device, config.amp)
+        self.clock = TrainingClock(config.time_budget)
+        self.total_steps = 0
+        self._pending: dict[str, Any] | None = None  # values of a step not yet checked (log_every > 1)
+        self._last_save = 0.0
+        self._steps_at_start = 0
+        self.last_values: dict[str, float] = {}  # the last reported value of each metric
+
+    @property
+    def checkpoint_path(self) -> Path:
+        return self.checkpoint_dir / CHECKPOINT_NAME
+
+    # -- for algorithms: speak with this loop's tag, step and epoch ---------------------------------
+    def metric(self, name: str, value: float) -> None:
+        """Report ``name`` at the current step (validation scores, epoch-end figures)."""
+        pos = self.position
+        self.ctx.metric(f"{self.tag}{name}", value, pos.step + self.step_offset, pos.epoch)
+
+    def log(self, message: str, level: str = "info") -> None:
+        self.ctx.log(f"{self.tag}{message}", level)
+
+    # -- the whole run -------------------------------------------------------------------
+    def run(self) -> Any:
+        algo, cfg = self.algorithm, self.config
+        seed_everything(cfg.seed)
+        algo.loop = self
+        algo.setup(self)
+        self._objects = {**algo.objects(), "scaler": self.precision.scaler}
+        self.watch = DivergenceWatch(algo.losses or algo.metrics[:1])
+        restored, already_finished = self._restore()
+        self.clock = TrainingClock(cfg.time_budget, float(restored.get("elapsed", 0.0)) if restored else 0.0)
+        self._last_save = self.clock.session_seconds()
+        self._steps_at_start = self.position.step
+        self.total_steps = algo.total_steps(cfg.epochs)
+        algo.on_start(resumed=restored is not None)
+        if already_finished:
+            return algo.result(Outcome("already_finished", self.position, self.clock.elapsed()))
+        self.log(f"{algo.describe()}, {cfg.epochs} epochs x {algo.steps_per_epoch()} steps, {self.device}, "
+                f"{self.precision.describe()}" + (f", time budget {cfg.time_budget:g} min" if cfg.time_budget else ""))
+        reason = self._train()
+        if reason == "time_budget":
+            self.log(f"time budget of {cfg.time_budget:g} min reached at step {self.position.step}")
+        outcome = Outcome(reason, self.position, self.clock.elapsed())
+        algo.on_train_end(outcome)
+        self._save(final=True)
+        return algo.result(outcome)
+
+    def _train(self) -> str:
+        algo, cfg, pos = self.algorithm, self.config, self.position
+        per_epoch = algo.batches_per_epoch()
+        reason = ""
+        try:
+            while not reason and pos.epoch <= cfg.epochs and not self.clock.spent():
+                for batch in algo.batches(pos.epoch, pos.batch):
+                    self._check_control()
+                    values = algo.train_step(batch)
+                    pos.batch += 1
+                    if values is None:
+                        continue
+                    pos.step += 1
+                    self._report(values)
+                    algo.on_step_end(pos.step)
+                    if cfg.checkpoint_every and pos.step % cfg.checkpoint_every == 0:
+                        self._save()
+                    if self.clock.spent():
+                        break
+                complete = pos.batch >= per_epoch
+                reason = algo.on_epoch_end(pos.epoch, pos.step, complete)
+                if complete:
+                    pos.epoch, pos.batch = pos.epoch + 1, 0
+                done = bool(reason) or pos.epoch > cfg.epochs or self.clock.spent()
+                if not done and self._epoch_checkpoint_due():
+                    self._save()
+        except RunStopped:
+            self._save()
+            algo.on_stop(pos.step)
+            raise
+        except TrainingDiverged:
+            self.ctx.log(f"{self.tag}training diverged: the last good checkpoint is kept in "
+                         f"{self.checkpoint_path.relative_to(self.ctx.run_dir)}", "error")
+            raise
+        return reason or ("finished" if pos.epoch > cfg.epochs else "time_budget")
+
+    # -- between batches --------------------------------------------------------------------
+    def _check_control(self) -> None:
+        """Answer Stop; while paused, block here and keep the pause off the training clock."""
+        if self.ctx.control.paused:
+            before = self.clock.session_seconds()
+            self.ctx.check()
+            self.clock.exclude(self.clock.session_seconds() - before)
+        else:
+            self.ctx.check()
+
+    def _report(self, values: Any) -> None:
+        cfg, pos = self.config, self.position
+        if pos.step % cfg.log_every == 0 or pos.step == self.total_steps:
+            named = self._check(values)
+            self.last_values = named
+            step = pos.step + self.step_offset
+            for name, value in named.items():
+                self.ctx.metric(f"{self.tag}{name}", value, step, pos.epoch)
+        else:
+            self._pending = values
+        self._progress()
+
+    def _check(self, values: Any) -> dict[str, float]:
+        """The step's values as floats (one device sync), checked for divergence."""
+        self._pending = None
+        tensors = [v.detach().float().reshape(()) for v in values if isinstance(v, torch.Tensor)]
+        floats = iter(torch.stack(tensors).tolist() if tensors else [])
+        numbers = [next(floats) if isinstance(v, torch.Tensor) else float(v) for v in values]
+        named = dict(zip(self.algorithm.metrics, numbers, strict=True))
+        self.watch.check(named, self.position.step, self.tag)
+        return named
+
+    def _progress(self) -> None:
+        pos, clock, total = self.position, self.clock, max(self.total_steps, 1)
+        session = clock.session_seconds()
+        rate = (pos.step - self._steps_at_start) / session if session > 0 else 0.0
+        fraction = pos.step / total
+        eta = (total - pos.step) / rate if rate > 0 else None
+        left = clock.left()
+        if left is not None:
+            fraction = max(fraction, 1.0 - left / clock.budget_s)
+            eta = left if eta is None else min(eta, left)
+        self.ctx.progress(fraction, step=pos.step, total_steps=self.total_steps,
+                          epoch=min(pos.epoch, self.config.epochs), total_epochs=self.config.epochs,
+                          samples_per_s=rate * self.algorithm.samples_per_step(), eta_s=eta)
+
+    # -- checkpoints -----------------------------------------------------------------------
+    def _epoch_checkpoint_due(self) -> bool:
+        interval = self.config.epoch_checkpoint_interval_s
+        return interval <= 0 or self.clock.session_seconds() - self._last_save >= interval
+
+    def _save(self, final: bool = False) -> None:
+        """Write the checkpoint; never one holding a diverged step (its values are checked first)."""
+        if self._pending is not None:
+            self._check(self._pending)
+        pos = self.position
+        slim = self.algorithm.final_state() if final else None
+        if slim is not None:
+            state = dict(slim)
+        else:
+            state = {name: obj.state_dict() for name, obj in self._objects.items()}
+            state.update(self.algorithm.state())
+            state.update(rng=capture_rng(), divergence=self.watch.state())
+        state.update(position=pos.to_json(), elapsed=self.clock.elapsed(), finished=final)
+        save_checkpoint(self.checkpoint_path, state)
+        self._last_save = self.clock.session_seconds()
+        self.ctx.artifact("checkpoint", self.checkpoint_path)
+        self.algorithm.on_checkpoint(final)
+
+    def _restore(self) -> tuple[dict[str, Any] | None, bool]:
+        """Continue from the run's checkpoint when resuming; returns (state or None, already finished)."""
+        ctx, path = self.ctx, self.checkpoint_path
+        if ctx.resume_dir is None:
+            return None, False
+        if not path.exists():
+            ctx.log(f"{self.tag}no checkpoint to resume from for this step: starting it from the beginning", "warning")
+            ctx.rewind(self.step_offset)
+            return None, False
+        state = load_checkpoint(path)
+        position = Position.from_json(state.get("position"), path)
+        missing = [name for name in self._objects if name not in state]
+        slim = bool(state.get("finished")) and bool(missing)
+        if missing and not slim:
+            raise UserInputError(f"{path}: the checkpoint holds no '{missing[0]}' — it was written by another kind of "
+                                 "step; resume with the workflow that started the run, or start a fresh run")
+        try:
+            for name, obj in self._objects.items():
+                if name in state:
+                    obj.load_state_dict(state[name])
+            self.algorithm.load_state(state)
+            if not slim:
+                restore_rng(state["rng"])
+        except (RuntimeError, KeyError, ValueError, TypeError, IndexError) as exc:
+            detail = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else type(exc).__name__
+            raise UserInputError(f"{path}: the checkpoint does not fit this step ({detail}) — resume with the "
+                                 "workflow that started the run, or start a fresh run") from None
+        self.watch.load_state(state.get("divergence") or {})
+        self.position = position
+        if slim:  # a finished part (a k-fold fold): its weights are final and its curve rows stay
+            ctx.log(f"{self.tag}already finished at step {position.step}: reusing its weights")
+            return state, True
+        ctx.rewind(position.step + self.step_offset)
+        ctx.log(f"{self.tag}resumed at step {position.step} (epoch {position.epoch}, batch {position.batch})")
+        return state, False
