@@ -11,6 +11,7 @@ import torch
 
 from engine import Engine, Workflow
 from engine import events as ev
+from tests.fakes import install_fake_clock
 
 
 def digits_flow(model: dict, train: dict, evaluate: dict | None = None, size: int = 8) -> Workflow:
@@ -68,13 +69,14 @@ def test_early_stopping_restores_the_best_epochs_weights(tmp_path: Path) -> None
     assert not (tmp_path / "run" / "train" / "checkpoints" / "best.pt").exists()
 
 
-def test_time_budget_stops_gracefully_and_keeps_the_best(tmp_path: Path) -> None:
+def test_time_budget_stops_gracefully_and_keeps_the_best(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    install_fake_clock(monkeypatch, tick=0.01)  # the training clock advances with the loop, not the machine
     wf = digits_flow(MLP, {"epochs": 10000, "batch_size": 64, "lr": 0.01, "time_budget": 0.03}, evaluate={"mistakes": 0})
     info, events = run(wf, tmp_path / "run")
     report = info["nodes"]["train"]["report"]
     assert report["stopped"] == "time_budget"
-    assert report["train_seconds"] < 30
-    assert report["steps"] < 10000 * 90
+    assert report["train_seconds"] >= 1.8  # 0.03 min
+    assert report["steps"] < 10000 * 23
     assert info["nodes"]["evaluate"]["report"]["accuracy"] > 0.3
     assert metric_values(events, "val_accuracy"), "the cut-short epoch is still validated"
 
@@ -169,3 +171,14 @@ def test_augmentation_reaches_the_training_batches_only(tmp_path: Path) -> None:
     assert first(plain) != pytest.approx(first(aug), abs=1e-6), "the first batch was not augmented"
     assert all(math.isfinite(v) for _, v in metric_values(aug, "train_loss"))
     assert aug_info["nodes"]["evaluate"]["report"]["samples"] == plain_info["nodes"]["evaluate"]["report"]["samples"]
+
+
+def test_a_classifier_that_learns_nothing_says_so_in_the_log_and_report(tmp_path: Path) -> None:
+    wf = digits_flow(MLP, {"epochs": 1, "batch_size": 64, "lr": 1e-7})  # far too small a step to learn anything
+    info, events = run(wf, tmp_path / "run")
+    report = info["nodes"]["train"]["report"]
+    assert report["at_chance"] is True
+    warnings = [e.message for e in events if isinstance(e, ev.LogLine) and e.level == "warning"]
+    assert any("no better than always answering the most common class" in w for w in warnings)
+    learned, _ = run(digits_flow(MLP, {"epochs": 2, "batch_size": 64}), tmp_path / "ok")
+    assert "at_chance" not in learned["nodes"]["train"]["report"]

@@ -14,6 +14,7 @@ from engine.cli import main as loom
 from engine.runner import Engine
 from engine.store import read_metrics, read_run
 from engine.workflow import Workflow
+from tests.fakes import install_fake_clock
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "resources" / "examples"
 
@@ -157,7 +158,8 @@ def test_a_vae_spec_is_refused_by_the_gan_trainer(tmp_path):
 
 
 @pytest.mark.parametrize("example", ["gan_digits.json", "vae_digits.json"])
-def test_a_time_budget_ends_generative_training_gracefully(example, tmp_path):
+def test_a_time_budget_ends_generative_training_gracefully(example, tmp_path, monkeypatch):
+    install_fake_clock(monkeypatch, tick=0.02)  # the training clock advances with the loop, not the machine
     wf = Workflow.load(EXAMPLES / example)
     wf.node("data").params.update(size=16)
     wf.node("model").params.update(width=8, latent_dim=8)
@@ -168,7 +170,7 @@ def test_a_time_budget_ends_generative_training_gracefully(example, tmp_path):
     assert result.status == "succeeded", result.message
     report = read_run(run)["nodes"]["train"]["report"]
     assert report["stopped"] == "time_budget"
-    assert 0 < report["steps"] < 1000, "0.6 s of training is a few hundred tiny steps, not 100,000 epochs"
+    assert 0 < report["steps"] < 1000, "0.6 s of training on the fake clock is a few steps, not 100,000 epochs"
     # It ends like a finished run: final samples, a checkpoint that knows the time spent, a usable generator.
     assert (run / "train" / "samples" / f"step_{report['steps']:06d}.png").exists()
     ckpt = torch.load(run / "train" / "checkpoints" / "last.pt", weights_only=True)

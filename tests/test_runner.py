@@ -115,36 +115,46 @@ def test_a_failing_node_skips_its_dependants_with_a_readable_message(tmp_path, m
         assert "Traceback" in (tmp_path / "r" / "log.txt").read_text()
 
 
-def test_stop_answers_within_a_second_and_keeps_a_checkpoint(tmp_path):
+def test_stop_ends_training_at_the_next_batch_and_keeps_a_checkpoint_there(tmp_path):
+    import torch
+
     rec = Recorder()
-    handle = Engine().start(quick_example(500), out_dir=tmp_path / "r", on_event=rec)
-    deadline = time.time() + 30
-    while not any(m.step >= 30 for m in rec.of(ev.MetricPoint)) and time.time() < deadline:
-        time.sleep(0.02)
-    t0 = time.monotonic()
-    handle.stop()
-    result = handle.wait(5)
-    assert result is not None and time.monotonic() - t0 < 1.0
-    assert result.status == "stopped" and result.node_states["train"] == "stopped"
+    holder: dict = {}
+
+    def stop_at_step_30(e: ev.Event) -> None:
+        rec(e)
+        if isinstance(e, ev.MetricPoint) and e.name == "train_loss" and e.step == 30:
+            holder["handle"].stop()
+
+    holder["handle"] = Engine().start(quick_example(500), out_dir=tmp_path / "r", on_event=stop_at_step_30)
+    result = holder["handle"].wait(300)
+    assert result is not None and result.status == "stopped" and result.node_states["train"] == "stopped"
+    assert max(m.step for m in rec.of(ev.MetricPoint)) == 30  # not one batch more
     assert read_run(tmp_path / "r")["status"] == "stopped"
-    assert (tmp_path / "r" / "train" / "checkpoints" / "last.pt").exists()
+    ckpt = torch.load(tmp_path / "r" / "train" / "checkpoints" / "last.pt", weights_only=True)
+    assert ckpt["position"]["step"] == 30
 
 
 def test_pause_holds_training_until_resumed(tmp_path):
     rec = Recorder()
-    handle = Engine().start(quick_example(500), out_dir=tmp_path / "r", on_event=rec)
-    while not rec.of(ev.MetricPoint):
-        time.sleep(0.02)
-    handle.pause()
-    time.sleep(0.3)
-    paused_at = len(rec.of(ev.MetricPoint))
-    time.sleep(0.5)
-    assert len(rec.of(ev.MetricPoint)) == paused_at
+    paused = threading.Event()
+    holder: dict = {}
+
+    def pause_at_step_5(e: ev.Event) -> None:
+        rec(e)
+        if isinstance(e, ev.MetricPoint) and e.step == 5 and not paused.is_set():
+            holder["handle"].pause()
+            paused.set()
+
+    handle = holder["handle"] = Engine().start(quick_example(2), out_dir=tmp_path / "r", on_event=pause_at_step_5)
+    assert paused.wait(300)
+    time.sleep(0.5)  # a loop that ignored the pause would move on meanwhile
+    assert max(m.step for m in rec.of(ev.MetricPoint)) == 5
+    assert handle.running
     handle.resume()
-    time.sleep(0.5)
-    assert len(rec.of(ev.MetricPoint)) > paused_at
-    handle.stop()
-    assert handle.wait(5).status == "stopped"
+    result = handle.wait(300)
+    assert result is not None and result.status == "succeeded"
+    assert max(m.step for m in rec.of(ev.MetricPoint)) > 5
 
 
 def test_runs_started_in_the_same_second_get_their_own_folders(tmp_path, monkeypatch):

@@ -13,6 +13,7 @@ answering the most common class is called out in the log and the report.
 from __future__ import annotations
 
 import functools
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,7 +35,6 @@ from engine.training.scores import is_better, majority_share, validation_scores
 # on Stop): with fast epochs, writing every epoch would cost more than training.
 CHECKPOINT_INTERVAL_S = 30.0
 BEST_NAME = "best.pt"
-CHANCE_MARGIN = 0.01  # within this of the majority share, a classifier has learned nothing useful
 
 
 @dataclass
@@ -228,7 +228,9 @@ class Classifier(Algorithm):
         restored = self.best_state is not None and self.cfg.restore_best
         accuracy = float(self.history.get("val_accuracy", 0.0)) if restored else self.last_val["accuracy"]
         chance = majority_share(self.data, "val")
-        if accuracy <= chance + CHANCE_MARGIN:
+        n_val = len(self.data.split("val"))
+        noise = 2.0 * math.sqrt(chance * (1.0 - chance) / max(n_val, 1))  # two standard errors of a guesser
+        if accuracy <= chance + max(0.01, noise):
             self.history["at_chance"] = True
             self.loop.log(
                 f"validation accuracy {accuracy:.3f} is no better than always answering the most common class "

@@ -1,0 +1,37 @@
+"""Test doubles shared by several test files."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+
+class FakeClock:
+    """Stands in for ``engine.training.clock.now``: time moves only by ``tick`` per reading, or when told.
+
+    Time budgets, ETAs and pause accounting then depend on the loop's own
+    progress, never on how busy the machine is.
+    """
+
+    def __init__(self, tick: float = 0.0) -> None:
+        self.tick = tick
+        self._t = 1000.0
+        self._lock = threading.Lock()
+
+    def __call__(self) -> float:
+        with self._lock:
+            self._t += self.tick
+            return self._t
+
+    def advance(self, seconds: float) -> None:
+        with self._lock:
+            self._t += seconds
+
+
+def install_fake_clock(monkeypatch: pytest.MonkeyPatch, tick: float = 0.0) -> FakeClock:
+    import engine.training.clock
+
+    fake = FakeClock(tick)
+    monkeypatch.setattr(engine.training.clock, "now", fake)
+    return fake
