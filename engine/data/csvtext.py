@@ -5,7 +5,8 @@ a Windows-1252 file from an old spreadsheet.  Decoding with
 ``errors="replace"`` would turn every accented letter into U+FFFD, silently
 merging labels such as ``café`` and ``cafè`` into one class; so this module
 decodes strictly and, when a file is not UTF-8, accepts Windows-1252 only
-when the result reads as Western European text.  Anything else is refused
+when the result reads as Western European text and no part of the file is
+UTF-8 (a file mixing both reads wrong either way).  Anything else is refused
 with the file, the byte offset and what to do.
 
 Torch-free on purpose: the preflight reads the head of a table with it before
@@ -18,6 +19,7 @@ import codecs
 import csv
 import difflib
 import io
+import re
 import unicodedata
 from dataclasses import dataclass
 
@@ -48,6 +50,8 @@ _TEXT_CONTROLS = frozenset(b"\t\n\r\f")
 # Non-ASCII characters a Western European table plausibly holds, beyond the Latin-1 letters.
 _CP1252_SYMBOLS = frozenset("€£¥¢°±µ§©®™«»‘’“”–—…•·¿¡²³¹½¼¾×÷¬¦¨´¸ªº¯\u00a0")
 _CP1252_LETTERS = frozenset("ŒœŠšŽžŸ")
+# A well-formed UTF-8 sequence of two to four bytes; Windows-1252 text almost never holds one.
+_UTF8_MULTIBYTE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
 
 
 class TableError(ValueError):
@@ -116,6 +120,11 @@ def decode_table_bytes(raw: bytes, name: str, final: bool = True) -> tuple[str, 
         return _decode(raw, "utf-8", final), "utf-8"
     except UnicodeDecodeError as exc:
         bad = exc.start
+    if _UTF8_MULTIBYTE.search(raw):
+        raise TableError(
+            f"{name} mixes UTF-8 with another encoding: byte 0x{raw[bad]:02X} at offset {bad} ({_where(raw, bad)}) "
+            f"is not UTF-8 while other accented letters are — {SAVE_AS_UTF8}"
+        )
     text = _plausible_cp1252(raw)
     if text is not None:
         return text, "cp1252"

@@ -74,14 +74,18 @@ def _read_weights(path: Path) -> dict[str, torch.Tensor]:
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:
-        text = str(exc)
-        if "weights_only" in text or "Unpickl" in type(exc).__name__ or "GLOBAL" in text:
+        # torch's weights-only unpickler names the global it refused ("Unsupported global: GLOBAL ...");
+        # any other failure (a text file, a truncated copy) is a file that is not weights at all.
+        if "Unsupported global" in str(exc) or "GLOBAL" in str(exc):
             raise WeightsError(
                 f"refused to load {path}: it holds pickled Python objects, which could run code when "
                 "loaded. Loom only loads plain tensors — save the weights with torch.save(model.state_dict(), ...) "
                 "or as .safetensors."
             ) from None
-        raise WeightsError(f"{path} is not a readable PyTorch weights file ({type(exc).__name__})") from None
+        raise WeightsError(
+            f"{path} is not a readable PyTorch weights file ({type(exc).__name__}) — give a file saved with "
+            "torch.save(model.state_dict(), ...), a .safetensors file or a Loom run folder"
+        ) from None
     return _state_dict_of(obj, path)
 
 
