@@ -48,6 +48,7 @@ def validate(wf: Workflow) -> list[Problem]:
 
     problems.extend(_check_links(wf, specs))
     problems.extend(_check_cycles(wf))
+    problems.extend(_check_inputs(wf, specs, {p.node_id for p in problems}))
     return problems
 
 
@@ -130,6 +131,22 @@ def _check_links(wf: Workflow, specs: dict[str, StepSpec]) -> list[Problem]:
                 problems.append(
                     Problem(node_id, f"input '{port.name}'", f"is not connected — link a {port.type} output to it")
                 )
+    return problems
+
+
+def _check_inputs(wf: Workflow, specs: dict[str, StepSpec], flawed: set[str]) -> list[Problem]:
+    """Rules between linked nodes, declared by the receiving step; nodes with problems of their own are left out."""
+    problems: list[Problem] = []
+    for node_id, spec in specs.items():
+        if spec.check_inputs is None or node_id in flawed:
+            continue
+        upstream = {}
+        for link in wf.links_into(node_id):
+            source = wf.node(link.source.node)
+            if source is not None and source.id in specs and source.id not in flawed:
+                upstream[link.target.port] = (source.type, resolved_params(specs[source.id], source.params))
+        params = resolved_params(spec, wf.node(node_id).params)  # type: ignore[union-attr]
+        problems.extend(Problem(node_id, where, text) for where, text in spec.check_inputs(params, upstream))
     return problems
 
 

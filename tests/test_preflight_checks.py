@@ -300,3 +300,14 @@ def test_a_run_folder_given_as_weights_must_hold_an_export_or_a_checkpoint(tmp_p
     (run / "train" / "checkpoints").mkdir(parents=True)
     torch.save({"model": {"w": torch.zeros(3)}}, run / "train" / "checkpoints" / "best.pt")
     assert weights_problem_of(tmp_path, run) == ""
+
+
+@pytest.mark.parametrize(("example", "other", "words"), [
+    ("gan_digits.json", "vae", "'vae' is not a GAN — train it with a 'train_vae' step"),
+    ("vae_digits.json", "dcgan", "'dcgan' is not a VAE — train it with a 'train_gan' step"),
+])
+def test_a_generative_model_wired_into_the_wrong_trainer_is_refused_at_validation(example, other, words):
+    wf = Workflow.load(EXAMPLES / example)
+    wf.node("model").type, wf.node("model").params = other, {}
+    [problem] = validate(wf)
+    assert (problem.node_id, problem.field) == ("train", "input 'model'") and words in problem.message

@@ -31,6 +31,9 @@ RunFn = Callable[["StepContext"], dict[str, Any]]
 # Resolved params -> (field, message) problems.  ``check`` must be pure (the GUI
 # calls it as the user types); ``preflight`` may read files, never train.
 CheckFn = Callable[[dict[str, Any]], list[Issue]]
+# Resolved params and, per connected input port, the feeding node's (step type, resolved params) -> problems.
+# Pure, like ``check``: for rules between linked nodes (a VAE wired into a GAN trainer).
+InputsCheckFn = Callable[[dict[str, Any], dict[str, tuple[str, dict[str, Any]]]], list[Issue]]
 
 
 @dataclass(frozen=True)
@@ -42,10 +45,11 @@ class StepSpec:
     ``from_state``), ``"memory"`` (reused within one app session) or
     ``"none"``.  Bump ``version`` when a change makes old cached outputs wrong.
 
-    ``check`` and ``preflight`` declare, with the step, what can be known wrong
-    before anything runs: ``check`` looks only at the params (run by
-    :func:`engine.validation.validate`), ``preflight`` may look at the files
-    they name (run by :func:`engine.preflight.preflight` in ``loom validate``
+    ``check``, ``check_inputs`` and ``preflight`` declare, with the step, what
+    can be known wrong before anything runs: ``check`` looks only at the
+    params and ``check_inputs`` also at the nodes linked into this one (both
+    run by :func:`engine.validation.validate`); ``preflight`` may look at the
+    files they name (run by :func:`engine.preflight.preflight` in ``loom validate``
     and before any node of a run starts).
     """
 
@@ -64,6 +68,7 @@ class StepSpec:
     # (a folder's files, a CSV's bytes); folded into the cache key.
     fingerprint: Callable[[dict[str, Any]], str] | None = None
     check: CheckFn | None = None
+    check_inputs: InputsCheckFn | None = None
     preflight: CheckFn | None = None
     _by_name: dict[str, Param] = field(default_factory=dict, init=False, repr=False, compare=False)
 
@@ -130,6 +135,7 @@ def step(
     produces_images: bool = False,
     fingerprint: Callable[[dict[str, Any]], str] | None = None,
     check: CheckFn | None = None,
+    check_inputs: InputsCheckFn | None = None,
     preflight: CheckFn | None = None,
 ) -> Callable[[RunFn], RunFn]:
     """Decorator that declares and registers a step type around its run function."""
@@ -150,6 +156,7 @@ def step(
                 produces_images=produces_images,
                 fingerprint=fingerprint,
                 check=check,
+                check_inputs=check_inputs,
                 preflight=preflight,
             )
         )
