@@ -77,8 +77,8 @@ class Param:
             return f"at least {_fmt(lo)}"
         if hi is not None:
             return f"at most {_fmt(hi)}"
-        if self.kind == "path":
-            return {"file": "a file path", "folder": "a folder path"}.get(self.path_mode, "a file or folder path")
+        if self.kind == "path" and self.path_mode in ("file", "folder"):
+            return f"a {self.path_mode} path"  # "any" paths (weights) also take words such as none: plain text
         return {"int": "a whole number", "seed": "a whole number", "float": "a number"}.get(
             self.kind, "text"
         )
