@@ -122,8 +122,11 @@ def path_fingerprint(path: str | Path) -> str:
     tail or its time).
     """
     root = Path(path).expanduser()
-    if not root.exists():
-        return "missing"
+    try:
+        if not root.exists():
+            return "missing"
+    except (OSError, ValueError):  # a name the OS refuses; the preflight has said so
+        return "unusable"
     h = hashlib.blake2b(digest_size=16)
     entries = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())
     for p in entries:

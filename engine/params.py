@@ -107,6 +107,8 @@ class Param:
             raise ParamError(f"{_show(value)} is not {self.describe_range()}{hint}")
         if not isinstance(value, str):
             raise ParamError(f"{_show(value)} is not text — write it in quotes")
+        if "\0" in value:
+            raise ParamError(f"{value!r} holds a NUL character — retype the value")
         if self.required and not value.strip():
             raise ParamError("is required — it is empty")
         if self.parser is not None:

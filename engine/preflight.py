@@ -71,8 +71,8 @@ def path_problem(value: str, mode: str = "any") -> str | None:
     path = Path(str(value).strip()).expanduser()
     try:
         exists = path.exists()
-    except OSError as exc:
-        return f"{path} cannot be checked ({exc.strerror or exc}) — check the path"
+    except (OSError, ValueError) as exc:
+        return f"{path} cannot be checked ({getattr(exc, 'strerror', None) or exc}) — check the path"
     if not exists:
         return f"{path} does not exist — check the spelling{_did_you_mean(path)}"
     if mode == "folder" and not path.is_dir():

@@ -144,3 +144,11 @@ def test_a_csv_already_damaged_by_an_earlier_conversion_is_warned_about(tmp_path
     log = (tmp_path / "run" / "log.txt").read_text(encoding="utf-8")
     assert "labels that differed may have been merged before Loom read them" in log
 
+
+
+def test_a_spreadsheet_export_with_trailing_separators_loads(tmp_path):
+    path = tmp_path / "export.csv"
+    path.write_text("".join(line + ",,\n" for line in table_text().splitlines()))  # two blank columns
+    data, report = load_csv(path, "label")
+    assert sorted(data.classes) == sorted(LABELS)
+    assert {c["column"] for c in report.dropped_columns} == {"column 4", "column 5"}

@@ -131,3 +131,15 @@ def test_a_large_file_is_fingerprinted_by_its_ends_and_an_unchanged_tree_keeps_i
         f.write(b"x" * 10)
     os.utime(big, ns=(stamp.st_atime_ns, stamp.st_mtime_ns))
     assert path_fingerprint(tmp_path / "data") != first
+
+
+def test_a_symlink_back_to_the_folder_does_not_list_images_forever(tmp_path):
+    from engine.data.listing import list_folder
+
+    good_images(tmp_path / "pets", classes=("dogs", "birds"), per_class=3)
+    (tmp_path / "pets" / "dogs" / "again").symlink_to(tmp_path / "pets")
+    listing = list_folder(tmp_path / "pets")
+    # dogs/ once, and through the link the birds/ it has not walked yet: every folder is walked once per class
+    assert len(listing.files) == 3 + 3 + 3
+    result = Engine().run(folder_only(tmp_path / "pets"), out_dir=tmp_path / "run")
+    assert result.status == "succeeded", result.message

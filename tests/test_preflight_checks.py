@@ -311,3 +311,18 @@ def test_a_generative_model_wired_into_the_wrong_trainer_is_refused_at_validatio
     wf.node("model").type, wf.node("model").params = other, {}
     [problem] = validate(wf)
     assert (problem.node_id, problem.field) == ("train", "input 'model'") and words in problem.message
+
+
+def test_paths_the_system_cannot_take_are_refused_without_a_traceback(tmp_path):
+    flow = {"schema": 1, "name": "odd paths", "nodes": [
+        {"id": "data", "type": "image_folder", "params": {"path": "photos\u0000"}},
+        {"id": "table", "type": "csv_table", "params": {"path": str(tmp_path / ("x" * 5000)), "target": "y"}},
+        {"id": "model", "type": "resnet18", "params": {"weights": "/" + "w" * 5000 + ".pt"}},
+    ], "links": []}
+    path = tmp_path / "flow.json"
+    path.write_text(json.dumps(flow))
+    proc = loom("validate", str(path))
+    assert proc.returncode == 2
+    fields = [line.split(":")[1] for line in problem_lines(proc)]
+    assert fields == [" node 'data', param 'path'", " node 'table', param 'path'", " node 'model', param 'weights'"]
+    assert "NUL character" in proc.stderr

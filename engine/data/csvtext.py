@@ -190,7 +190,8 @@ def parse_table(text: str, name: str) -> tuple[list[str], list[list[str]]]:
                 rows.append(row)
     except csv.Error as exc:
         raise TableError(f"{name}, line {reader.line_num}: {exc} — check the quoting on that line") from None
-    header = [h.strip() for h in rows[0]]
+    # A blank name (a trailing separator, as spreadsheets often write) gets its position, so it cannot clash.
+    header = [h.strip() or f"column {i + 1}" for i, h in enumerate(rows[0])]
     if len(set(header)) != len(header):
         dup = sorted({h for h in header if header.count(h) > 1})
         raise TableError(f"{name}: column name(s) {', '.join(dup)} appear more than once in the header — rename them")

@@ -34,7 +34,13 @@ class FolderListing:
 def walk_files(folder: Path) -> tuple[list[Path], int]:
     """Every non-hidden file under ``folder`` (sorted), and how many hidden ones were ignored."""
     out, hidden = [], 0
+    seen: set[str] = set()  # real paths walked: a symlink back to a parent must not loop
     for dirpath, dirnames, filenames in os.walk(folder, followlinks=True):
+        real = os.path.realpath(dirpath)
+        if real in seen:
+            dirnames[:] = []
+            continue
+        seen.add(real)
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         for name in sorted(filenames):
             if name.startswith(".") or name in IGNORED_NAMES:

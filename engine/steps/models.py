@@ -80,7 +80,11 @@ def _weights_file(params: dict[str, Any]) -> str:
 
 def _missing_weights(params: dict[str, Any]) -> list[Issue]:
     source = _weights_file(params)
-    if source and not FsPath(source).expanduser().exists():
+    try:
+        there = not source or FsPath(source).expanduser().exists()
+    except OSError:  # a name the system refuses (too long...)
+        there = False
+    if not there:
         return [(param_field("weights"), f"{source} does not exist — give none, imagenet, a weights file or a "
                  "Loom run folder")]
     return []
