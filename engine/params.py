@@ -100,7 +100,7 @@ class Param:
                 raise ParamError(f"{_show(value)} is not true or false")
             return value
         if kind == "choice":
-            if value in self.choices and not _is_nan(value):
+            if value in self.choices:
                 return value
             close = difflib.get_close_matches(str(value), [str(c) for c in self.choices], n=1)
             hint = f" — did you mean {close[0]!r}?" if close else ""
@@ -197,10 +197,6 @@ class Param:
 
 def _fmt(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else f"{value:g}"
-
-
-def _is_nan(value: Any) -> bool:
-    return isinstance(value, float) and math.isnan(value)
 
 
 def _show(value: Any) -> str:

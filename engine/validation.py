@@ -137,16 +137,19 @@ def _check_links(wf: Workflow, specs: dict[str, StepSpec]) -> list[Problem]:
 def _check_inputs(wf: Workflow, specs: dict[str, StepSpec], flawed: set[str]) -> list[Problem]:
     """Rules between linked nodes, declared by the receiving step; nodes with problems of their own are left out."""
     problems: list[Problem] = []
-    for node_id, spec in specs.items():
-        if spec.check_inputs is None or node_id in flawed:
+    sound = {n.id: n for n in wf.nodes if n.id in specs and n.id not in flawed}  # duplicated ids are flawed
+    for node_id, node in sound.items():
+        check = specs[node_id].check_inputs
+        if check is None:
             continue
-        upstream = {}
-        for link in wf.links_into(node_id):
-            source = wf.node(link.source.node)
-            if source is not None and source.id in specs and source.id not in flawed:
-                upstream[link.target.port] = (source.type, resolved_params(specs[source.id], source.params))
-        params = resolved_params(spec, wf.node(node_id).params)  # type: ignore[union-attr]
-        problems.extend(Problem(node_id, where, text) for where, text in spec.check_inputs(params, upstream))
+        upstream = {
+            link.target.port: (sound[link.source.node].type,
+                               resolved_params(specs[link.source.node], sound[link.source.node].params))
+            for link in wf.links_into(node_id)
+            if link.source.node in sound
+        }
+        params = resolved_params(specs[node_id], node.params)
+        problems.extend(Problem(node_id, where, text) for where, text in check(params, upstream))
     return problems
 
 
