@@ -107,21 +107,43 @@ class NodeCache:
             return None
 
 
+WHOLE_FILE_BYTES = 1 << 20  # files up to this size are hashed whole
+EDGE_BYTES = 64 << 10  # larger files: this much of their start and of their end
+
+
 def path_fingerprint(path: str | Path) -> str:
-    """Cheap identity of a file or folder tree: names, sizes and mtimes.
+    """Identity of a file or folder tree, content included: changed pixels with the same name,
+    size and mtime (a copy that preserves times, an editor that restores them) still change it.
 
     Used by path-based sources (``StepSpec.fingerprint``) so that editing the
-    folder or file invalidates the cached dataset without reading every byte.
+    folder or file invalidates the cached dataset.  To stay cheap on every run,
+    files up to 1 MB are hashed whole and larger ones by their size, mtime and
+    first and last 64 KB (an edit inside a large file almost always moves its
+    tail or its time).
     """
     root = Path(path).expanduser()
-    if not root.exists():
-        return "missing"
-    h = hashlib.sha256()
+    try:
+        if not root.exists():
+            return "missing"
+    except (OSError, ValueError):  # a name the OS refuses; the preflight has said so
+        return "unusable"
+    h = hashlib.blake2b(digest_size=16)
     entries = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())
     for p in entries:
         try:
             st = p.stat()
+            h.update(f"{p.relative_to(root.parent)}|{st.st_size}|{st.st_mtime_ns}\n".encode())
+            _hash_content(h, p, st.st_size)
         except OSError:
-            continue
-        h.update(f"{p.relative_to(root.parent)}|{st.st_size}|{st.st_mtime_ns}\n".encode())
+            h.update(f"{p.relative_to(root.parent)}|unreadable\n".encode())
     return h.hexdigest()[:24]
+
+
+def _hash_content(h: hashlib.blake2b, path: Path, size: int) -> None:
+    with path.open("rb") as f:
+        if size <= WHOLE_FILE_BYTES:
+            h.update(f.read())
+            return
+        h.update(f.read(EDGE_BYTES))
+        f.seek(-EDGE_BYTES, os.SEEK_END)
+        h.update(f.read(EDGE_BYTES))

@@ -9,6 +9,8 @@ rules here (and only here) is what lets those four agree.
 from __future__ import annotations
 
 import difflib
+import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,8 +26,13 @@ class Param:
     """Declaration of one step parameter.
 
     ``kind`` is one of :data:`PARAM_KINDS`.  ``path`` params hold a file or
-    folder (``path_mode`` says which, for the GUI's picker); ``seed`` params
-    are integers the GUI offers to re-roll.
+    folder (``path_mode`` says which, for the GUI's picker); ``must_exist``
+    asks the preflight (not :meth:`check`, which must stay free of file I/O so
+    the GUI can call it as the user types) to confirm it is there and readable.
+    ``seed`` params are integers the GUI offers to re-roll.  ``parser`` turns a
+    free-text param (``"256,128"``) into what the step uses and raises
+    ``ValueError`` with a readable reason; :meth:`check` calls it, so a bad
+    list is refused when the workflow is validated, not when its node runs.
     """
 
     name: str
@@ -40,12 +47,18 @@ class Param:
     path_mode: str = "file"  # "file" | "folder" | "any"; GUI picker hint
     label: str = ""
     advanced: bool = False
+    parser: Callable[[str], Any] | None = None
+    must_exist: bool = False
 
     def __post_init__(self) -> None:
         if self.kind not in PARAM_KINDS:
             raise ValueError(f"param {self.name!r}: unknown kind {self.kind!r}")
         if self.kind == "choice" and not self.choices:
             raise ValueError(f"param {self.name!r}: a choice param needs choices")
+        if self.parser is not None and self.kind != "str":
+            raise ValueError(f"param {self.name!r}: only text params take a parser")
+        if self.must_exist and self.kind != "path":
+            raise ValueError(f"param {self.name!r}: only path params can be required to exist")
 
     @property
     def title(self) -> str:
@@ -64,44 +77,66 @@ class Param:
             return f"at least {_fmt(lo)}"
         if hi is not None:
             return f"at most {_fmt(hi)}"
+        if self.kind == "path" and self.path_mode in ("file", "folder"):
+            return f"a {self.path_mode} path"  # "any" paths (weights) also take words such as none: plain text
         return {"int": "a whole number", "seed": "a whole number", "float": "a number"}.get(
             self.kind, "text"
         )
 
     def check(self, value: Any) -> Any:
-        """Return ``value`` in canonical form or raise :class:`ParamError`."""
+        """Return ``value`` in canonical form or raise :class:`ParamError`.
+
+        Null is refused for every kind: a param left out takes its default,
+        so a ``null`` in a file (or ``None`` from code) is a mistake, and
+        letting it through would hand a step ``None`` where it expects a value.
+        """
         if value is None:
-            if self.required:
-                raise ParamError(f"is required — set it to {self.describe_range()}")
-            return None
+            raise ParamError(f"is empty (null) — {self._remedy()}")
         kind = self.kind
-        if kind in ("int", "seed"):
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise ParamError(f"{value!r} is not a whole number — use {self.describe_range()}")
-            if isinstance(value, float):
-                if not value.is_integer():
-                    raise ParamError(f"{value!r} is not a whole number — use {self.describe_range()}")
-                value = int(value)
-            return self._check_range(value)
-        if kind == "float":
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise ParamError(f"{value!r} is not a number — use {self.describe_range()}")
-            return self._check_range(float(value))
+        if kind in ("int", "seed", "float"):
+            return self._check_number(value)
         if kind == "bool":
             if not isinstance(value, bool):
-                raise ParamError(f"{value!r} is not true or false")
+                raise ParamError(f"{_show(value)} is not true or false")
             return value
         if kind == "choice":
             if value in self.choices:
                 return value
             close = difflib.get_close_matches(str(value), [str(c) for c in self.choices], n=1)
             hint = f" — did you mean {close[0]!r}?" if close else ""
-            raise ParamError(f"{value!r} is not {self.describe_range()}{hint}")
+            raise ParamError(f"{_show(value)} is not {self.describe_range()}{hint}")
         if not isinstance(value, str):
-            raise ParamError(f"{value!r} is not text")
+            raise ParamError(f"{_show(value)} is not text — write it in quotes")
+        if "\0" in value:
+            raise ParamError(f"{value!r} holds a NUL character — retype the value")
         if self.required and not value.strip():
             raise ParamError("is required — it is empty")
+        if self.parser is not None:
+            try:
+                self.parser(value)
+            except ValueError as exc:
+                raise ParamError(str(exc)) from None
         return value
+
+    def _remedy(self) -> str:
+        """What to write instead of a bad value: the allowed values, and the default when there is one."""
+        use = f"use {self.describe_range()}"
+        if self.required or self.default in (None, ""):
+            return use
+        return f"{use}, or leave the param out for the default ({_show(self.default)})"
+
+    def _check_number(self, value: Any) -> int | float:
+        whole = self.kind in ("int", "seed")
+        wanted = "a whole number" if whole else "a number"
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ParamError(f"{_show(value)} is not {wanted} — {self._remedy()}")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ParamError(f"{_show(value)} is not a usable number — {self._remedy()}")
+        if whole and isinstance(value, float):
+            if not value.is_integer():
+                raise ParamError(f"{_show(value)} is not a whole number — {self._remedy()}")
+            value = int(value)
+        return self._check_range(value if whole else float(value))
 
     def _check_range(self, value: float) -> float:
         if self.minimum is not None and value < self.minimum:
@@ -153,6 +188,8 @@ class Param:
             out["required"] = True
         if self.kind == "path":
             out["path_mode"] = self.path_mode
+        if self.must_exist:
+            out["must_exist"] = True
         if self.advanced:
             out["advanced"] = True
         return out
@@ -160,6 +197,20 @@ class Param:
 
 def _fmt(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else f"{value:g}"
+
+
+def _show(value: Any) -> str:
+    """A value as the user wrote it in a workflow file: JSON spelling for true/false/null/NaN."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "NaN"
+        if math.isinf(value):
+            return "Infinity" if value > 0 else "-Infinity"
+    return repr(value)
 
 
 def _is_integral(text: str) -> bool:
@@ -197,12 +248,14 @@ def Choice(name: str, default: Any, choices: tuple[Any, ...] | list[Any], help: 
     return Param(name, "choice", default, help, choices=tuple(choices), **kw)
 
 
-def Text(name: str, default: str = "", help: str = "", **kw: Any) -> Param:  # noqa: N802
-    return Param(name, "str", default, help, **kw)
+def Text(name: str, default: str = "", help: str = "", parse: Callable[[str], Any] | None = None, **kw: Any) -> Param:  # noqa: N802,E501
+    """A free-text param; ``parse`` (text -> value, ``ValueError`` when bad) is checked at validation."""
+    return Param(name, "str", default, help, parser=parse, **kw)
 
 
-def Path(name: str, default: str = "", help: str = "", mode: str = "file", **kw: Any) -> Param:  # noqa: N802
-    return Param(name, "path", default, help, path_mode=mode, **kw)
+def Path(name: str, default: str = "", help: str = "", mode: str = "file", must_exist: bool = False, **kw: Any) -> Param:  # noqa: N802,E501
+    """A file or folder; ``must_exist`` has the preflight check it is there and readable before any node runs."""
+    return Param(name, "path", default, help, path_mode=mode, must_exist=must_exist, **kw)
 
 
 def Seed(name: str = "seed", default: int = 0, help: str = "Random seed; the same seed gives the same result.", **kw: Any) -> Param:  # noqa: N802,E501

@@ -133,7 +133,9 @@ class Engine:
         workflow has problems.  ``resume_from`` continues a previous run in its
         own folder from its last checkpoints.
         """
-        problems = validate(workflow)
+        from engine.preflight import preflight  # files are checked before any node runs, every problem at once
+
+        problems = validate(workflow) + preflight(workflow)
         if problems:
             raise WorkflowInvalid(problems)
         order = topological_order(workflow)

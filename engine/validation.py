@@ -8,27 +8,23 @@ same problems for node badges; the CLI prints one line each and exits 2.
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass
+import math
 from typing import Any
 
 from engine.params import ParamError
 from engine.ports import accepts
+from engine.problems import Problem, param_field
 from engine.steps.registry import StepSpec, all_steps, get_step
 from engine.workflow import Workflow
 
-
-@dataclass(frozen=True)
-class Problem:
-    node_id: str  # "" for workflow-wide problems
-    field: str  # "param 'epochs'", "input 'data'", "type", "link", "id"
-    message: str
-
-    def __str__(self) -> str:
-        where = f"node '{self.node_id}'" if self.node_id else "workflow"
-        return f"{where}, {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
+__all__ = ["Problem", "apply_overrides", "check_params", "resolved_params", "topological_order", "validate"]
 
 
 def validate(wf: Workflow) -> list[Problem]:
+    """Every problem of ``wf`` that its text alone shows; no file is opened (the GUI calls this as you type).
+
+    The checks that read files (paths, weights, tables) are :func:`engine.preflight.preflight`'s.
+    """
     problems: list[Problem] = []
     seen: set[str] = set()
     specs: dict[str, StepSpec] = {}
@@ -45,15 +41,23 @@ def validate(wf: Workflow) -> list[Problem]:
             problems.append(Problem(node.id, "type", f"unknown step type '{node.type}' — {hint}"))
             continue
         specs[node.id] = spec
+        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+                   for v in node.position):
+            problems.append(Problem(node.id, "position", "must be two finite numbers [x, y] — e.g. [0, 0]"))
         problems.extend(check_params(node.id, spec, node.params))
 
     problems.extend(_check_links(wf, specs))
     problems.extend(_check_cycles(wf))
+    problems.extend(_check_inputs(wf, specs, {p.node_id for p in problems}))
     return problems
 
 
 def check_params(node_id: str, spec: StepSpec, params: dict[str, Any]) -> list[Problem]:
-    """Problems with one node's params (unknown names, types, ranges, choices)."""
+    """Problems with one node's params (unknown names, types, ranges, choices, text that must parse).
+
+    When each param is fine on its own, the step's declared ``check`` looks at
+    them together (``kfold`` 1, ImageNet weights for a CNN...).
+    """
     problems = []
     names = [p.name for p in spec.params]
     for name, value in params.items():
@@ -61,15 +65,17 @@ def check_params(node_id: str, spec: StepSpec, params: dict[str, Any]) -> list[P
         if decl is None:
             close = difflib.get_close_matches(name, names, n=1)
             hint = f"did you mean '{close[0]}'?" if close else f"'{spec.type}' takes: {', '.join(names) or 'no params'}"
-            problems.append(Problem(node_id, f"param '{name}'", f"unknown parameter — {hint}"))
+            problems.append(Problem(node_id, param_field(name), f"unknown parameter — {hint}"))
             continue
         try:
             decl.check(value)
         except ParamError as exc:
-            problems.append(Problem(node_id, f"param '{name}'", str(exc)))
+            problems.append(Problem(node_id, param_field(name), str(exc)))
     for decl in spec.params:
         if decl.required and decl.name not in params and decl.default in (None, ""):
-            problems.append(Problem(node_id, f"param '{decl.name}'", f"is required — {decl.help or 'set a value'}"))
+            problems.append(Problem(node_id, param_field(decl.name), f"is required — {decl.help or 'set a value'}"))
+    if not problems and spec.check is not None:
+        problems.extend(Problem(node_id, where, text) for where, text in spec.check(resolved_params(spec, params)))
     return problems
 
 
@@ -125,6 +131,25 @@ def _check_links(wf: Workflow, specs: dict[str, StepSpec]) -> list[Problem]:
                 problems.append(
                     Problem(node_id, f"input '{port.name}'", f"is not connected — link a {port.type} output to it")
                 )
+    return problems
+
+
+def _check_inputs(wf: Workflow, specs: dict[str, StepSpec], flawed: set[str]) -> list[Problem]:
+    """Rules between linked nodes, declared by the receiving step; nodes with problems of their own are left out."""
+    problems: list[Problem] = []
+    sound = {n.id: n for n in wf.nodes if n.id in specs and n.id not in flawed}  # duplicated ids are flawed
+    for node_id, node in sound.items():
+        check = specs[node_id].check_inputs
+        if check is None:
+            continue
+        upstream = {
+            link.target.port: (sound[link.source.node].type,
+                               resolved_params(specs[link.source.node], sound[link.source.node].params))
+            for link in wf.links_into(node_id)
+            if link.source.node in sound
+        }
+        params = resolved_params(specs[node_id], node.params)
+        problems.extend(Problem(node_id, where, text) for where, text in check(params, upstream))
     return problems
 
 

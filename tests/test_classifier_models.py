@@ -81,7 +81,7 @@ def test_a_pickle_that_would_run_code_is_refused(tmp_path: Path) -> None:
 
 
 def test_a_workflow_pointing_at_a_booby_trapped_file_fails_as_bad_input(tmp_path: Path) -> None:
-    from engine import Engine, Workflow
+    from engine import Engine, Workflow, WorkflowInvalid
 
     marker = tmp_path / "pwned"
     evil = tmp_path / "evil.pt"
@@ -91,11 +91,12 @@ def test_a_workflow_pointing_at_a_booby_trapped_file_fails_as_bad_input(tmp_path
         {"id": "model", "type": "cnn", "params": {"weights": str(evil)}},
         {"id": "train", "type": "train", "params": {"epochs": 1}},
     ], "links": [{"source": "data.data", "target": "train.data"}, {"source": "model.model", "target": "train.model"}]})
-    result = Engine(disk_cache=False).run(wf, out_dir=tmp_path / "run", device="cpu")
-    assert result.status == "failed" and result.input_error
-    assert "refused to load" in result.message and "evil.pt" in result.message
-    assert "node 'model', param 'weights'" in result.message
-    assert not marker.exists()
+    with pytest.raises(WorkflowInvalid) as refused:  # by the preflight, before any node runs
+        Engine(disk_cache=False).run(wf, out_dir=tmp_path / "run", device="cpu")
+    message = str(refused.value)
+    assert "refused to load" in message and "evil.pt" in message
+    assert "node 'model', param 'weights'" in message
+    assert not marker.exists() and not (tmp_path / "run").exists()
 
 
 def test_safetensors_and_weights_only_files_load(tmp_path: Path) -> None:

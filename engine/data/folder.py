@@ -1,12 +1,9 @@
-"""Image folders: find the files, decode them in parallel, clean, dedupe, assemble.
+"""Image folders: decode the listed files in parallel, clean, dedupe, assemble.
 
-Two layouts are understood, as torchvision's ``ImageFolder`` does:
-
-* class-per-subfolder (``root/cat/*.png``, ``root/dog/*.jpg``): labelled;
-* a flat folder of images: unlabelled (for generative models).
-
+The layouts (class per subfolder, or flat) are :mod:`engine.data.listing`'s.
 Everything that is skipped lands in :class:`CleaningReport` with the file
-(relative to the root) and the reason; nothing here raises for a bad file.
+(relative to the root) and the reason, and every class folder left out for
+holding no images is listed too; nothing here raises for a bad file.
 """
 
 from __future__ import annotations
@@ -22,53 +19,11 @@ import torch
 
 from engine.data.datasets import ImageDataset
 from engine.data.images import decode_file
+from engine.data.listing import FolderListing, list_folder
 
+__all__ = ["CleaningReport", "FolderListing", "FolderOptions", "FolderScan", "list_folder", "load_image_folder",
+           "output_channels", "scan_classes", "scan_image_folder"]
 LABELS_MODES = ("auto", "folders", "none")
-
-
-@dataclass
-class FolderListing:
-    """What is in the tree: files with their class, and files that are out of place."""
-
-    root: Path
-    files: list[tuple[Path, int]]  # (path, class index or -1 when unlabelled)
-    classes: list[str]
-    stray: list[Path] = field(default_factory=list)  # files beside the class folders
-    hidden: int = 0  # dotfiles ignored silently (.DS_Store, ._foo)
-
-
-def _walk_files(folder: Path) -> tuple[list[Path], int]:
-    """Every non-hidden file under ``folder`` (sorted), and how many hidden ones were ignored."""
-    out, hidden = [], 0
-    for dirpath, dirnames, filenames in os.walk(folder, followlinks=True):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        for name in sorted(filenames):
-            if name.startswith(".") or name in ("Thumbs.db", "desktop.ini"):
-                hidden += 1
-                continue
-            out.append(Path(dirpath) / name)
-    return out, hidden
-
-
-def list_folder(root: Path, labels: str = "auto") -> FolderListing:
-    """Find the images and classes of ``root`` (see the module doc for the layouts)."""
-    subdirs = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
-    top_files = sorted(p for p in root.iterdir() if p.is_file())
-    hidden = sum(1 for p in top_files if p.name.startswith("."))
-    top_files = [p for p in top_files if not p.name.startswith(".")]
-    use_folders = labels == "folders" or (labels == "auto" and bool(subdirs))
-    if not use_folders:
-        files, h = _walk_files(root)
-        return FolderListing(root, [(p, -1) for p in files], [], [], h)
-    classes, files = [], []
-    for sub in subdirs:
-        found, h = _walk_files(sub)
-        hidden += h
-        if not found:
-            continue  # an empty folder is not a class
-        files.extend((p, len(classes)) for p in found)
-        classes.append(sub.name)
-    return FolderListing(root, files, classes, top_files, hidden)
 
 
 @dataclass
@@ -76,6 +31,7 @@ class CleaningReport:
     """What cleaning did; becomes the node's report in run.json."""
 
     skipped: list[dict[str, str]] = field(default_factory=list)  # {file, reason, detail}
+    empty_classes: list[str] = field(default_factory=list)  # class folders without a file, left out
     duplicates: list[dict[str, str]] = field(default_factory=list)  # {file, same_as}
     resized: int = 0
     converted: dict[str, int] = field(default_factory=dict)  # source mode -> count
@@ -91,6 +47,7 @@ class CleaningReport:
             "skipped": list(self.skipped),
             "skipped_count": len(self.skipped),
             "skipped_by_reason": by_reason,
+            "empty_class_folders": list(self.empty_classes),
             "duplicates": len(self.duplicates),
             "duplicate_files": list(self.duplicates),
             "resized": self.resized,
@@ -146,6 +103,7 @@ def scan_image_folder(
     report = scan.report
     for stray in listing.stray:
         report.skip(_rel(stray, root), "not in a class folder", "files beside the class folders have no class")
+    report.empty_classes = list(listing.empty_classes)
     decode_channels = 1 if opts.channels == "1" else 3
     seen: dict[str, str] = {}
     workers = workers or min(8, (os.cpu_count() or 2))

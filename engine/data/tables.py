@@ -11,8 +11,6 @@ applies it, so prediction on a new CSV matches training exactly.
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,19 +18,13 @@ from typing import Any
 
 import torch
 
+from engine.data.csvtext import MISSING_TOKENS, TableError, TableText, is_missing, read_table_bytes, require_target
 from engine.data.datasets import TabularDataset
 from engine.data.splits import DEFAULT_FRACTIONS, stratified_split
 
-MISSING_TOKENS = frozenset({"", "na", "n/a", "nan", "null", "none", "?", "-"})
+__all__ = ["MISSING_TOKENS", "TableError", "encode_rows", "is_missing", "load_csv", "read_csv", "read_table",
+           "restandardise"]
 MISSING_MODES = ("drop", "impute")
-
-
-class TableError(ValueError):
-    """A problem with the table the user must fix; the text says which and how."""
-
-
-def is_missing(value: str) -> bool:
-    return value.strip().lower() in MISSING_TOKENS
 
 
 def _to_float(value: str) -> float | None:
@@ -43,28 +35,24 @@ def _to_float(value: str) -> float | None:
     return f if math.isfinite(f) else None
 
 
+def read_table(path: Path) -> TableText:
+    """Header, rows and encoding of a CSV file; :class:`TableError` names what is wrong with it.
+
+    ``OSError`` (permissions, a vanished file) is the caller's to word.
+    """
+    return read_table_bytes(path.read_bytes(), path.name)
+
+
 def read_csv(path: Path) -> tuple[list[str], list[list[str]]]:
     """Header and rows of a CSV (delimiter sniffed among , ; tab |)."""
-    raw = path.read_bytes()
-    text = raw.decode("utf-8-sig", errors="replace")
-    if not text.strip():
-        raise TableError(f"{path.name} is empty")
-    try:
-        dialect = csv.Sniffer().sniff(text[:20000], delimiters=",;\t|")
-    except csv.Error:
-        dialect = csv.excel
-    rows = [r for r in csv.reader(io.StringIO(text), dialect) if any(cell.strip() for cell in r)]
-    header = [h.strip() for h in rows[0]]
-    if len(set(header)) != len(header):
-        dup = sorted({h for h in header if header.count(h) > 1})
-        raise TableError(f"{path.name}: column name(s) {', '.join(dup)} appear more than once in the header")
-    width = len(header)
-    body = [(r + [""] * width)[:width] for r in rows[1:]]
-    return header, body
+    table = read_table(path)
+    return table.header, table.rows
 
 
 @dataclass
 class TableReport:
+    encoding: str = "utf-8"
+    replacement_chars: int = 0
     rows_read: int = 0
     dropped_missing: int = 0
     dropped_missing_target: int = 0
@@ -73,6 +61,8 @@ class TableReport:
 
     def to_json(self) -> dict[str, Any]:
         return {
+            "encoding": self.encoding,
+            "replacement_chars": self.replacement_chars,
             "rows_read": self.rows_read,
             "rows_dropped_missing": self.dropped_missing,
             "rows_dropped_missing_target": self.dropped_missing_target,
@@ -118,17 +108,10 @@ def load_csv(
     seed: int = 0,
 ) -> tuple[TabularDataset, TableReport]:
     """Read, clean, encode and split a CSV; raises :class:`TableError` for unusable tables."""
-    header, rows = read_csv(path)
-    if target not in header:
-        import difflib
-
-        close = difflib.get_close_matches(target, header, n=1)
-        hint = f" — did you mean '{close[0]}'?" if close else ""
-        raise TableError(
-            f"{path.name} has no column '{target}'{hint} (columns: {', '.join(header)})"
-        )
-    report = TableReport(rows_read=len(rows))
-    t = header.index(target)
+    table = read_table(path)
+    header, rows = table.header, table.rows
+    t = require_target(path.name, header, rows, target)
+    report = TableReport(encoding=table.encoding, replacement_chars=table.replacement_chars, rows_read=len(rows))
     kept = [r for r in rows if not is_missing(r[t])]
     report.dropped_missing_target = len(rows) - len(kept)
     rows = kept

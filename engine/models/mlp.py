@@ -1,4 +1,8 @@
-"""Multi-layer perceptron classifier for tables and (flattened) images."""
+"""Multi-layer perceptron classifier for tables and (flattened) images.
+
+The ``hidden`` list is parsed by :func:`engine.textparams.parse_hidden`, which validation
+also calls (without torch), so a bad list is refused before anything runs.
+"""
 
 from __future__ import annotations
 
@@ -8,18 +12,7 @@ from typing import Any
 from torch import nn
 
 from engine.models import architecture
-
-
-def parse_hidden(text: str) -> list[int]:
-    """'256, 128' -> [256, 128]; raises ValueError with a readable message."""
-    sizes = [s.strip() for s in str(text).replace(";", ",").split(",") if s.strip()]
-    try:
-        out = [int(s) for s in sizes]
-    except ValueError:
-        raise ValueError(f"hidden sizes {text!r} must be whole numbers separated by commas, e.g. 256,128") from None
-    if any(n < 1 or n > 65536 for n in out):
-        raise ValueError(f"hidden sizes {text!r} must each be between 1 and 65536")
-    return out
+from engine.textparams import parse_hidden
 
 
 @architecture("mlp")

@@ -49,33 +49,47 @@ def load_imagenet_resnet18(where: str) -> dict[str, torch.Tensor]:
         ) from None
 
 
+class WeightsError(ValueError):
+    """Why a weights source cannot be used, without the "node ..., param ..." prefix (callers add it)."""
+
+
 def load_weights_file(path: str | Path, where: str) -> dict[str, torch.Tensor]:
     """A state dict from a ``.safetensors`` or a weights-only ``.pt``/``.pth`` file."""
-    path = Path(path).expanduser()
+    try:
+        return _read_weights(Path(path).expanduser())
+    except WeightsError as exc:
+        raise UserInputError(f"{where}: {exc}") from None
+
+
+def _read_weights(path: Path) -> dict[str, torch.Tensor]:
     if not path.is_file():
-        raise UserInputError(f"{where}: no weights file at {path} — check the path")
+        raise WeightsError(f"no weights file at {path} — check the path")
     if path.suffix == ".safetensors":
         from safetensors.torch import load_file
 
         try:
             return load_file(str(path))
         except Exception as exc:
-            raise UserInputError(f"{where}: {path} is not a readable safetensors file ({exc})") from None
+            raise WeightsError(f"{path} is not a readable safetensors file ({exc})") from None
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:
-        text = str(exc)
-        if "weights_only" in text or "Unpickl" in type(exc).__name__ or "GLOBAL" in text:
-            raise UserInputError(
-                f"{where}: refused to load {path}: it holds pickled Python objects, which could run code when "
+        # torch's weights-only unpickler names the global it refused ("Unsupported global: GLOBAL ...");
+        # any other failure (a text file, a truncated copy) is a file that is not weights at all.
+        if "Unsupported global" in str(exc) or "GLOBAL" in str(exc):
+            raise WeightsError(
+                f"refused to load {path}: it holds pickled Python objects, which could run code when "
                 "loaded. Loom only loads plain tensors — save the weights with torch.save(model.state_dict(), ...) "
                 "or as .safetensors."
             ) from None
-        raise UserInputError(f"{where}: {path} is not a readable PyTorch weights file ({type(exc).__name__})") from None
-    return _state_dict_of(obj, path, where)
+        raise WeightsError(
+            f"{path} is not a readable PyTorch weights file ({type(exc).__name__}) — give a file saved with "
+            "torch.save(model.state_dict(), ...), a .safetensors file or a Loom run folder"
+        ) from None
+    return _state_dict_of(obj, path)
 
 
-def _state_dict_of(obj: Any, path: Path, where: str) -> dict[str, torch.Tensor]:
+def _state_dict_of(obj: Any, path: Path) -> dict[str, torch.Tensor]:
     """Accept a bare state dict or a checkpoint holding one under a usual key."""
     if isinstance(obj, dict):
         for key in ("model", "state_dict", "model_state_dict"):
@@ -85,16 +99,62 @@ def _state_dict_of(obj: Any, path: Path, where: str) -> dict[str, torch.Tensor]:
         tensors = {k: v for k, v in obj.items() if isinstance(v, torch.Tensor)}
         if tensors:
             return tensors
-    raise UserInputError(f"{where}: {path} holds no weights (expected a state dict of tensors)")
+    raise WeightsError(f"{path} holds no weights (expected a state dict of tensors)")
+
+
+def safetensors_header_problem(path: Path) -> str | None:
+    """Why ``path`` is not a well-formed safetensors file, read from its header alone (nothing is loaded).
+
+    The format is an 8-byte little-endian header length, a JSON header naming
+    each tensor's dtype, shape and byte range, then the bytes; a truncated
+    download or a renamed file fails one of these checks.
+    """
+    bad = f"{path} is not a readable safetensors file"
+    try:
+        size = path.stat().st_size
+        with path.open("rb") as f:
+            head = f.read(8)
+            n = int.from_bytes(head, "little") if len(head) == 8 else -1
+            if n <= 0 or n > min(size - 8, 100 << 20):
+                return f"{bad} (no valid header) — export the weights again"
+            header = json.loads(f.read(n))
+    except OSError as exc:
+        return f"{path} cannot be read ({exc.strerror or exc}) — check its permissions"
+    except (ValueError, UnicodeDecodeError):
+        return f"{bad} (its header is not JSON) — export the weights again"
+    if not isinstance(header, dict):
+        return f"{bad} (its header is not a table of tensors) — export the weights again"
+    tensors = {k: v for k, v in header.items() if k != "__metadata__"}
+    end = 0
+    for name, info in tensors.items():
+        offsets = info.get("data_offsets") if isinstance(info, dict) else None
+        if not (isinstance(offsets, list) and len(offsets) == 2 and all(isinstance(o, int) for o in offsets)):
+            return f"{bad} (tensor '{name}' has no byte range) — export the weights again"
+        end = max(end, offsets[1])
+    if not tensors:
+        return f"{path} holds no tensors — give the file the weights were saved to"
+    if 8 + n + end > size:
+        return f"{bad}: it is cut short ({size:,} bytes, the header needs {8 + n + end:,}) — copy or download it again"
+    return None
 
 
 def run_weights_file(run_dir: Path, where: str) -> Path:
     """The best weights a Loom run folder offers: an export, else its training checkpoint."""
+    try:
+        return _run_weights(run_dir)
+    except WeightsError as exc:
+        raise UserInputError(f"{where}: {exc}") from None
+
+
+def _run_weights(run_dir: Path) -> Path:
     info_path = run_dir / "run.json"
     if not info_path.is_file():
-        raise UserInputError(f"{where}: {run_dir} is a folder but not a Loom run (no run.json) — pass a run folder")
-    info = json.loads(info_path.read_text(encoding="utf-8"))
-    artifacts = info.get("artifacts", [])
+        raise WeightsError(f"{run_dir} is a folder but not a Loom run (no run.json) — pass a run folder")
+    try:
+        info = json.loads(info_path.read_text(encoding="utf-8"))
+        artifacts = [a for a in info.get("artifacts", []) if isinstance(a, dict) and isinstance(a.get("path"), str)]
+    except (OSError, ValueError, AttributeError):
+        raise WeightsError(f"{info_path} cannot be read as a Loom run record — pass an intact run folder") from None
     for kind in ("weights", "checkpoint"):
         for art in artifacts:
             if art.get("kind") == kind:
@@ -106,8 +166,32 @@ def run_weights_file(run_dir: Path, where: str) -> Path:
                     return p
     found = sorted(run_dir.glob("*/checkpoints/best.pt")) + sorted(run_dir.glob("*/checkpoints/last.pt"))
     if not found:
-        raise UserInputError(f"{where}: the run {run_dir} has no exported weights or checkpoint to start from")
+        raise WeightsError(f"the run {run_dir} has no exported weights or checkpoint to start from — "
+                           "export the model in that run, or give a weights file")
     return found[0]
+
+
+def weights_problem(source: str) -> str | None:
+    """Why a ``weights`` param cannot give starting weights, found before anything trains; None when it can.
+
+    Checks what a run would meet later: a path that is not there, a run folder without an export or
+    checkpoint, a safetensors file with a broken header, a .pt file that needs
+    pickled objects (read with ``weights_only=True``, so nothing runs).
+    """
+    source = str(source).strip()
+    if source.lower() in ("none", "imagenet", ""):
+        return None  # ImageNet for another architecture is the step's check; the download is the run's
+    path = Path(source).expanduser()
+    if not path.exists():
+        return f"{source} does not exist — give none, imagenet, a weights file or a Loom run folder"
+    try:
+        file = _run_weights(path) if path.is_dir() else path
+        if file.suffix == ".safetensors":
+            return safetensors_header_problem(file)
+        _read_weights(file)
+    except WeightsError as exc:
+        return str(exc)
+    return None
 
 
 def load_source(source: str, spec_arch: str, where: str) -> tuple[dict[str, torch.Tensor], str]:

@@ -1,13 +1,18 @@
 """Data sources: where datasets come from.
 
 Every source emits a preview (thumbnail grid, per-class counts) and keeps its
-report (counts, skipped files, duplicates) in run.json.  Path-based sources
-declare a fingerprint of their files so editing the folder or CSV
-invalidates the cached dataset.
+report (counts, skipped files, duplicates, the CSV's encoding) in run.json.
+Path-based sources declare a fingerprint of their files (content included) so
+editing the folder or CSV invalidates the cached dataset, and a preflight that
+looks at the files before any node runs: a missing folder, a folder without
+images, a binary or undecodable CSV or a missing target column stop the run
+before anything trains.  The run functions repeat those checks with the same
+words, since files can change between the preflight and the node.
 """
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path as FsPath
 from typing import Any
 
@@ -17,7 +22,10 @@ from engine.errors import UserInputError
 from engine.names import CachePolicy
 from engine.params import Bool, Choice, Float, Int, Path, Seed, Text
 from engine.ports import IMAGE_DATASET, TABULAR_DATASET, Port
+from engine.preflight import require_path
+from engine.problems import Issue, param_field
 from engine.steps.registry import step
+from engine.textparams import parse_names
 
 FIT_HELP = "How images of another shape become square: resize (stretch), crop (centre) or pad (letterbox)."
 MAX_WARNINGS = 20  # per-file warning lines in the log; the report lists them all
@@ -27,18 +35,13 @@ def _path_key(params: dict[str, Any]) -> str:
     return path_fingerprint(params.get("path") or "")
 
 
-def _existing(ctx: StepContext, want: str) -> FsPath:
-    text = (ctx.params.get("path") or "").strip()
-    if not text:
-        raise UserInputError(f"node '{ctx.node_id}', param 'path': choose a {want}")
-    path = FsPath(text).expanduser()
-    if not path.exists():
-        raise UserInputError(f"node '{ctx.node_id}', param 'path': {path} does not exist — check the spelling")
-    if want == "folder" and not path.is_dir():
-        raise UserInputError(f"node '{ctx.node_id}', param 'path': {path} is a file — give the folder that holds the images")
-    if want == "file" and not path.is_file():
-        raise UserInputError(f"node '{ctx.node_id}', param 'path': {path} is a folder — give the CSV file itself")
-    return path
+FOLDER_PATH = Path("path", "", "The folder: one subfolder per class (cats/, dogs/) or images directly inside.",
+                   mode="folder", required=True, must_exist=True)
+CSV_PATH = Path("path", "", "The CSV file (comma, semicolon or tab separated; first row = column names).",
+                mode="file", required=True, must_exist=True)
+# engine.data.shapes.SHAPES, named here without importing torch (validation parses the list as you type)
+SHAPE_NAMES = ("circle", "square", "triangle", "pentagon", "hexagon", "star", "ring", "cross")
+CSV_HEAD_BYTES = 1 << 20  # the preflight reads this much of a CSV: header, encoding, and the whole of small tables
 
 
 @step(
@@ -63,6 +66,20 @@ def digits(ctx: StepContext) -> dict:
     return {"data": data}
 
 
+def _folder_issues(params: dict[str, Any]) -> tuple[list[Issue], list[str]]:
+    """What the folder's listing alone says is wrong (no file is opened), and its empty class folders."""
+    from engine.data.listing import list_folder, listing_problem
+
+    root = FsPath(params["path"]).expanduser()
+    try:
+        listing = list_folder(root, params["labels"])
+    except OSError as exc:
+        return [(param_field("path"), f"{exc.filename or root} cannot be read ({exc.strerror or exc}) — check its "
+                 "permissions")], []
+    problem = listing_problem(listing, params["labels"])
+    return ([(param_field("path"), problem)] if problem else []), listing.empty_classes
+
+
 @step(
     "image_folder",
     title="Image folder",
@@ -71,8 +88,7 @@ def digits(ctx: StepContext) -> dict:
     "models). Bad files are skipped and listed, exact duplicates dropped.",
     outputs=[Port("data", IMAGE_DATASET, "Images in [0, 1], cleaned and deduplicated")],
     params=[
-        Path("path", "", "The folder: one subfolder per class (cats/, dogs/) or images directly inside.",
-             mode="folder", required=True),
+        FOLDER_PATH,
         Int("size", 32, 4, 1024, "Every image is brought to this side length.", unit="px"),
         Choice("fit", "resize", ("resize", "crop", "pad"), FIT_HELP),
         Choice("channels", "auto", ("auto", "1", "3"),
@@ -93,12 +109,19 @@ def digits(ctx: StepContext) -> dict:
     cache=CachePolicy.DISK,
     produces_images=True,
     fingerprint=_path_key,
+    preflight=lambda params: _folder_issues(params)[0],
 )
 def image_folder(ctx: StepContext) -> dict:
     from engine.data.folder import FolderOptions
+    from engine.data.listing import empty_class_warning
     from engine.data.preview import emit_preview
 
-    root = _existing(ctx, "folder")
+    root = require_path(ctx.node_id, FOLDER_PATH, ctx.params["path"])
+    issues, empty = _folder_issues(ctx.params)
+    if issues:
+        raise UserInputError(f"node '{ctx.node_id}', {issues[0][0]}: {issues[0][1]}")
+    for name in empty:
+        ctx.log(empty_class_warning(name), "warning")
     p = ctx.params
     opts = FolderOptions(
         size=p["size"], fit=p["fit"], channels=p["channels"], labels=p["labels"], dedupe=p["dedupe"],
@@ -114,12 +137,7 @@ def image_folder(ctx: StepContext) -> dict:
     if cleaning.duplicates:
         ctx.log(f"dropped {len(cleaning.duplicates)} exact duplicate file(s)", "warning")
     if len(data) == 0:
-        found = len(listing.files) + len(listing.stray)
-        if found == 0:
-            raise UserInputError(
-                f"node '{ctx.node_id}': the folder {root} holds no images — put PNG, JPEG, BMP or WebP files in it "
-                "(one subfolder per class for a classifier)"
-            )
+        found = len(listing.files) + len(listing.stray)  # never 0: _folder_issues refused an empty folder
         reasons = ", ".join(f"{n} {r}" for r, n in facts["skipped_by_reason"].items())
         raise UserInputError(
             f"node '{ctx.node_id}': none of the {found} files in {root} is a usable image ({reasons}) — "
@@ -170,7 +188,8 @@ def _load_folder(ctx: StepContext, root: FsPath, opts: Any) -> tuple[Any, Any, A
         Int("count", 5000, 10, 500_000, "How many images to draw (classes are balanced)."),
         Int("size", 32, 8, 256, "Image side in pixels.", unit="px"),
         Text("shapes", "circle,square,triangle,star",
-             "Comma-separated classes from: circle, square, triangle, pentagon, hexagon, star, ring, cross."),
+             f"Comma-separated classes from: {', '.join(SHAPE_NAMES)}.",
+             parse=partial(parse_names, allowed=SHAPE_NAMES, what="shape")),
         Choice("layout", "varied", ("varied", "centred"),
                "varied: any size, position and rotation (a realistic task); centred: one large upright shape in "
                "the middle, so only shape and colour vary (an easy first task for a GAN)."),
@@ -194,6 +213,27 @@ def shapes(ctx: StepContext) -> dict:
     return {"data": data}
 
 
+def _csv_head_issues(params: dict[str, Any]) -> list[Issue]:
+    """Read the head of the CSV (the whole of a small one): binary, encoding, header, target column."""
+    from engine.data.csvtext import TableError, read_table_bytes, require_target
+
+    path = FsPath(params["path"]).expanduser()
+    target = str(params.get("target") or "").strip()
+    with path.open("rb") as f:
+        raw = f.read(CSV_HEAD_BYTES + 1)
+    complete = len(raw) <= CSV_HEAD_BYTES
+    try:
+        table = read_table_bytes(raw[:CSV_HEAD_BYTES], path.name, complete)
+    except TableError as exc:
+        return [(param_field("path"), str(exc))]
+    try:
+        if target:
+            require_target(path.name, table.header, table.rows, target, complete)
+    except TableError as exc:
+        return [(param_field("target"), str(exc))]
+    return []
+
+
 @step(
     "csv_table",
     title="CSV table",
@@ -202,8 +242,7 @@ def shapes(ctx: StepContext) -> dict:
     "one-hot encoded, rows with missing values dropped or imputed.",
     outputs=[Port("data", TABULAR_DATASET, "Encoded rows with class labels and a seeded 80/10/10 split")],
     params=[
-        Path("path", "", "The CSV file (comma, semicolon or tab separated; first row = column names).",
-             mode="file", required=True),
+        CSV_PATH,
         Text("target", "", "The column holding the class of each row.", required=True),
         Choice("missing", "drop", ("drop", "impute"),
                "drop = remove rows with a missing value; impute = fill with the training median / most frequent value."),
@@ -213,12 +252,13 @@ def shapes(ctx: StepContext) -> dict:
     ],
     cache=CachePolicy.DISK,
     fingerprint=_path_key,
+    preflight=_csv_head_issues,
 )
 def csv_table(ctx: StepContext) -> dict:
     from engine.data.preview import emit_preview
     from engine.data.tables import TableError, load_csv
 
-    path = _existing(ctx, "file")
+    path = require_path(ctx.node_id, CSV_PATH, ctx.params["path"])
     p = ctx.params
     target = (p.get("target") or "").strip()
     if not target:
@@ -227,9 +267,16 @@ def csv_table(ctx: StepContext) -> dict:
         data, report = load_csv(path, target, p["missing"], p["max_categories"], seed=p["seed"])
     except TableError as exc:
         raise UserInputError(f"node '{ctx.node_id}': {exc}") from None
-    except (OSError, UnicodeError) as exc:
-        raise UserInputError(f"node '{ctx.node_id}': cannot read {path}: {exc}") from None
+    except OSError as exc:
+        raise UserInputError(f"node '{ctx.node_id}': cannot read {path} ({exc.strerror or exc}) — check that the "
+                             "file is there and readable") from None
     facts = report.to_json()
+    if report.encoding not in ("utf-8", "utf-8 (BOM)"):
+        ctx.log(f"{path.name} is not UTF-8: read it as {report.encoding} — check the accented labels in the preview, "
+                "or save it as UTF-8 to be sure", "warning")
+    if report.replacement_chars:
+        ctx.log(f"{path.name} already holds {report.replacement_chars} replacement character(s) (\ufffd) from an "
+                "earlier failed conversion: labels that differed may have been merged before Loom read them", "warning")
     for col in report.dropped_columns:
         ctx.log(f"column '{col['column']}' not used: {col['reason']}", "warning")
     dropped = report.dropped_missing + report.dropped_missing_target
@@ -237,7 +284,8 @@ def csv_table(ctx: StepContext) -> dict:
         ctx.log(f"dropped {dropped} row(s) with missing values", "warning")
     if report.imputed_cells:
         ctx.log(f"imputed {sum(report.imputed_cells.values())} missing cell(s)", "warning")
-    ctx.log(f"{path.name}: {len(data)} rows, {data.x.shape[1]} features, {data.num_classes} classes")
+    ctx.log(f"{path.name} ({report.encoding}): {len(data)} rows, {data.x.shape[1]} features, "
+            f"{data.num_classes} classes")
     emit_preview(ctx, data, path=str(path), features=list(data.feature_names), **facts)
     return {"data": data}
 

@@ -7,6 +7,7 @@ from engine.names import CachePolicy
 from engine.params import Choice, Int, Text
 from engine.ports import DATASET, METRICS, TRAINED_MODEL, Port
 from engine.steps.registry import step
+from engine.textparams import parse_fractions
 
 
 @step(
@@ -21,7 +22,7 @@ from engine.steps.registry import step
         Choice("split", "test", ("test", "val", "train", "all"), "Which part of the data to score."),
         Int("mistakes", 16, 0, 256, "Show this many of the most confident wrong predictions (images only)."),
         Text("fgsm_eps", "", "Robustness check: accuracy under an FGSM attack at these epsilons (pixel units, "
-             "comma-separated, e.g. 0.01,0.05); empty = skip.", advanced=True),
+             "comma-separated, e.g. 0.01,0.05); empty = skip.", parse=parse_fractions, advanced=True),
     ],
     cache=CachePolicy.NONE,
     produces_images=True,

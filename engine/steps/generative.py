@@ -5,10 +5,11 @@ from __future__ import annotations
 from engine.context import StepContext
 from engine.device import DEVICE_CHOICES
 from engine.errors import UserInputError
-from engine.generative import GenSpec
+from engine.generative import GAN_ARCHS, VAE_ARCHS, GenSpec
 from engine.names import CachePolicy
 from engine.params import Bool, Choice, Float, Int, Seed
 from engine.ports import GENERATIVE_MODEL, IMAGE_DATASET, IMAGES, TRAINED_GENERATOR, Port
+from engine.problems import Issue
 from engine.steps.registry import step
 
 _LATENT_HELP = "Size of the random noise vector each image is made from."
@@ -100,6 +101,22 @@ def _model_input(ctx: StepContext, kind: str) -> GenSpec:
     return spec
 
 
+def _gan_inputs(params: dict, upstream: dict[str, tuple[str, dict]]) -> list[Issue]:
+    """A VAE wired into the GAN trainer is refused before any data loads (the loop checks its batch and pack)."""
+    arch = upstream.get("model", (GAN_ARCHS[0], {}))[0]
+    if arch not in GAN_ARCHS:
+        return [("input 'model'", f"'{arch}' is not a GAN — train it with a 'train_vae' step, or connect a "
+                 f"{' or '.join(GAN_ARCHS)} model")]
+    return []
+
+
+def _vae_inputs(params: dict, upstream: dict[str, tuple[str, dict]]) -> list[Issue]:
+    arch = upstream.get("model", ("vae", {}))[0]
+    if arch not in VAE_ARCHS:
+        return [("input 'model'", f"'{arch}' is not a VAE — train it with a 'train_gan' step, or connect a vae model")]
+    return []
+
+
 @step(
     "train_gan",
     title="Train GAN",
@@ -107,6 +124,7 @@ def _model_input(ctx: StepContext, kind: str) -> GenSpec:
     description="Adversarial training with live sample grids; logs loss_d, loss_g, d_real and d_fake every step.",
     inputs=[Port("data", IMAGE_DATASET), Port("model", GENERATIVE_MODEL, "A DCGAN or MLP GAN")],
     outputs=[Port("generator", TRAINED_GENERATOR)],
+    check_inputs=_gan_inputs,
     params=[
         *_common_params(50),
         Float("lr_g", 2e-4, 1e-7, 1.0, "Generator learning rate (Adam)."),
@@ -136,6 +154,7 @@ def train_gan(ctx: StepContext) -> dict:
     description="Fits a VAE (reconstruction + beta x KL); shows reconstructions and random samples as it learns.",
     inputs=[Port("data", IMAGE_DATASET), Port("model", GENERATIVE_MODEL, "A Conv VAE")],
     outputs=[Port("generator", TRAINED_GENERATOR)],
+    check_inputs=_vae_inputs,
     params=[
         *_common_params(30),
         Float("lr", 1e-3, 1e-7, 1.0, "Learning rate (Adam)."),

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from pathlib import Path as FsPath
+from typing import Any
+
 from engine.context import StepContext
 from engine.errors import UserInputError
 from engine.models import ModelSpec
 from engine.params import Choice, Float, Int, Text
 from engine.params import Path as PathParam
 from engine.ports import MODEL, TRAINED_MODEL, Port
+from engine.problems import Issue, param_field
 from engine.steps.registry import step
+from engine.textparams import parse_hidden
 
 FREEZE_CHOICES = ("none", "backbone", "last_n")  # engine.models.weights.FREEZE_CHOICES, without importing torch
 
@@ -20,18 +25,13 @@ FREEZE_CHOICES = ("none", "backbone", "last_n")  # engine.models.weights.FREEZE_
     description="A fully connected network for tables or small flattened images.",
     outputs=[Port("model", MODEL)],
     params=[
-        Text("hidden", "256,128", "Sizes of the hidden layers, comma-separated (e.g. 256,128)."),
+        Text("hidden", "256,128", "Sizes of the hidden layers, comma-separated (e.g. 256,128); empty = none.",
+             parse=parse_hidden),
         Float("dropout", 0.1, 0.0, 0.9, "Fraction of units dropped during training to curb overfitting."),
     ],
 )
 def mlp(ctx: StepContext) -> dict:
-    from engine.models.mlp import parse_hidden
-
-    try:
-        parse_hidden(ctx.params["hidden"])
-    except ValueError as exc:
-        raise UserInputError(f"node '{ctx.node_id}', param 'hidden': {exc}") from None
-    return {"model": ModelSpec("mlp", dict(ctx.params))}
+    return {"model": ModelSpec("mlp", dict(ctx.params))}  # ``hidden`` was parsed when the workflow was validated
 
 
 WEIGHTS_HELP = (
@@ -49,8 +49,8 @@ def _weights_fingerprint(params: dict) -> str:
     """Changing the weights file or source run invalidates the cached training."""
     from engine.cache import path_fingerprint
 
-    source = str(params.get("weights", "none")).strip()
-    return "" if source.lower() in ("none", "imagenet", "") else path_fingerprint(source)
+    source = _weights_file(params)
+    return path_fingerprint(source) if source else ""
 
 
 PRETRAINED_PORT = Port(
@@ -61,7 +61,9 @@ PRETRAINED_PORT = Port(
 
 def _spec(ctx: StepContext, arch: str) -> ModelSpec:
     """The model spec, carrying the connected pretrained model's weights (on the CPU) if any."""
-    _check_weights(ctx)
+    missing = _missing_weights(ctx.params)  # the preflight read the file; it may have gone since
+    if missing:
+        raise UserInputError(f"node '{ctx.node_id}', {missing[0][0]}: {missing[0][1]}")
     upstream = ctx.inputs.get("pretrained")
     source = None
     if upstream is not None:
@@ -70,17 +72,40 @@ def _spec(ctx: StepContext, arch: str) -> ModelSpec:
     return ModelSpec(arch, dict(ctx.params), source=source, node_id=ctx.node_id)
 
 
-def _check_weights(ctx: StepContext) -> None:
-    from pathlib import Path as _Path
+def _weights_file(params: dict[str, Any]) -> str:
+    """The weights param when it names a file or folder ('' for none or imagenet)."""
+    source = str(params.get("weights", "none")).strip()
+    return "" if source.lower() in ("none", "imagenet", "") else source
 
-    source = str(ctx.params.get("weights", "none")).strip()
-    if source.lower() in ("none", "imagenet", ""):
-        return
-    if not _Path(source).expanduser().exists():
-        raise UserInputError(
-            f"node '{ctx.node_id}', param 'weights': {source} does not exist — give none, imagenet, "
-            "a weights file or a Loom run folder"
-        )
+
+def _missing_weights(params: dict[str, Any]) -> list[Issue]:
+    source = _weights_file(params)
+    try:
+        there = not source or FsPath(source).expanduser().exists()
+    except OSError:  # a name the system refuses (too long...)
+        there = False
+    if not there:
+        return [(param_field("weights"), f"{source} does not exist — give none, imagenet, a weights file or a "
+                 "Loom run folder")]
+    return []
+
+
+def _weights_issues(params: dict[str, Any]) -> list[Issue]:
+    """A weights file or run folder that is missing, broken or would need unpickling (read safely, never run)."""
+    missing = _missing_weights(params)
+    if missing or not _weights_file(params):
+        return missing
+    from engine.models.weights import weights_problem  # imports torch: only when there is a file to check
+
+    problem = weights_problem(_weights_file(params))
+    return [(param_field("weights"), problem)] if problem else []
+
+
+def _no_imagenet(params: dict[str, Any]) -> list[Issue]:
+    if str(params.get("weights", "")).strip().lower() == "imagenet":
+        return [(param_field("weights"), "ImageNet weights exist only for resnet18 — use none, a weights file or a "
+                 "Loom run folder, or pick the resnet18 model")]
+    return []
 
 
 @step(
@@ -100,6 +125,8 @@ def _check_weights(ctx: StepContext) -> None:
             advanced=True),
     ],
     fingerprint=_weights_fingerprint,
+    check=_no_imagenet,
+    preflight=_weights_issues,
 )
 def cnn(ctx: StepContext) -> dict:
     return {"model": _spec(ctx, "cnn")}
@@ -121,6 +148,7 @@ def cnn(ctx: StepContext) -> dict:
         Float("dropout", 0.0, 0.0, 0.9, "Dropout before the new head.", advanced=True),
     ],
     fingerprint=_weights_fingerprint,
+    preflight=_weights_issues,
 )
 def resnet18(ctx: StepContext) -> dict:
     return {"model": _spec(ctx, "resnet18")}

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from engine.names import CachePolicy
 from engine.params import Param
 from engine.ports import Port
+from engine.problems import Issue
 
 if TYPE_CHECKING:
     from engine.context import StepContext
@@ -27,6 +28,12 @@ if TYPE_CHECKING:
 CATEGORIES = ("data", "preprocess", "models", "train", "evaluate", "generate", "export")
 
 RunFn = Callable[["StepContext"], dict[str, Any]]
+# Resolved params -> (field, message) problems.  ``check`` must be pure (the GUI
+# calls it as the user types); ``preflight`` may read files, never train.
+CheckFn = Callable[[dict[str, Any]], list[Issue]]
+# Resolved params and, per connected input port, the feeding node's (step type, resolved params) -> problems.
+# Pure, like ``check``: for rules between linked nodes (a VAE wired into a GAN trainer).
+InputsCheckFn = Callable[[dict[str, Any], dict[str, tuple[str, dict[str, Any]]]], list[Issue]]
 
 
 @dataclass(frozen=True)
@@ -37,6 +44,13 @@ class StepSpec:
     (outputs survive between processes; they must offer ``to_state``/
     ``from_state``), ``"memory"`` (reused within one app session) or
     ``"none"``.  Bump ``version`` when a change makes old cached outputs wrong.
+
+    ``check``, ``check_inputs`` and ``preflight`` declare, with the step, what
+    can be known wrong before anything runs: ``check`` looks only at the
+    params and ``check_inputs`` also at the nodes linked into this one (both
+    run by :func:`engine.validation.validate`); ``preflight`` may look at the
+    files they name (run by :func:`engine.preflight.preflight` in ``loom validate``
+    and before any node of a run starts).
     """
 
     type: str
@@ -53,6 +67,9 @@ class StepSpec:
     # params -> text that changes when the step's external input changes
     # (a folder's files, a CSV's bytes); folded into the cache key.
     fingerprint: Callable[[dict[str, Any]], str] | None = None
+    check: CheckFn | None = None
+    check_inputs: InputsCheckFn | None = None
+    preflight: CheckFn | None = None
     _by_name: dict[str, Param] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -117,6 +134,9 @@ def step(
     version: int = 1,
     produces_images: bool = False,
     fingerprint: Callable[[dict[str, Any]], str] | None = None,
+    check: CheckFn | None = None,
+    check_inputs: InputsCheckFn | None = None,
+    preflight: CheckFn | None = None,
 ) -> Callable[[RunFn], RunFn]:
     """Decorator that declares and registers a step type around its run function."""
 
@@ -135,6 +155,9 @@ def step(
                 version=version,
                 produces_images=produces_images,
                 fingerprint=fingerprint,
+                check=check,
+                check_inputs=check_inputs,
+                preflight=preflight,
             )
         )
         return fn

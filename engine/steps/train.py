@@ -6,8 +6,15 @@ from engine.context import StepContext
 from engine.device import DEVICE_CHOICES
 from engine.params import Bool, Choice, Float, Int, Seed
 from engine.ports import DATASET, MODEL, TRAINED_MODEL, Port
+from engine.problems import Issue, param_field
 from engine.steps.registry import step
 from engine.training.choices import CLASS_WEIGHTS, MONITORS, OPTIMIZERS, SCHEDULES
+
+
+def _check(params: dict) -> list[Issue]:
+    if params["kfold"] == 1:
+        return [(param_field("kfold"), "1 fold is not cross-validation — use 0 (one model) or 2 and more")]
+    return []
 
 
 @step(
@@ -17,6 +24,7 @@ from engine.training.choices import CLASS_WEIGHTS, MONITORS, OPTIMIZERS, SCHEDUL
     description="Fit a classifier to the training split; reports loss per step and validation metrics per epoch.",
     inputs=[Port("data", DATASET), Port("model", MODEL)],
     outputs=[Port("model", TRAINED_MODEL)],
+    check=_check,
     params=[
         Int("epochs", 10, 1, 10000, "Passes over the training data."),
         Int("batch_size", 64, 1, 65536, "Samples per optimisation step."),
