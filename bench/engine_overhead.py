@@ -42,7 +42,7 @@ from engine.data.builtin import load_digits  # noqa: E402
 from engine.data.datasets import ImageDataset  # noqa: E402
 from engine.data.splits import stratified_split  # noqa: E402
 from engine.data.transforms import normalize_images  # noqa: E402
-from engine.models import ModelSpec, build_model  # noqa: E402
+from engine.models import ModelSpec, build_model, model_facts  # noqa: E402
 from engine.workflow import Endpoint, Link, Node  # noqa: E402
 
 HIDDEN, BATCH, LR = "512,256", 128, 1e-3
@@ -96,7 +96,7 @@ def _plain_loop(data: ImageDataset, epochs: int) -> float:
     train_idx, val_idx = data.split("train"), data.split("val")
     torch.manual_seed(0)
     t0 = time.perf_counter()
-    model = build_model(ModelSpec("mlp", {"hidden": HIDDEN, "dropout": 0.0}), data.sample_shape, 10)
+    model = build_model(ModelSpec("mlp", {"hidden": HIDDEN, "dropout": 0.0}), model_facts(data.sample_shape, 10))
     opt = torch.optim.Adam(model.parameters(), lr=LR)
     best_loss, best_state = float("inf"), None
     for epoch in range(1, epochs + 1):

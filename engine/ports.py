@@ -2,7 +2,8 @@
 
 Types are plain strings so workflow files and the GUI can name them.  A few
 are abstract ("Dataset" accepts any dataset), which is the whole type
-hierarchy; :func:`accepts` is the single rule that decides whether a link is
+hierarchy; a new kind of data declares its port type with
+:func:`register_port_type`; :func:`accepts` is the single rule that decides whether a link is
 allowed, and :func:`why_not` explains a refusal in words.
 """
 
@@ -20,29 +21,37 @@ TRAINED_GENERATOR = "TrainedGenerator"  # a fitted GAN generator or VAE decoder
 METRICS = "Metrics"
 IMAGES = "Images"
 
-PORT_TYPES = (
-    IMAGE_DATASET,
-    TABULAR_DATASET,
-    DATASET,
-    MODEL,
-    GENERATIVE_MODEL,
-    TRAINED_MODEL,
-    TRAINED_GENERATOR,
-    METRICS,
-    IMAGES,
-)
-
+_PORT_TYPES: set[str] = {MODEL, GENERATIVE_MODEL, TRAINED_MODEL, TRAINED_GENERATOR, METRICS, IMAGES, DATASET}
 # abstract type -> concrete types it accepts
-_SUBTYPES: dict[str, frozenset[str]] = {
-    DATASET: frozenset({IMAGE_DATASET, TABULAR_DATASET}),
-}
+_SUBTYPES: dict[str, set[str]] = {DATASET: set()}
+
+
+def register_port_type(name: str, accepted_by: tuple[str, ...] = ()) -> str:
+    """Declare a port type (e.g. a new kind of dataset, accepted by the abstract ``Dataset``).
+
+    Torch-free, so step declarations can use it at import.  Returns ``name``.
+    """
+    for parent in accepted_by:
+        if parent not in _SUBTYPES:
+            raise ValueError(f"port type {name!r}: {parent!r} is not an abstract port type")
+        _SUBTYPES[parent].add(name)
+    _PORT_TYPES.add(name)
+    return name
+
+
+def port_types() -> tuple[str, ...]:
+    return tuple(sorted(_PORT_TYPES))
+
+
+register_port_type(IMAGE_DATASET, accepted_by=(DATASET,))
+register_port_type(TABULAR_DATASET, accepted_by=(DATASET,))
 
 
 def accepts(target_type: str, source_type: str) -> bool:
     """Can an output of ``source_type`` feed an input of ``target_type``?"""
     if target_type == source_type:
         return True
-    return source_type in _SUBTYPES.get(target_type, frozenset())
+    return source_type in _SUBTYPES.get(target_type, ())
 
 
 def why_not(target_type: str, source_type: str) -> str:
@@ -62,5 +71,5 @@ class Port:
     optional: bool = False
 
     def __post_init__(self) -> None:
-        if self.type not in PORT_TYPES:
+        if self.type not in _PORT_TYPES:
             raise ValueError(f"port {self.name!r}: unknown type {self.type!r}")

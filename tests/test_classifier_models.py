@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from engine.errors import UserInputError
-from engine.models import ModelSpec, build_model
+from engine.models import ModelSpec, build_model, model_facts
 from engine.models.weights import freeze, load_weights_file, transfer
 
 
@@ -25,36 +25,36 @@ class _RunsCode:
 
 @pytest.mark.parametrize("shape", [(1, 8, 8), (3, 32, 32), (3, 20, 28)])
 def test_cnn_is_sized_from_its_input(shape: tuple[int, ...]) -> None:
-    model = build_model(ModelSpec("cnn", {"width": 8}), shape, 5)
+    model = build_model(ModelSpec("cnn", {"width": 8}), model_facts(shape, 5))
     assert model(torch.zeros(2, *shape)).shape == (2, 5)
     assert model.features[-1][-1].ceil_mode  # odd sides pool without dropping pixels
 
 
 def test_cnn_refuses_tables_with_a_reason() -> None:
     with pytest.raises(ValueError, match="MLP"):
-        build_model(ModelSpec("cnn", {}), (20,), 3)
+        build_model(ModelSpec("cnn", {}), model_facts((20,), 3))
 
 
 def test_resnet18_adapts_channels_size_and_head() -> None:
-    model = build_model(ModelSpec("resnet18", {"input_size": 32}), (1, 16, 16), 4)
+    model = build_model(ModelSpec("resnet18", {"input_size": 32}), model_facts((1, 16, 16), 4))
     assert model.backbone.conv1.in_channels == 1
     assert model(torch.zeros(2, 1, 16, 16)).shape == (2, 4)
 
 
 def test_freezing_the_backbone_leaves_only_the_head_trainable() -> None:
-    model = build_model(ModelSpec("resnet18", {}), (3, 16, 16), 3)
+    model = build_model(ModelSpec("resnet18", {}), model_facts((3, 16, 16), 3))
     freeze(model, "backbone", 0, "test")
     trainable = {n for n, p in model.named_parameters() if p.requires_grad}
     assert trainable == {"backbone.fc.weight", "backbone.fc.bias"}
-    model2 = build_model(ModelSpec("resnet18", {}), (3, 16, 16), 3)
+    model2 = build_model(ModelSpec("resnet18", {}), model_facts((3, 16, 16), 3))
     freeze(model2, "last_n", 1, "test")
     assert all(p.requires_grad for p in model2.backbone.layer4.parameters())
     assert not any(p.requires_grad for p in model2.backbone.layer3.parameters())
 
 
 def test_rgb_weights_transfer_to_a_grayscale_model_and_the_head_starts_fresh() -> None:
-    source = build_model(ModelSpec("resnet18", {}), (3, 16, 16), 10)
-    target = build_model(ModelSpec("resnet18", {}), (1, 16, 16), 4)
+    source = build_model(ModelSpec("resnet18", {}), model_facts((3, 16, 16), 10))
+    target = build_model(ModelSpec("resnet18", {}), model_facts((1, 16, 16), 4))
     head_before = target.backbone.fc.weight.clone()
     loaded, total = transfer(target, source.backbone.state_dict(), "test", "torchvision-style keys")
     assert loaded == total
@@ -63,8 +63,8 @@ def test_rgb_weights_transfer_to_a_grayscale_model_and_the_head_starts_fresh() -
 
 
 def test_weights_of_another_architecture_are_refused() -> None:
-    mlp = build_model(ModelSpec("mlp", {"hidden": "32"}), (1, 8, 8), 10)
-    cnn = build_model(ModelSpec("cnn", {}), (1, 8, 8), 10)
+    mlp = build_model(ModelSpec("mlp", {"hidden": "32"}), model_facts((1, 8, 8), 10))
+    cnn = build_model(ModelSpec("cnn", {}), model_facts((1, 8, 8), 10))
     with pytest.raises(UserInputError, match="do not fit"):
         transfer(cnn, mlp.state_dict(), "node 'model', weights", "mlp.pt")
 
@@ -102,7 +102,7 @@ def test_a_workflow_pointing_at_a_booby_trapped_file_fails_as_bad_input(tmp_path
 def test_safetensors_and_weights_only_files_load(tmp_path: Path) -> None:
     from safetensors.torch import save_file
 
-    model = build_model(ModelSpec("cnn", {"width": 4}), (1, 8, 8), 3)
+    model = build_model(ModelSpec("cnn", {"width": 4}), model_facts((1, 8, 8), 3))
     save_file({k: v.contiguous() for k, v in model.state_dict().items()}, tmp_path / "w.safetensors")
     torch.save({"model": model.state_dict(), "epoch": 3}, tmp_path / "ckpt.pt")
     for name in ("w.safetensors", "ckpt.pt"):
@@ -130,7 +130,7 @@ def test_a_previous_run_folder_is_a_transfer_source(tmp_path: Path) -> None:
 
     run = tmp_path / "run"
     (run / "train" / "checkpoints").mkdir(parents=True)
-    model = build_model(ModelSpec("cnn", {"width": 4}), (1, 8, 8), 3)
+    model = build_model(ModelSpec("cnn", {"width": 4}), model_facts((1, 8, 8), 3))
     torch.save({"model": model.state_dict()}, run / "train" / "checkpoints" / "best.pt")
     (run / "run.json").write_text(json.dumps({"artifacts": [
         {"node": "train", "kind": "checkpoint", "path": "train/checkpoints/last.pt"}]}))

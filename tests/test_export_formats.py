@@ -94,11 +94,12 @@ def test_resnet18_exports_with_its_input_resize(tmp_path: Path) -> None:
     from engine.context import RunControl, StepContext
     from engine.events import EventBus
     from engine.export.writer import write_export
-    from engine.models import ModelSpec, TrainedModel, build_model
+    from engine.models import ModelSpec, TrainedModel, build_model, model_facts
 
     spec = ModelSpec("resnet18", {"input_size": 32})
-    module = build_model(spec, (3, 16, 16), 4).eval()
-    trained = TrainedModel(spec, module, (3, 16, 16), ["a", "b", "c", "d"], {"mean": [0.5], "std": [0.5]})
+    module = build_model(spec, model_facts((3, 16, 16), 4)).eval()
+    trained = TrainedModel(spec, module, ["a", "b", "c", "d"], "image", model_facts((3, 16, 16), 4),
+                           {"normalization": {"mean": [0.5], "std": [0.5]}})
     ctx = StepContext("export", {}, {}, "cpu", tmp_path, EventBus(), RunControl())
     card = write_export(ctx, trained, None, torchscript=True, onnx=True, opset=17)
     assert card["checks"]["onnx_max_abs_diff"] < 1e-4

@@ -195,11 +195,11 @@ def test_finetune_wizard_from_a_weights_file(window, qtbot, tmp_path: Path) -> N
     import torch
     from safetensors.torch import save_file
 
-    from engine.models import ModelSpec, build_model
+    from engine.models import ModelSpec, build_model, model_facts
 
     weights = tmp_path / "resnet.safetensors"
     model = build_model(ModelSpec("resnet18", {"weights": "none", "freeze": "none", "train_blocks": 1,
-                                               "input_size": 0, "dropout": 0.0}), (3, 32, 32), 10)
+                                               "input_size": 0, "dropout": 0.0}), model_facts((3, 32, 32), 10))
     save_file({k: v.contiguous() for k, v in model.state_dict().items() if isinstance(v, torch.Tensor)}, str(weights))
 
     click = Clicker(qtbot)

@@ -159,6 +159,15 @@ class TensorDataset:
         x_all, _ = self.on_device(device)
         return x_all.index_select(0, idx.to(x_all.device))
 
+    @property
+    def augments(self) -> bool:
+        """Whether training batches are augmented (see :meth:`augmented`)."""
+        return False
+
+    def augmented(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        """A training batch with this dataset's augmentations applied (none here)."""
+        return x
+
     def view_with_splits(self, splits: dict[str, torch.Tensor]) -> TensorDataset:
         """The same samples (tensors and device copies shared) with other splits: a k-fold fold."""
         return replace(self, splits=splits, _device_copies=self._device_copies)
@@ -173,7 +182,7 @@ class TensorDataset:
             "x": self.x.contiguous(),
             "classes": list(self.classes),
             "name": self.name,
-            "report": _plain(self.report),
+            "report": plain(self.report),
         }
         if self.labels is not None:
             state["labels"] = self.labels
@@ -211,6 +220,10 @@ class ImageDataset(TensorDataset):
     @property
     def size(self) -> tuple[int, int]:
         return int(self.x.shape[2]), int(self.x.shape[3])
+
+    @property
+    def augments(self) -> bool:
+        return bool(self.augment)
 
     def pixels01(self, x: torch.Tensor) -> torch.Tensor:
         """Undo normalisation: [0, 1] pixels for display."""
@@ -256,7 +269,7 @@ class TabularDataset(TensorDataset):
         state = super().to_state()
         state["kind"] = "table"
         state["feature_names"] = list(self.feature_names)
-        state["encoding"] = _plain(self.encoding)
+        state["encoding"] = plain(self.encoding)
         return state
 
     @classmethod
@@ -269,20 +282,22 @@ class TabularDataset(TensorDataset):
 
 
 def dataset_from_state(state: dict[str, Any]) -> TensorDataset:
-    kind = state.get("kind")
-    if kind == "image_stream":
-        from engine.data.streaming import StreamingImageDataset
+    """A dataset back from the disk cache, by the kind its state names."""
+    from engine.data.kinds import kind_named
 
-        return StreamingImageDataset.from_state(state)
-    return (ImageDataset if kind == "image" else TabularDataset).from_state(state)
+    name = str(state.get("kind", "table"))
+    kind = kind_named(name)
+    if kind is None:
+        raise ValueError(f"no data kind named {name!r} is registered")
+    return kind.from_state(state)
 
 
-def _plain(obj: Any) -> Any:
+def plain(obj: Any) -> Any:
     """Reduce to JSON-like primitives so ``torch.load(weights_only=True)`` accepts it."""
     if isinstance(obj, dict):
-        return {str(k): _plain(v) for k, v in obj.items()}
+        return {str(k): plain(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
-        return [_plain(v) for v in obj]
+        return [plain(v) for v in obj]
     if isinstance(obj, (str, int, float, bool)) or obj is None:
         return obj
     if isinstance(obj, torch.Tensor):

@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 from engine.data.datasets import ImageDataset, TensorDataset
+from engine.data.kinds import kind_of
 
 if TYPE_CHECKING:
     from engine.context import StepContext
@@ -74,7 +75,7 @@ def save_png(pixels: np.ndarray, path: Any) -> None:
 
 
 def emit_preview(ctx: StepContext, data: TensorDataset, **facts: Any) -> dict[str, Any]:
-    """Send the preview image (image datasets) and the counts report; returns the report."""
+    """Send the kind's preview (a thumbnail grid for images) and the counts report; returns the report."""
     report: dict[str, Any] = {
         "samples": len(data),
         "classes": list(data.classes),
@@ -83,13 +84,7 @@ def emit_preview(ctx: StepContext, data: TensorDataset, **facts: Any) -> dict[st
     splits = split_counts(data)
     if splits:
         report["splits"] = splits
-    if isinstance(data, ImageDataset):
-        report["channels"], report["size"] = data.channels, list(data.size)
-        if len(data):
-            grid = thumbnail_grid(data)
-            path = ctx.node_dir / "preview.png"
-            save_png(grid, path)
-            ctx.image("preview", grid, path=path)
+    report.update(kind_of(data).preview(ctx, data))
     report.update(facts)
     data.report = {**data.report, **report}
     ctx.report(**report)

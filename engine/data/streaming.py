@@ -20,7 +20,7 @@ from typing import Any
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from engine.data.datasets import ImageDataset, Normalization, _plain
+from engine.data.datasets import ImageDataset, Normalization, plain
 from engine.data.images import decode_file
 
 
@@ -126,7 +126,7 @@ class StreamingImageDataset(ImageDataset):
         state = super().to_state()
         state["kind"] = "image_stream"
         state["files"] = list(self.files)
-        state["decode"] = _plain(self.decode)
+        state["decode"] = plain(self.decode)
         return state
 
     @classmethod

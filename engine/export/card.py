@@ -25,8 +25,12 @@ def make_card(trained: TrainedModel, metrics: dict[str, Any] | None, files: dict
     import torch
 
     from engine import __version__
+    from engine.data.kinds import kind_named
 
-    shape = list(trained.sample_shape)
+    kind = kind_named(trained.input_kind)
+    if kind is None:
+        raise ValueError(f"no data kind named {trained.input_kind!r}")
+    facts = {k: v for k, v in trained.facts.items() if k not in ("input_shape", "num_classes")}
     card: dict[str, Any] = {
         "format": CARD_FORMAT,
         "card_version": CARD_VERSION,
@@ -35,28 +39,14 @@ def make_card(trained: TrainedModel, metrics: dict[str, Any] | None, files: dict
         "architecture": trained.spec.arch,
         "params": dict(trained.spec.params),
         "input_kind": trained.input_kind,
-        "input_shape": shape,
+        "input_shape": list(trained.sample_shape),
         "classes": list(trained.classes),
         "files": files,
         "training": {k: v for k, v in trained.history.items() if k != "val_mean_std"},
     }
-    if trained.input_kind == "image":
-        channels, height, width = shape
-        norm = trained.normalization or {"mean": [0.0], "std": [1.0]}
-        card["input"] = {
-            "channels": channels,
-            "height": height,
-            "width": width,
-            "color": "grayscale" if channels == 1 else "RGB",
-            "fit": trained.extra.get("decode", {}).get("fit", "resize"),
-            "layout": "N x C x H x W float32",
-            "pixels": "divide 8-bit values by 255, then (x - mean) / std per channel",
-        }
-        card["normalization"] = {"mean": list(norm["mean"]), "std": list(norm["std"])}
-    else:
-        card["input"] = {"features": shape[0] if shape else 0}
-        if trained.extra.get("encoding"):
-            card["encoding"] = trained.extra["encoding"]
+    if facts:
+        card["facts"] = facts  # what else the builder needs (a vocabulary size...)
+    card.update(kind.card_fields(trained.facts, trained.inputs))
     if metrics:
         card["metrics"] = {k: metrics[k] for k in _METRIC_KEYS if k in metrics}
     return card

@@ -39,7 +39,7 @@ def load_export(path: str | Path) -> LoadedModel:
     """Rebuild the model of a run folder's export (or of an export folder)."""
     from safetensors.torch import load_file
 
-    from engine.models import ModelSpec, build_model
+    from engine.models import ModelSpec, build_model, model_facts
 
     folder = find_export(path)
     card = read_card(folder)
@@ -47,8 +47,8 @@ def load_export(path: str | Path) -> LoadedModel:
     if not weights.is_file():
         raise UserInputError(f"{folder}: the weights file {weights.name} named by the model card is missing")
     try:
-        module = build_model(ModelSpec(card["architecture"], dict(card.get("params", {}))),
-                             tuple(card["input_shape"]), len(card["classes"]))
+        facts = model_facts(card["input_shape"], len(card["classes"]), **card.get("facts", {}))
+        module = build_model(ModelSpec(card["architecture"], dict(card.get("params", {}))), facts)
     except (KeyError, ValueError) as exc:
         raise UserInputError(f"{folder}: the model card cannot be rebuilt ({exc})") from None
     try:

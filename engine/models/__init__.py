@@ -2,14 +2,16 @@
 
 A ``Model`` port carries a :class:`ModelSpec`: plain data (an architecture
 name and its params), not a module.  The training step builds the module once
-it knows the data's shape, through :func:`build_model`.  Because a spec plus
-the input shape and classes rebuild the exact module, exported weights can be
-loaded again from a JSON model card and a safetensors file, never a pickle.
+it knows the data, through :func:`build_model`, from the data kind's *facts*
+(``input_shape``, ``num_classes`` and whatever a kind adds, such as a
+vocabulary size).  Because a spec plus those facts rebuild the exact module,
+exported weights are loaded again from a JSON model card and a safetensors
+file, never a pickle.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -17,8 +19,8 @@ if TYPE_CHECKING:
     import torch
     from torch import nn
 
-# name -> builder(params, sample_shape, num_classes) -> nn.Module
-Builder = Callable[[dict[str, Any], tuple[int, ...], int], "nn.Module"]
+# name -> builder(params, facts) -> nn.Module; facts: input_shape, num_classes, and a kind's own
+Builder = Callable[[dict[str, Any], Mapping[str, Any]], "nn.Module"]
 _ARCHITECTURES: dict[str, Builder] = {}
 
 
@@ -32,13 +34,19 @@ def architecture(name: str) -> Callable[[Builder], Builder]:
     return wrap
 
 
-def build_model(spec: ModelSpec, sample_shape: tuple[int, ...], num_classes: int) -> nn.Module:
+def build_model(spec: ModelSpec, facts: Mapping[str, Any]) -> nn.Module:
+    """The module of ``spec`` for data described by ``facts`` (see :func:`model_facts`)."""
     _load_architectures()
     try:
         builder = _ARCHITECTURES[spec.arch]
     except KeyError:
         raise ValueError(f"unknown model architecture {spec.arch!r}") from None
-    return builder(dict(spec.params), tuple(sample_shape), int(num_classes))
+    return builder(dict(spec.params), facts)
+
+
+def model_facts(input_shape: tuple[int, ...] | list[int], num_classes: int, **more: Any) -> dict[str, Any]:
+    """The facts every classifier builder reads, plus a kind's own."""
+    return {"input_shape": tuple(int(d) for d in input_shape), "num_classes": int(num_classes), **more}
 
 
 def _load_architectures() -> None:
@@ -68,16 +76,25 @@ class ModelSpec:
 
 @dataclass
 class TrainedModel:
-    """A fitted classifier plus what is needed to use it on new data."""
+    """A fitted classifier plus what is needed to use it on new data.
+
+    ``facts`` rebuild the module (with the spec); ``input_kind`` names the
+    data kind and ``inputs`` says, in plain JSON, how raw inputs of that kind
+    become model inputs (normalisation, decoding, a table's encoding...).
+    """
 
     spec: ModelSpec
     module: nn.Module
-    sample_shape: tuple[int, ...]
     classes: list[str]
-    normalization: dict[str, list[float]] | None = None  # image models: mean/std on [0, 1] pixels
-    input_kind: str = "image"  # "image" | "table"
+    input_kind: str
+    facts: dict[str, Any]
+    inputs: dict[str, Any] = field(default_factory=dict)
     history: dict[str, Any] = field(default_factory=dict)  # best epoch, final metrics...
-    extra: dict[str, Any] = field(default_factory=dict)  # encoders for tables, etc.
+    extra: dict[str, Any] = field(default_factory=dict)  # fold models of a cross-validation
+
+    @property
+    def sample_shape(self) -> tuple[int, ...]:
+        return tuple(self.facts["input_shape"])
 
     def predict_logits(self, x: torch.Tensor, batch_size: int = 512) -> torch.Tensor:
         import torch

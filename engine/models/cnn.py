@@ -8,6 +8,7 @@ per stage from ``width``, so one number scales the whole net.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from torch import nn
@@ -59,7 +60,8 @@ class SmallCNN(nn.Module):
 
 
 @architecture("cnn")
-def build_cnn(params: dict[str, Any], sample_shape: tuple[int, ...], num_classes: int) -> nn.Module:
+def build_cnn(params: dict[str, Any], facts: Mapping[str, Any]) -> nn.Module:
+    sample_shape, num_classes = tuple(facts["input_shape"]), int(facts["num_classes"])
     if len(sample_shape) != 3:
         raise ValueError(
             f"a CNN needs images (channels x height x width), but the data has samples of shape {list(sample_shape)} "

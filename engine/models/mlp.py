@@ -7,6 +7,7 @@ also calls (without torch), so a bad list is refused before anything runs.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
 from torch import nn
@@ -16,7 +17,8 @@ from engine.textparams import parse_hidden
 
 
 @architecture("mlp")
-def build_mlp(params: dict[str, Any], sample_shape: tuple[int, ...], num_classes: int) -> nn.Module:
+def build_mlp(params: dict[str, Any], facts: Mapping[str, Any]) -> nn.Module:
+    sample_shape, num_classes = tuple(facts["input_shape"]), int(facts["num_classes"])
     hidden = parse_hidden(params.get("hidden", "256,128"))
     dropout = float(params.get("dropout", 0.0))
     layers: list[nn.Module] = [nn.Flatten()]

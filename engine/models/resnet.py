@@ -10,6 +10,7 @@ deterministic, so exported models rebuild from a model card alone.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import torch
@@ -63,7 +64,8 @@ class LoomResNet(nn.Module):
 
 
 @architecture("resnet18")
-def build_resnet18(params: dict[str, Any], sample_shape: tuple[int, ...], num_classes: int) -> nn.Module:
+def build_resnet18(params: dict[str, Any], facts: Mapping[str, Any]) -> nn.Module:
+    sample_shape, num_classes = tuple(facts["input_shape"]), int(facts["num_classes"])
     if len(sample_shape) != 3:
         raise ValueError(f"ResNet-18 needs images, but the data has samples of shape {list(sample_shape)}")
     channels, h, w = sample_shape

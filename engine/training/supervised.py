@@ -21,7 +21,8 @@ import torch
 import torch.nn.functional as F  # noqa: N812
 
 from engine.context import StepContext
-from engine.data.datasets import ImageDataset, TensorDataset
+from engine.data.datasets import TensorDataset
+from engine.data.kinds import kind_of
 from engine.errors import UserInputError
 from engine.models import ModelSpec, TrainedModel, build_model
 from engine.training.algorithm import Algorithm, Outcome
@@ -96,6 +97,7 @@ class Classifier(Algorithm):
 
     def __init__(self, data: TensorDataset, spec: ModelSpec, cfg: FitConfig) -> None:
         self.data, self.spec, self.cfg = data, spec, cfg
+        self.kind = kind_of(data)
         self.batch_size = cfg.batch_size
         self.has_val = len(data.split("val")) > 0
         self.best_state: dict[str, torch.Tensor] | None = None
@@ -108,7 +110,7 @@ class Classifier(Algorithm):
         from engine.models.weights import prepare_model
 
         cfg, data, device = self.cfg, self.data, loop.device
-        model = build_model(self.spec, data.sample_shape, data.num_classes)
+        model = build_model(self.spec, self.kind.model_facts(data))
         prepare_model(model, self.spec, loop.ctx)
         self.model = model.to(device)
         trainable = [p for p in model.parameters() if p.requires_grad]
@@ -121,7 +123,7 @@ class Classifier(Algorithm):
         weight = balanced_class_weights(data, device) if cfg.class_weights == "balanced" else None
         self.loss_fn = functools.partial(F.cross_entropy, weight=weight, label_smoothing=cfg.label_smoothing)
         self.aug_gen = torch.Generator().manual_seed(loop.config.seed + 7919)
-        self.augment = isinstance(data, ImageDataset) and bool(data.augment)
+        self.augment = data.augments
         self.clip = (trainable, cfg.grad_clip) if cfg.grad_clip > 0 else None
         if cfg.adversarial_eps > 0:
             from engine.training.adversarial import PixelSpace
@@ -162,7 +164,7 @@ class Classifier(Algorithm):
         xb, yb = batch
         cfg, model, precision = self.cfg, self.model, self.loop.precision
         if self.augment:
-            xb = self.data.augmented(xb, self.aug_gen)  # type: ignore[attr-defined]
+            xb = self.data.augmented(xb, self.aug_gen)
         if cfg.adversarial_eps > 0:
             from engine.training.adversarial import fgsm
 
@@ -248,22 +250,5 @@ class Classifier(Algorithm):
         stopped = "finished" if outcome.reason == "already_finished" else outcome.reason
         history.update(monitor=self.cfg.monitor, stopped=stopped, steps=outcome.position.step,
                        train_seconds=round(outcome.seconds, 3))
-        return TrainedModel(
-            spec=self.spec,
-            module=self.model,
-            sample_shape=data.sample_shape,
-            classes=list(data.classes),
-            normalization=data.normalization.to_json() if isinstance(data, ImageDataset) else None,
-            input_kind="image" if isinstance(data, ImageDataset) else "table",
-            history=history,
-            extra=input_facts(data),
-        )
-
-
-def input_facts(data: TensorDataset) -> dict[str, Any]:
-    """How raw inputs became the model's inputs (for model cards): table encoding, image decoding."""
-    if isinstance(data, ImageDataset):
-        decode = dict(getattr(data, "decode", {}) or {})
-        return {"decode": decode} if decode else {}
-    encoding = dict(getattr(data, "encoding", {}) or {})
-    return {"encoding": encoding} if encoding else {}
+        return TrainedModel(spec=self.spec, module=self.model, classes=list(data.classes), input_kind=self.kind.name,
+                            facts=self.kind.model_facts(data), inputs=self.kind.input_spec(data), history=history)

@@ -62,7 +62,7 @@ def _measure(key: tuple, model_type: str, model_params: dict[str, Any], sample_s
              num_classes: int, batch: int, steps: int, device: Any, cancel: threading.Event) -> Estimate:
     import torch
 
-    from engine.models import ModelSpec, build_model
+    from engine.models import ModelSpec, build_model, model_facts
     from engine.steps.registry import get_step
 
     with _LOCK:
@@ -70,7 +70,7 @@ def _measure(key: tuple, model_type: str, model_params: dict[str, Any], sample_s
             return Estimate(_CACHE[key], str(device))
     spec_decl = get_step(model_type)
     params = {**(spec_decl.defaults() if spec_decl else {}), **model_params, "weights": "none"}
-    model = build_model(ModelSpec(model_type, params), tuple(sample_shape), num_classes).to(device)
+    model = build_model(ModelSpec(model_type, params), model_facts(tuple(sample_shape), num_classes)).to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
     x = torch.randn(batch, *sample_shape, device=device)
     y = torch.randint(0, num_classes, (batch,), device=device)
