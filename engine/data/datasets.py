@@ -178,7 +178,11 @@ class TensorDataset:
 
     # -- disk cache: plain tensors and primitives, loadable with weights_only=True
     def to_state(self) -> dict[str, Any]:
+        """Plain tensors and values for the disk cache; ``kind`` says which kind reads it back."""
+        from engine.data.kinds import kind_of
+
         state: dict[str, Any] = {
+            "kind": kind_of(self).name,
             "x": self.x.contiguous(),
             "classes": list(self.classes),
             "name": self.name,
@@ -191,7 +195,7 @@ class TensorDataset:
         return state
 
     @classmethod
-    def _common_from_state(cls, state: dict[str, Any]) -> dict[str, Any]:
+    def common_from_state(cls, state: dict[str, Any]) -> dict[str, Any]:
         return {
             "x": state["x"],
             "labels": state.get("labels"),
@@ -243,7 +247,6 @@ class ImageDataset(TensorDataset):
 
     def to_state(self) -> dict[str, Any]:
         state = super().to_state()
-        state["kind"] = "image"
         state["normalization"] = self.normalization.to_json()
         state["augment"] = [dict(a) for a in self.augment]
         return state
@@ -252,7 +255,7 @@ class ImageDataset(TensorDataset):
     def from_state(cls, state: dict[str, Any]) -> ImageDataset:
         norm = state.get("normalization", {"mean": [0.0], "std": [1.0]})
         return cls(
-            **cls._common_from_state(state),
+            **cls.common_from_state(state),
             normalization=Normalization(tuple(norm["mean"]), tuple(norm["std"])),
             augment=tuple(dict(a) for a in state.get("augment", [])),
         )
@@ -267,7 +270,6 @@ class TabularDataset(TensorDataset):
 
     def to_state(self) -> dict[str, Any]:
         state = super().to_state()
-        state["kind"] = "table"
         state["feature_names"] = list(self.feature_names)
         state["encoding"] = plain(self.encoding)
         return state
@@ -275,7 +277,7 @@ class TabularDataset(TensorDataset):
     @classmethod
     def from_state(cls, state: dict[str, Any]) -> TabularDataset:
         return cls(
-            **cls._common_from_state(state),
+            **cls.common_from_state(state),
             feature_names=list(state.get("feature_names", [])),
             encoding=dict(state.get("encoding", {})),
         )

@@ -124,7 +124,6 @@ class StreamingImageDataset(ImageDataset):
 
     def to_state(self) -> dict[str, Any]:
         state = super().to_state()
-        state["kind"] = "image_stream"
         state["files"] = list(self.files)
         state["decode"] = plain(self.decode)
         return state
