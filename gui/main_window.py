@@ -12,6 +12,7 @@ Public API (used by the wizards and tests):
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from pathlib import Path
 
@@ -105,7 +106,7 @@ class MainWindow(FileMixin, QMainWindow):
         self._update_title()
         self.catalog.ready.connect(self._catalog_ready)
         self._probe_device = probe_device
-        self._closing = None  # the task that closes the window once a stopping run has ended
+        self._closing: asyncio.Task | None = None  # closes the window once a stopping run has ended
         QTimer.singleShot(100, self.catalog.start)  # after the first paint: the window never waits for torch
 
     # -- construction -------------------------------------------------------------------------------
@@ -397,7 +398,7 @@ class MainWindow(FileMixin, QMainWindow):
         self.autosaver.discard()
         event.accept()
 
-    async def _close_when_stopped(self, ended) -> None:
+    async def _close_when_stopped(self, ended: asyncio.Future) -> None:
         await ended
         self._closing = None
         QTimer.singleShot(0, self, self.close)  # outside this task: closing may still ask about unsaved changes
