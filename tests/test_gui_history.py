@@ -4,6 +4,7 @@ compare two runs, reuse a run's settings, move a run to the trash (after asking)
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -18,9 +19,16 @@ from tests.conftest import screenshots_dir  # noqa: E402
 from tests.test_compare import classify_run  # noqa: E402
 
 
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory) -> list[Path]:
+    """Two finished runs, trained once for the module (each test works on its own copies)."""
+    base = tmp_path_factory.mktemp("trained")
+    return [classify_run(base / "a", lr=0.001, epochs=6), classify_run(base / "b", lr=0.003, epochs=6)]
+
+
 @pytest.fixture
-def window_with_runs(qtbot, tmp_path):
-    runs = [classify_run(tmp_path / "a", lr=0.001, epochs=6), classify_run(tmp_path / "b", lr=0.003, epochs=6)]
+def window_with_runs(qtbot, tmp_path, trained):
+    runs = [Path(shutil.copytree(run, tmp_path / run.name)) for run in trained]
     index = RunIndex()
     for run in runs:
         index.record(run, json.loads((run / "run.json").read_text()))

@@ -32,6 +32,13 @@ def test_the_test_application_runs_the_qasync_loop_of_gui_tasks(qapp):
     assert asyncio.get_event_loop() is tasks.loop()
 
 
+def test_run_in_executor_futures_complete_while_qtbot_waits(qtbot):
+    # Plain asyncio, no gui.tasks helper: the loop's default executor is the shared pool, not qasync's QThreads.
+    future = asyncio.get_event_loop().run_in_executor(None, lambda: threading.current_thread().name)
+    qtbot.waitUntil(future.done, timeout=HANG_MS)
+    assert future.result().startswith("loom-bg")
+
+
 def test_blocking_work_runs_on_a_worker_and_its_result_arrives_on_the_gui_thread_while_qtbot_waits(qtbot):
     gui_thread = threading.get_ident()
     seen: dict[str, int] = {}
