@@ -144,7 +144,8 @@ def main() -> int:
             window.grab().save(str(folder / f"gan_run_{theme}.png"))
         window.set_theme("light")
     t_stop = time.perf_counter()
-    window.runs.stop_and_wait(5.0)
+    window.stop_run()
+    wait_until(app, lambda: not window.runs.active, 300)
     stop_s = time.perf_counter() - t_stop
 
     cores = os.cpu_count()

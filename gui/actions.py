@@ -32,7 +32,7 @@ def build_actions(w: MainWindow) -> SimpleNamespace:
     a.open = act("&Open…", w.open_dialog, QKeySequence.Open, QStyle.SP_DialogOpenButton, "Open a workflow file")
     a.save = act("&Save", w.save, QKeySequence.Save, QStyle.SP_DialogSaveButton, "Save the workflow")
     a.save_as = act("Save &As…", w.save_as, QKeySequence.SaveAs, None, "Save the workflow under a new name")
-    a.open_run = act("Open &Run Folder…", w.open_run_dialog, None, QStyle.SP_DirOpenIcon, "Show a finished run's dashboard")
+    a.open_run = act("Open &Run Folder…", w.past_runs.open_dialog, None, QStyle.SP_DirOpenIcon, "Show a finished run's dashboard")
     a.quit = act("&Quit", w.close, QKeySequence.Quit)
     a.undo = w.doc.undo_stack.createUndoAction(w, "&Undo")
     a.undo.setShortcut(QKeySequence.Undo)

@@ -1,9 +1,11 @@
 """Application entry point: show the window first, import torch later.
 
 Nothing on the path to the first paint imports torch: the step catalogue
-loads on a background thread once the window is up (see ``gui.catalog``),
-and the engine's runner is imported on the first Run.  The event loop is
-qasync's, so coroutines (``asyncio``) and Qt share one loop on the GUI thread.
+loads in the background once the window is up (see ``gui.catalog``), and the
+engine's runner is imported on the first Run.  The event loop is qasync's, so
+coroutines (``asyncio``) and Qt share one loop on the GUI thread: all
+background work of the GUI goes through :mod:`gui.tasks`.  Anything
+unexpected ends in :mod:`gui.crash`'s dialog, never in a dead window.
 """
 
 from __future__ import annotations
@@ -28,6 +30,9 @@ def create_app(argv: list[str] | None = None):
     app.setApplicationName("Loom")
     app.setOrganizationName("Loom")
     app.setApplicationDisplayName("Loom")
+    from gui import tasks
+
+    tasks.install_loop(app)  # before any window: widgets may launch background work as they are built
     return app
 
 
@@ -43,26 +48,22 @@ def create_window(probe_device: bool = True):
 
 
 def _exec(app) -> int:
-    """Run the event loop: qasync's when available, else Qt's own."""
-    try:
-        import asyncio
+    """Run Qt's event loop (which is also the asyncio loop, see gui.tasks) until the last window closes."""
+    from gui import tasks
 
-        import qasync
-    except ImportError:
+    try:
         return app.exec()
-    loop = qasync.QEventLoop(app)
-    asyncio.set_event_loop(loop)
-    closed = asyncio.Event()
-    app.aboutToQuit.connect(closed.set)
-    with loop:
-        loop.run_until_complete(closed.wait())
-    return 0
+    finally:
+        tasks.shutdown()
 
 
 def main(argv: list[str] | None = None) -> int:
     """``loom`` with no arguments: open the desktop app (an optional workflow path may follow)."""
     args = sys.argv[1:] if argv is None else list(argv)
     app = create_app([sys.argv[0], *args] if argv is not None else None)
+    from gui.crash import install_last_line_of_defence
+
+    install_last_line_of_defence(app)  # a child of the app: lives as long as it
     window = create_window()
     window.show()
     files = [a for a in args if a.endswith(".json") and Path(a).exists()]

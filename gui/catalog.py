@@ -2,17 +2,22 @@
 
 Importing every step family may pull in heavy libraries (a family that imports
 torch at module level costs seconds), so the window never waits for it: the
-catalogue loads on a daemon thread after the window is shown and announces
-itself with ``ready``.  Code that truly needs the declarations earlier (opening
-a file given on the command line) calls :meth:`wait`.
+catalogue loads in the shared executor (:mod:`gui.tasks`) after the window is
+shown and announces itself with ``ready`` on the GUI thread.  Code that truly
+needs the declarations earlier (opening a file given on the command line)
+calls :meth:`wait`, which blocks until that same job is done — it was
+submitted when :meth:`start` was called, so there is always something to wait for.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 
 from PySide6.QtCore import QObject, Signal
+
+from gui import tasks
 
 log = logging.getLogger(__name__)
 
@@ -21,23 +26,27 @@ class StepCatalog(QObject):
     """Every declared step, grouped for the palette; ``ready`` fires once, on the GUI thread."""
 
     ready = Signal()
-    _loaded = Signal()
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._done = threading.Event()
         self._steps: list = []
         self._error = ""
-        self._thread: threading.Thread | None = None
+        self._loading: asyncio.Future | None = None
         self._announced = False
-        self._loaded.connect(self._announce)  # queued: emitted from the loader thread
 
     def start(self) -> None:
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._load, name="loom-step-catalog", daemon=True)
-            self._thread.start()
+        """Start loading (once); ``ready`` follows on the GUI thread."""
+        if self._loading is None:
+            self._loading = tasks.run_blocking(self._load)
+            tasks.launch(self._announce_when_loaded(), owner=self)
+
+    async def _announce_when_loaded(self) -> None:
+        await self._loading
+        self._announce()
 
     def _load(self) -> None:
+        """In the executor: import the step families (and with them, torch)."""
         try:
             from engine.steps.registry import all_steps
 
@@ -45,8 +54,8 @@ class StepCatalog(QObject):
         except Exception as exc:  # a broken step family must not take the app down
             log.exception("loading the step catalogue failed")
             self._error = f"{type(exc).__name__}: {exc}"
-        self._done.set()
-        self._loaded.emit()
+        finally:
+            self._done.set()
 
     def _announce(self) -> None:
         if not self._announced:

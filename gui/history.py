@@ -1,10 +1,12 @@
-"""The runs panel: past runs from the SQLite index.
+"""The runs panel: the list of past runs and its buttons.
 
 Double-click (or Open) reopens a run's dashboard; with two or more runs
 selected, Compare lays them side by side; Reuse opens a run's workflow, with
 the settings it ran with, as a new untitled document; Move to trash asks
-first.  The panel only announces what the analyst wants (signals); the main
-window does it, so every question and error goes through one place.
+first.  The panel is only a view: it shows the runs it is given
+(:meth:`RunHistory.show_runs`) and announces what the analyst wants
+(signals); :class:`gui.past_runs.PastRuns` queries the index and does the
+rest, so every question and error goes through one place.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ class RunHistory(QWidget):
     compare_runs = Signal(list)  # run folders, two or more
     reuse_run = Signal(str)  # run folder whose workflow to open as a new document
     trash_runs = Signal(list)  # run folders the analyst wants gone
+    refresh_requested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -38,7 +41,7 @@ class RunHistory(QWidget):
         self.list.itemActivated.connect(self._activated)
         self.list.itemSelectionChanged.connect(self._update_buttons)
         refresh = QPushButton("Refresh")
-        refresh.clicked.connect(self.refresh)
+        refresh.clicked.connect(self.refresh_requested)
         self.open_button = self._button("Open", "Reopen the run's dashboard and results",
                                         lambda: self._activated(self.list.currentItem()))
         self.compare_button = self._button("Compare", "Select two or more runs (Ctrl+click) to compare settings, "
@@ -68,11 +71,10 @@ class RunHistory(QWidget):
         button.clicked.connect(slot)
         return button
 
-    def refresh(self) -> None:
-        from engine.run_index import RunIndex
-
+    def show_runs(self, runs: list[dict]) -> None:
+        """Show the index's rows (newest first); runs whose folder is gone are left out."""
         self.list.clear()
-        for run in RunIndex().list():
+        for run in runs:
             if not run.get("exists"):
                 continue
             mark = STATUS_MARK.get(run.get("status") or "", "?")

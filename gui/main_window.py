@@ -5,17 +5,18 @@ Public API (used by the wizards and tests):
 * :meth:`MainWindow.load_workflow` – show a Workflow on the canvas (tidied when it has no layout)
 * :meth:`MainWindow.open_file` / :meth:`MainWindow.save` – files
 * :meth:`MainWindow.start_run`, :meth:`stop_run`, :meth:`toggle_pause` – runs
-* :meth:`MainWindow.open_run` – a finished run's dashboard from its folder
+* ``window.past_runs`` – past runs: open a run folder's dashboard, compare, reuse, move to trash
 * :meth:`MainWindow.add_page` / :meth:`show_page` – extra central pages (a welcome screen)
 * ``window.dashboard.preview`` – the image preview widget
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QImage
 from PySide6.QtWidgets import (
     QApplication,
@@ -28,21 +29,23 @@ from PySide6.QtWidgets import (
 )
 
 from engine import events as ev
-from engine.names import NodeStatus
+from engine.names import NodeStatus, RunStatus
 from engine.workflow import Workflow
-from gui import qtfix, theme
+from gui import qtfix, tasks, theme
 from gui.actions import build_actions
 from gui.autosave import Autosaver
 from gui.canvas.layout import needs_layout, tidy_positions
 from gui.canvas.scene import WorkflowScene
 from gui.canvas.view import CanvasView
 from gui.catalog import StepCatalog
+from gui.crash import present, report_for_failed_run
 from gui.dashboard.console import LogConsole
 from gui.dashboard.panel import Dashboard
 from gui.document import CLIPBOARD_MIME, WorkflowDocument
 from gui.history import RunHistory
 from gui.inspector import Inspector
 from gui.palette import Palette
+from gui.past_runs import PastRuns
 from gui.run_control import RunController, RunPhase
 from gui.settings import AppSettings
 from gui.window_files import FileMixin
@@ -51,8 +54,14 @@ qtfix.apply()  # also here: an editable install may import gui as a namespace pa
 log = logging.getLogger(__name__)
 
 
-class _DeviceProbe(QObject):
-    found = Signal(str)
+def describe_device() -> str:
+    """The device training will use, in words (in the executor: this imports torch and may probe a driver)."""
+    try:
+        from engine.device import device_label, select_device
+
+        return device_label(select_device("auto")[0])
+    except Exception as exc:  # no torch, broken driver: say so, keep working
+        return f"unknown ({type(exc).__name__})"
 
 
 class MainWindow(FileMixin, QMainWindow):
@@ -74,6 +83,7 @@ class MainWindow(FileMixin, QMainWindow):
         self.console = LogConsole()
         self.dashboard = Dashboard(self.console)
         self.history = RunHistory()
+        self.past_runs = PastRuns(self, self.history)
         self.runs = RunController(self)
         self.autosaver = Autosaver(self.doc, parent=self)
         self.problems: dict[str, list[str]] = {}
@@ -96,6 +106,7 @@ class MainWindow(FileMixin, QMainWindow):
         self._update_title()
         self.catalog.ready.connect(self._catalog_ready)
         self._probe_device = probe_device
+        self._closing: asyncio.Task | None = None  # closes the window once a stopping run has ended
         QTimer.singleShot(100, self.catalog.start)  # after the first paint: the window never waits for torch
 
     # -- construction -------------------------------------------------------------------------------
@@ -139,10 +150,6 @@ class MainWindow(FileMixin, QMainWindow):
         self.runs.state_changed.connect(self._update_actions)
         self.runs.finished.connect(self._run_finished)
         self.dashboard.thumbnail.connect(self._thumbnail)
-        self.history.open_run.connect(self.open_run)
-        self.history.compare_runs.connect(self.compare_runs)
-        self.history.reuse_run.connect(self.reuse_run)
-        self.history.trash_runs.connect(self.trash_runs)
         self._validation_timer = QTimer(self, singleShot=True, interval=150)
         self._validation_timer.timeout.connect(self.validate_now)
 
@@ -159,21 +166,14 @@ class MainWindow(FileMixin, QMainWindow):
         self.scene.rebuild()  # nodes loaded before the catalogue get their ports now
         self.validate_now()
         QTimer.singleShot(200, self.dashboard.curves.warm_up)  # pyqtgraph, while the user looks around
+        self.past_runs.refresh()
         if self._probe_device:
-            import threading
+            tasks.launch(self._show_device(), owner=self)
 
-            probe = _DeviceProbe(self)
-            probe.found.connect(lambda text: self.device_label.setText(f"Device: {text}"))
-
-            def detect() -> None:
-                try:
-                    from engine.device import device_label, select_device
-
-                    probe.found.emit(device_label(select_device("auto")[0]))
-                except Exception as exc:  # no torch, broken driver: say so, keep working
-                    probe.found.emit(f"unknown ({type(exc).__name__})")
-
-            threading.Thread(target=detect, name="loom-device-probe", daemon=True).start()
+    async def _show_device(self) -> None:
+        text = await tasks.run_blocking(describe_device)
+        if not self.runs.active:  # a run already says which device it uses
+            self.device_label.setText(f"Device: {text}")
 
     def offer_recovery(self) -> bool:
         """After a crash: offer the autosaved workflow. Returns True when it was restored."""
@@ -351,7 +351,9 @@ class MainWindow(FileMixin, QMainWindow):
 
     def _run_finished(self, status: str, message: str) -> None:
         self.statusBar().showMessage(f"Run {status}" + (f": {message}" if message else ""), 10000)
-        self.history.refresh()
+        self.past_runs.refresh()
+        if status == RunStatus.FAILED and self.runs.run_dir is not None:
+            present(report_for_failed_run(self.runs.run_dir, message), self)
 
     def _update_actions(self, state: str) -> None:
         active = state != RunPhase.IDLE
@@ -379,12 +381,15 @@ class MainWindow(FileMixin, QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
         if self.runs.active:
-            answer = self.ask("A run is in progress", "Stop the run and quit? The last checkpoint is kept.",
-                              QMessageBox.Yes | QMessageBox.No)
-            if answer != QMessageBox.Yes:
-                event.ignore()
-                return
-            self.runs.stop_and_wait(3.0)
+            event.ignore()  # the window closes once the run has stopped (its checkpoint saved), however long that takes
+            if self._closing is None:
+                answer = self.ask("A run is in progress", "Stop the run and quit? The last checkpoint is kept.",
+                                  QMessageBox.Yes | QMessageBox.No)
+                if answer == QMessageBox.Yes:
+                    ended = tasks.next_emission(self.runs.finished)  # before stop: the end cannot slip past
+                    self.runs.stop()
+                    self._closing = tasks.launch(self._close_when_stopped(ended), owner=self)
+            return
         if not self.maybe_save():
             event.ignore()
             return
@@ -392,3 +397,8 @@ class MainWindow(FileMixin, QMainWindow):
         self.settings.sync()
         self.autosaver.discard()
         event.accept()
+
+    async def _close_when_stopped(self, ended: asyncio.Future) -> None:
+        await ended
+        self._closing = None
+        QTimer.singleShot(0, self, self.close)  # outside this task: closing may still ask about unsaved changes

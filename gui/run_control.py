@@ -4,14 +4,15 @@ The engine is created lazily on the first Run (importing it is cheap, but its
 steps pull in torch), and kept for the session so repeated runs reuse cached
 nodes.  Everything the engine says arrives as coalesced batches on the GUI
 thread; the controller tracks the run state for menus and the status bar.
+Nothing here waits for the worker: the end of a run is the ``finished``
+signal (closing the window awaits it, see ``MainWindow.closeEvent``).
 """
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
-from PySide6.QtCore import QCoreApplication, QObject, QTimer, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 
 from engine import events as ev
 from engine.names import RunStatus, TextEnum
@@ -105,16 +106,6 @@ class RunController(QObject):
         if self.state in (RunPhase.RUNNING, RunPhase.PAUSED) and self.handle is not None:
             self.handle.stop()
             self._set_state(RunPhase.STOPPING)
-
-    def stop_and_wait(self, timeout: float = 3.0) -> bool:
-        """Stop and keep the GUI alive until the worker ends (for closing the window)."""
-        self.stop()
-        deadline = time.monotonic() + timeout
-        while self.handle is not None and self.handle.running and time.monotonic() < deadline:
-            QCoreApplication.processEvents()
-            self.handle.wait(0.02)
-        self.bridge.flush()
-        return self.handle is None or not self.handle.running
 
     def _on_batch(self, batch: list) -> None:
         self.events.emit(batch)

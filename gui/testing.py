@@ -4,9 +4,17 @@ Events are delivered with ``QApplication.sendEvent`` so they take the same
 path as a user's: the widget's mouse handlers, the view's scene dispatch,
 item hit-testing.  Kept in the package so other GUI code (the wizards) can
 script the canvas the same way in its own tests.
+
+Waiting: tests wait for *events* (a state, a signal, a task's end) and never
+for a duration.  :data:`HANG_MS` is the one ceiling on such waits; it exists
+only to turn a hang into a failure, so it is minutes, far beyond what any
+step takes even on a busy 2-core machine.
 """
 
 from __future__ import annotations
+
+import asyncio
+from typing import Any
 
 from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
 from PySide6.QtGui import QMouseEvent
@@ -71,6 +79,21 @@ def drag_port_to_port(window, source: tuple[str, str, bool], target: tuple[str, 
     return view.last_refusal
 
 
+HANG_MS = 300_000  # a ceiling that only catches hangs: never a race against the machine's speed
+
+
+def finish(qtbot, task: asyncio.Future, timeout: int = HANG_MS) -> Any:
+    """Let Qt's loop run (which runs the GUI's coroutines, see gui.tasks) until ``task`` ends; its result."""
+    qtbot.waitUntil(task.done, timeout=timeout)
+    return task.result()
+
+
+def stop_run(window, qtbot, timeout: int = HANG_MS) -> None:
+    """Press Stop and wait until the run has ended (checkpoint saved, RunFinished delivered)."""
+    window.stop_run()
+    qtbot.waitUntil(lambda: not window.runs.active, timeout=timeout)
+
+
 def make_window(qtbot, size: tuple[int, int] = (1400, 880)):
     """A shown MainWindow with its step catalogue loaded and every question answered 'Discard'/'Yes'."""
     from PySide6.QtWidgets import QMessageBox
@@ -84,7 +107,7 @@ def make_window(qtbot, size: tuple[int, int] = (1400, 880)):
     window.show()
     qtbot.waitExposed(window)
     window.catalog.wait()
-    qtbot.waitUntil(lambda: window.palette_panel.item_for("digits") is not None, timeout=10000)
+    qtbot.waitUntil(lambda: window.palette_panel.item_for("digits") is not None, timeout=HANG_MS)
     return window
 
 

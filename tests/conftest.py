@@ -35,6 +35,22 @@ def isolated_loom_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: py
     return base
 
 
+@pytest.fixture(scope="session")
+def qapp(qapp_args: list[str]):
+    """pytest-qt's QApplication (this overrides its fixture), made the way the app makes it.
+
+    ``gui.app.create_app`` installs qasync's loop (``gui.tasks``), so the
+    coroutines the GUI launches make progress whenever Qt's loop runs, as in
+    ``qtbot.waitUntil`` (tests/test_gui_tasks.py proves it).  The last line of
+    defence is not installed: pytest-qt's exception capture owns
+    ``sys.excepthook`` here, so an unexpected error fails its test instead of
+    opening a dialog.
+    """
+    from gui.app import create_app
+
+    return create_app(qapp_args)
+
+
 _exit_status: dict[str, int] = {}
 
 

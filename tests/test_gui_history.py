@@ -1,8 +1,10 @@
-"""The runs panel: compare two runs, reuse a run's settings, move a run to the trash (after asking)."""
+"""Past runs (gui.past_runs, behind the Runs panel): the list comes from the index in the background;
+compare two runs, reuse a run's settings, move a run to the trash (after asking)."""
 
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -12,19 +14,26 @@ from PySide6.QtWidgets import QMessageBox
 pytest.importorskip("pytestqt")
 
 from engine.run_index import RunIndex  # noqa: E402
-from gui.testing import make_window  # noqa: E402
+from gui.testing import HANG_MS, finish, make_window  # noqa: E402
 from tests.conftest import screenshots_dir  # noqa: E402
 from tests.test_compare import classify_run  # noqa: E402
 
 
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory) -> list[Path]:
+    """Two finished runs, trained once for the module (each test works on its own copies)."""
+    base = tmp_path_factory.mktemp("trained")
+    return [classify_run(base / "a", lr=0.001, epochs=6), classify_run(base / "b", lr=0.003, epochs=6)]
+
+
 @pytest.fixture
-def window_with_runs(qtbot, tmp_path):
-    runs = [classify_run(tmp_path / "a", lr=0.001, epochs=6), classify_run(tmp_path / "b", lr=0.003, epochs=6)]
+def window_with_runs(qtbot, tmp_path, trained):
+    runs = [Path(shutil.copytree(run, tmp_path / run.name)) for run in trained]
     index = RunIndex()
     for run in runs:
         index.record(run, json.loads((run / "run.json").read_text()))
     window = make_window(qtbot)
-    window.history.refresh()
+    finish(qtbot, window.past_runs.refresh())
     return window, runs
 
 
@@ -36,14 +45,38 @@ def select(window, run_dirs: list[Path]) -> None:
         item.setSelected(item.data(0x0100) in wanted)  # Qt.UserRole
 
 
-def test_two_selected_runs_compare_side_by_side(window_with_runs, tmp_path):
+def test_the_runs_panel_lists_the_indexed_runs_newest_first(window_with_runs):
+    window, runs = window_with_runs
+    listed = [window.history.list.item(i).data(Qt.UserRole) for i in range(window.history.list.count())]
+    assert sorted(listed) == sorted(str(r.resolve()) for r in runs)
+    assert all(window.history.list.item(i).text().startswith("✔") for i in range(len(listed)))
+
+
+def test_refresh_shows_what_the_index_holds_now(window_with_runs, qtbot):
+    window, runs = window_with_runs
+    RunIndex().forget(runs[0])
+    assert [r["run_dir"] for r in finish(qtbot, window.past_runs.refresh())] == [str(runs[1].resolve())]
+    assert window.history.list.count() == 1
+
+
+def test_the_newest_refresh_wins(window_with_runs, qtbot):
+    window, runs = window_with_runs
+    first = window.past_runs.refresh()
+    RunIndex().forget(runs[0])
+    second = window.past_runs.refresh()
+    finish(qtbot, second)
+    assert first.cancelled()  # an older answer never overwrites a newer one
+    assert window.history.list.count() == 1
+
+
+def test_two_selected_runs_compare_side_by_side(window_with_runs, tmp_path, qtbot):
     window, runs = window_with_runs
     panel = window.history
     select(window, runs[:1])
     assert not panel.compare_button.isEnabled() and panel.reuse_button.isEnabled()
     select(window, runs)
     assert panel.compare_button.isEnabled() and not panel.reuse_button.isEnabled()
-    dialog = window.compare_runs(panel.selected())
+    dialog = finish(qtbot, window.past_runs.compare(panel.selected()))
     assert dialog.table.columnCount() == 2
     assert dialog.table.verticalHeaderItem(0).text() == "train.lr"  # what changed comes first
     assert sorted(dialog.curve_labels()) == ["a", "b"]  # one curve per run, val_loss by default
@@ -56,22 +89,22 @@ def test_two_selected_runs_compare_side_by_side(window_with_runs, tmp_path):
 
 def test_reuse_opens_the_runs_settings_as_a_new_document(window_with_runs):
     window, runs = window_with_runs
-    assert window.reuse_run(runs[1])
+    assert window.past_runs.reuse(runs[1])
     assert window.doc.workflow.node("train").params["lr"] == 0.003
     assert window.doc.path is None  # Save will ask where, never overwrite the run's copy
 
 
-def test_move_to_trash_asks_first_and_forgets_the_run(window_with_runs, monkeypatch, tmp_path):
+def test_move_to_trash_asks_first_and_forgets_the_run(window_with_runs, monkeypatch, tmp_path, qtbot):
     window, runs = window_with_runs
     (tmp_path / "xdg").mkdir()
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))  # a private trash
     window.ask = lambda *_a: QMessageBox.Cancel
-    assert window.trash_runs([str(runs[0])]) == 0 and runs[0].exists()
+    assert window.past_runs.trash([str(runs[0])]) is None and runs[0].exists()
     window.ask = lambda *_a: QMessageBox.Yes
-    assert window.trash_runs([str(runs[0])]) == 1
+    assert finish(qtbot, window.past_runs.trash([str(runs[0])])) == 1
     assert not runs[0].exists() and (tmp_path / "xdg" / "Trash" / "files" / "a").is_dir()
     assert str(runs[0].resolve()) not in {r["run_dir"] for r in RunIndex().list()}
-    assert window.history.list.count() == 1
+    qtbot.waitUntil(lambda: window.history.list.count() == 1, timeout=HANG_MS)  # the list follows
 
 
 def test_a_previous_run_overlays_the_live_curves_and_survives_a_new_run(window_with_runs):

@@ -10,7 +10,7 @@ pytest.importorskip("pytestqt")
 from engine.workflow import Workflow  # noqa: E402
 from gui.fields import BoolField, ChoiceField, TextField  # noqa: E402
 from gui.paths import examples_dir  # noqa: E402
-from gui.testing import make_window  # noqa: E402
+from gui.testing import HANG_MS, make_window  # noqa: E402
 
 
 @pytest.fixture
@@ -47,14 +47,14 @@ def test_typing_validates_badges_the_node_and_undoes(window, qtbot):
     qtbot.keyClicks(field.edit, "-3")
     assert "below the minimum 1" in field.problem()
     assert window.doc.workflow.node("train").params["epochs"] == -3
-    qtbot.waitUntil(lambda: bool(window.problems.get("train")), timeout=2000)
+    qtbot.waitUntil(lambda: bool(window.problems.get("train")), timeout=HANG_MS)
     assert window.scene.nodes["train"].badge()[0] == "1 problem"
     assert window.start_run() is None  # Run refuses while a badge is up
     assert window.doc.undo_stack.count() == 1  # keystrokes in one field are one undo step
     window.doc.undo_stack.undo()
     assert window.doc.workflow.node("train").params["epochs"] == 20
     assert field.edit.text() == "20" and field.problem() == ""
-    qtbot.waitUntil(lambda: not window.problems, timeout=2000)
+    qtbot.waitUntil(lambda: not window.problems, timeout=HANG_MS)
     assert window.scene.nodes["train"].badge() == ("", "")
 
 

@@ -16,10 +16,11 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QMessageBox
 
 from gui.results import ResultsPage, headline_metrics
+from gui.testing import HANG_MS
 from gui.wizards.recipes import ClassifyChoices, GenerateChoices, classify_workflow, generate_workflow
 from tests.conftest import screenshots_dir  # noqa: E402
 
-pytestmark = pytest.mark.timeout(180)  # a hang (a modal prompt) fails instead of stalling CI
+pytestmark = pytest.mark.timeout(600)  # a hang (a modal prompt) fails instead of stalling CI
 SHOTS = screenshots_dir()
 
 
@@ -76,7 +77,7 @@ def test_classifier_results_show_the_confusion_matrix(qtbot, tmp_path: Path) -> 
     page.show_run(classifier_run(tmp_path), can_export=False, is_generator=False)
     assert page.visual.currentWidget() is page.confusion
     qtbot.waitUntil(lambda: any(label.text() == "87.5 %" and label.isVisible()
-                                for label in page.findChildren(QLabel)), timeout=2000)
+                                for label in page.findChildren(QLabel)), timeout=HANG_MS)
     assert str(tmp_path / "run-classify") in page.files.text()
     assert not page.export_button.isEnabled() and "no export step" in page.export_button.toolTip()
     assert not page.generate_button.isVisibleTo(page)
@@ -128,7 +129,7 @@ def test_results_buttons_open_the_folder_reopen_the_wizard_and_go_back(window, q
     qtbot.mouseClick(controller.results.open_button, Qt.LeftButton)
     assert opened == [str(run)]
     qtbot.mouseClick(controller.results.again_button, Qt.LeftButton)
-    qtbot.waitUntil(lambda: controller.wizard is not None and controller.wizard.isVisible(), timeout=5000)
+    qtbot.waitUntil(lambda: controller.wizard is not None and controller.wizard.isVisible(), timeout=HANG_MS)
     assert controller.wizard_kind == "classify"
     controller.wizard.close()
     qtbot.mouseClick(controller.results.back_button, Qt.LeftButton)

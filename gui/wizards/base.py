@@ -14,6 +14,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QWidget, QWizard
 
 from engine.workflow import Workflow
+from gui import tasks
 from gui.wizards.settings import WizardMemory
 
 
@@ -35,6 +36,11 @@ class LoomWizard(QWizard):
 
     def build_workflow(self) -> Workflow:
         raise NotImplementedError
+
+    def done(self, result: int) -> None:
+        """Finished or closed: the pages' scans and timings are no longer wanted (the pages live on)."""
+        tasks.cancel_owned(self)
+        super().done(result)
 
     def accept(self) -> None:
         from gui.wizards.pages import ReviewPage

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import concurrent.futures as cf
+import asyncio
 import threading
 from typing import Any
 
@@ -10,10 +10,11 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QButtonGroup, QGridLayout, QLabel, QRadioButton, QWidget
 
 from engine.workflow import Workflow
+from gui import tasks
 from gui.wizards.base import LoomWizard
 from gui.wizards.datapage import DataPage
 from gui.wizards.estimate import Estimate, human_duration, measure
-from gui.wizards.pages import BudgetPage, LoomPage, Relay, ReviewPage, in_background
+from gui.wizards.pages import BudgetPage, LoomPage, ReviewPage
 from gui.wizards.recipes import PRESETS, Budget, ClassifyChoices, classify_workflow, preset_for
 from gui.wizards.settings import WizardMemory
 
@@ -57,10 +58,7 @@ class PresetPage(LoomPage):
         self.body.addWidget(self.note)
         self.body.addStretch(1)
         self.buttons[choices.preset if choices.preset in PRESETS else "balanced"].setChecked(True)
-        self._relay = Relay(self)
-        self._relay.done.connect(self._timed)
-        self._generation = 0
-        self.cancel = threading.Event()  # set when the wizard closes: stops timings still running
+        self._timing: asyncio.Task | None = None
 
     def preset(self) -> str:
         return next(k for k, b in self.buttons.items() if b.isChecked())
@@ -68,7 +66,7 @@ class PresetPage(LoomPage):
     def initializePage(self) -> None:  # noqa: N802
         data = self.choices.data
         facts = self.data_page.data_facts()
-        self._generation += 1
+        jobs = []
         for key in PRESETS:
             p = preset_for(data, key)
             self.buttons[key].setText(f"{p.title} — {_model_words(p.model_type, p.model_params)}")
@@ -76,9 +74,11 @@ class PresetPage(LoomPage):
             self.times[key].setText("timing…")
             shape = (facts.get("features", 8),) if not data.is_image else (
                 facts["channels"], p.image_size or 32, p.image_size or 32)
-            job = in_background(measure, p.model_type, p.model_params, shape, int(facts.get("classes", 2)),
-                                min(32, int(p.train_params.get("batch_size", 64))), 2, self.cancel)
-            job.add_done_callback(lambda f, k=key, g=self._generation: self._relay.deliver((k, g), f))
+            jobs.append((key, (p.model_type, p.model_params, shape, int(facts.get("classes", 2)),
+                               min(32, int(p.train_params.get("batch_size", 64))), 2)))
+        if self._timing is not None:
+            self._timing.cancel()  # timings for the data chosen before are no longer wanted
+        self._timing = tasks.launch(self._time_presets(jobs), owner=self)
         self.note.setText(f"Times are for {self._train_images()} training examples and "
                           f"{self._budget_words()}; change the budget on the next page.")
 
@@ -90,18 +90,19 @@ class PresetPage(LoomPage):
         b = self.choices.budget
         return f"{b.epochs} epochs" if b.kind == "epochs" else f"at most {b.minutes:g} minutes"
 
-    def _timed(self, key: tuple, future: cf.Future) -> None:
-        preset, generation = key
-        if generation != self._generation:
-            return
-        try:
-            est: Estimate = future.result()
-        except Exception as exc:  # an estimate is a courtesy; never block the wizard on it
-            self.times[preset].setText("(no estimate)")
-            self.times[preset].setToolTip(f"Could not time this model here: {exc}")
-            return
-        self.estimates[preset] = est
-        self.times[preset].setText(self.estimate_text(preset, self.choices.budget))
+    async def _time_presets(self, jobs: list[tuple[str, tuple]]) -> None:
+        """Time each preset in turn (side by side they would slow each other down)."""
+        cancel = threading.Event()  # set if this task is cancelled: the timing under way stops at its next step
+        for preset, args in jobs:
+            try:
+                # measure() checks the event between steps; run_blocking sets it if this task is cancelled
+                est: Estimate = await tasks.run_blocking(measure, *args, cancel, cancel=cancel)
+            except Exception as exc:  # an estimate is a courtesy; never block the wizard on it
+                self.times[preset].setText("(no estimate)")
+                self.times[preset].setToolTip(f"Could not time this model here: {exc}")
+                continue
+            self.estimates[preset] = est
+            self.times[preset].setText(self.estimate_text(preset, self.choices.budget))
 
     def estimate_text(self, preset: str, budget: Budget) -> str:
         est = self.estimates.get(preset)
@@ -134,8 +135,6 @@ class ClassifyWizard(LoomWizard):
         self.review_page = ReviewPage()
         for page in (self.data_page, self.preset_page, self.budget_page, self.review_page):
             self.addPage(page)
-        self.finished.connect(lambda _result: self.preset_page.cancel.set())
-        self.destroyed.connect(self.preset_page.cancel.set)
 
     def _estimate(self, budget: Budget) -> str:
         text = self.preset_page.estimate_text(self.preset_page.preset(), budget)

@@ -1,20 +1,21 @@
 """The data page: built-in data, a folder of images or a CSV table, checked before Next.
 
-A folder is scanned on a background thread as soon as its path is typed
-(counts per class, thumbnails, the cleaning report, see
-:mod:`gui.wizards.scan`); Next waits for a scan still running, then refuses
-with the problem in words when the data cannot train what the wizard builds.
+A folder is scanned in the background (:mod:`gui.tasks`) as soon as its path
+is typed (counts per class, thumbnails, the cleaning report, see
+:mod:`gui.wizards.scan`).  Next never freezes the wizard on a scan still
+running: the page says it is still looking and moves on by itself once the
+check passes, or refuses with the problem in words when the data cannot
+train what the wizard builds.
 """
 
 from __future__ import annotations
 
-import concurrent.futures as cf
+import asyncio
 from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
-    QApplication,
     QButtonGroup,
     QComboBox,
     QFileDialog,
@@ -27,7 +28,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gui.wizards.pages import LoomPage, Relay, in_background, pixmap_of
+from gui import tasks
+from gui.wizards.pages import LoomPage, pixmap_of
 from gui.wizards.recipes import DataChoice, has_param
 from gui.wizards.scan import FolderScan, TableScan, scan_folder, scan_table
 
@@ -99,9 +101,8 @@ class DataPage(LoomPage):
 
         self.scan: FolderScan | TableScan | None = None
         self._scan_key: tuple | None = None
-        self._future: cf.Future | None = None
-        self._relay = Relay(self)
-        self._relay.done.connect(self._scan_done)
+        self._scanning: asyncio.Task | None = None
+        self._next_when_checked = False  # Next was pressed while the scan was still running
         self._debounce = QTimer(self, singleShot=True, interval=350)
         self._debounce.timeout.connect(self._start_scan)
         self.path_edit.textChanged.connect(lambda _t: self._path_changed())
@@ -142,7 +143,10 @@ class DataPage(LoomPage):
         key = self._key()
         if key == self._scan_key:
             return
+        if self._scanning is not None:
+            self._scanning.cancel()  # an older scan's result is no longer wanted
         self._scan_key, self.scan = key, None
+        self._next_when_checked = False
         src, path = key
         self.thumbs.clear()
         self.thumbs.setMinimumSize(0, 0)
@@ -157,19 +161,26 @@ class DataPage(LoomPage):
             self.summary.setText("Looking at the files…")
             labels = "auto" if self.need_classes else "none"
             fn = (lambda: scan_folder(path, labels)) if src == "folder" else (lambda: scan_table(path))
-        future = in_background(fn)
-        self._future = future
-        future.add_done_callback(lambda f, k=key: self._relay.deliver(k, f))
+        self._scanning = tasks.launch(self._scan(src, fn), owner=self, on_error=self._scan_failed)
 
-    def _scan_done(self, key: tuple, future: cf.Future) -> None:
-        if key != self._scan_key:
-            return  # an older scan finished after the path changed
-        try:
-            result = future.result()
-        except Exception as exc:  # a scan must never crash the wizard
-            self.summary.setText(f"Could not look at the data: {exc}")
-            return
-        self._show(key[0], result)
+    async def _scan(self, src: str, fn: Callable[[], Any]) -> None:
+        self._show(src, await tasks.run_blocking(fn))
+        if self._next_when_checked:
+            self._next_when_checked = False
+            if not self.message.text():
+                QTimer.singleShot(0, self, self._go_on)  # outside this task: Next builds the following page
+
+    def _scan_failed(self, exc: BaseException) -> None:
+        """A scan must never crash the wizard: say so, and let the analyst choose again."""
+        self.summary.setText(f"Could not look at the data: {exc}")
+        if self._next_when_checked:
+            self._next_when_checked = False
+            self.refuse("The data could not be checked; choose it again.")
+
+    def _go_on(self) -> None:
+        wizard = self.wizard()
+        if wizard is not None and wizard.currentPage() is self:
+            wizard.next()
 
     def _show(self, src: str, result: Any) -> None:
         if src in BUILTIN_TEXT:
@@ -198,18 +209,6 @@ class DataPage(LoomPage):
         self.thumbs.setPixmap(pix)
         self.thumbs.setMinimumSize(pix.size())
 
-    def wait_for_scan(self) -> None:
-        """Finish the pending scan now (Next was pressed before it came back)."""
-        self._debounce.stop()
-        self._start_scan()
-        if self._future is not None and self.scan is None and self._key()[0] not in BUILTIN_TEXT:
-            QApplication.setOverrideCursor(Qt.WaitCursor)
-            try:
-                result = self._future.result()
-            finally:
-                QApplication.restoreOverrideCursor()
-            self._show(self._key()[0], result)
-
     def _browse(self) -> None:
         if self.source() == "csv":
             path, _ = QFileDialog.getOpenFileName(self, "Choose a CSV file", self.path_edit.text(),
@@ -227,7 +226,13 @@ class DataPage(LoomPage):
         else:
             if not self.path_edit.text().strip():
                 return self.refuse("Choose a folder first." if src == "folder" else "Choose a CSV file first.")
-            self.wait_for_scan()
+            self._debounce.stop()
+            self._start_scan()  # the path typed just now, if its scan has not started yet
+            if self.scan is None and self._scanning is not None and not self._scanning.done():
+                self._next_when_checked = True
+                self.summary.setText("Looking at the files… the wizard goes on by itself when they check out.")
+                self.refuse("")
+                return False
             if isinstance(self.scan, FolderScan):
                 problem = self.scan.problem(self.need_classes)
             elif isinstance(self.scan, TableScan):

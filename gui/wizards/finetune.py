@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from PySide6.QtWidgets import (
 
 from engine.names import RunStatus
 from engine.workflow import Workflow
+from gui import tasks
 from gui.wizards.base import LoomWizard
 from gui.wizards.datapage import DataPage
 from gui.wizards.pages import BudgetPage, LoomPage, ReviewPage, help_label
@@ -99,12 +101,21 @@ class SourcePage(LoomPage):
         self.buttons[choices.source if choices.source in self.buttons else "imagenet"].setChecked(True)
         if choices.source == "file":
             self.file_edit.setText(choices.source_path)
+        self._looking: asyncio.Task | None = None
 
     def initializePage(self) -> None:  # noqa: N802
-        self.imagenet_note.setText(imagenet_status())
+        """Look for the ImageNet weights and previous runs in the background (torch import, a folder scan)."""
+        if self._looking is not None:
+            self._looking.cancel()
+        self._looking = tasks.launch(self._look_around(), owner=self)
+
+    async def _look_around(self) -> None:
+        status, runs = tasks.run_blocking(imagenet_status), tasks.run_blocking(previous_runs)
+        self.imagenet_note.setText(await status)
+        found = [str(p) for p in await runs]
         current = self.run_box.currentText() or (self.choices.source_path if self.choices.source == "run" else "")
         self.run_box.clear()
-        self.run_box.addItems([str(p) for p in previous_runs()])
+        self.run_box.addItems(found)
         if current:
             self.run_box.setCurrentText(current)
 

@@ -6,18 +6,17 @@ Every page validates in :meth:`validatePage` and, when it refuses, says why
 in plain words in its red message line (Next stays clickable so the reason is
 one click away, never a silently greyed button).  Pages write into the
 wizard's choices dataclass only when they are left with Next, so Back keeps
-whatever the analyst typed.
+whatever the analyst typed.  Background work of a page (folder scans,
+timings) goes through :mod:`gui.tasks`, owned by the page: it is cancelled
+when the wizard closes (see ``LoomWizard.done``).
 """
 
 from __future__ import annotations
 
-import concurrent.futures as cf
-import contextlib
-import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -36,26 +35,6 @@ from gui.wizards.recipes import Budget, RecipeError, has_param
 if TYPE_CHECKING:
     from gui.wizards.base import LoomWizard
 
-
-def in_background(fn: Callable[..., Any], *args: Any) -> cf.Future:
-    """Run ``fn`` on its own thread and return a future for its result.
-
-    Not a daemon: a thread killed inside torch at interpreter exit aborts the
-    process, so long jobs (the timings) take a cancel event and finish quickly
-    once the wizard closes.
-    """
-    future: cf.Future = cf.Future()
-
-    def work() -> None:
-        if not future.set_running_or_notify_cancel():
-            return
-        try:
-            future.set_result(fn(*args))
-        except BaseException as exc:  # delivered to whoever waits on the future
-            future.set_exception(exc)
-
-    threading.Thread(target=work, name="loom-wizard").start()
-    return future
 
 def message_label() -> QLabel:
     """The red line where a page says why it cannot go on."""
@@ -83,17 +62,6 @@ def pixmap_of(pixels: Any, max_side: int = 260) -> QPixmap:
         factor = max(1, (max_side // 2) // max(pix.width(), pix.height()))
         pix = pix.scaled(pix.width() * factor, pix.height() * factor, Qt.KeepAspectRatio, Qt.FastTransformation)
     return pix
-
-
-class Relay(QObject):
-    """Carries a background result onto the GUI thread (a queued signal)."""
-
-    done = Signal(object, object)  # key, result
-
-    def deliver(self, key: Any, future: cf.Future) -> None:
-        """Any thread: pass the finished future on, unless the page was closed meanwhile."""
-        with contextlib.suppress(RuntimeError):  # the page (and this relay) were deleted: nobody waits
-            self.done.emit(key, future)
 
 
 class LoomPage(QWizardPage):

@@ -1,0 +1,158 @@
+"""Past runs, in one place: the Runs panel's list, open, compare, reuse and move to trash.
+
+The Runs panel (:class:`gui.history.RunHistory`) and the File menu only say
+what the analyst wants; this controller does it for its window.  Everything
+that reads or moves many files — the index query, a comparison reading every
+run's metrics, moving folders to the trash — runs in the background
+(:mod:`gui.tasks`), so a long history or a slow disk never freezes the
+window.  Questions go through the window's ``ask`` and handled errors
+through its ``show_error``, like every other prompt.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QObject, Qt
+from PySide6.QtWidgets import QFileDialog, QMessageBox
+
+from gui import tasks
+from gui.history import RunHistory
+
+if TYPE_CHECKING:
+    from gui.compare import CompareDialog
+    from gui.main_window import MainWindow
+
+
+def list_runs() -> list[dict[str, Any]]:
+    """The index's runs, newest first (in the executor: SQLite and a stat per run folder)."""
+    from engine.run_index import RunIndex
+
+    return RunIndex().list()
+
+
+def move_to_trash(run_dirs: list[str]) -> tuple[int, list[str]]:
+    """Move run folders to the system trash and forget them in the index; (moved, the ones that could not go)."""
+    from PySide6.QtCore import QFile
+
+    from engine.run_index import RunIndex
+
+    moved, failed = 0, []
+    index = RunIndex()
+    for run_dir in run_dirs:
+        if QFile.moveToTrash(str(run_dir)):
+            index.forget(Path(run_dir))
+            moved += 1
+        else:
+            failed.append(str(run_dir))
+    return moved, failed
+
+
+class PastRuns(QObject):
+    """Open, compare, reuse and trash finished runs for ``window``; keeps ``panel`` listing them."""
+
+    def __init__(self, window: MainWindow, panel: RunHistory) -> None:
+        super().__init__(window)
+        self.window = window
+        self.panel = panel
+        self._refreshing: asyncio.Task | None = None
+        panel.open_run.connect(self.open)
+        panel.compare_runs.connect(self.compare)
+        panel.reuse_run.connect(self.reuse)
+        panel.trash_runs.connect(self.trash)
+        panel.refresh_requested.connect(self.refresh)
+
+    # -- the list -----------------------------------------------------------------------------------
+    def refresh(self) -> asyncio.Task:
+        """Re-read the index in the background; the newest request wins."""
+        if self._refreshing is not None:
+            self._refreshing.cancel()
+        self._refreshing = tasks.launch(self._refresh(), owner=self.panel)
+        return self._refreshing
+
+    async def _refresh(self) -> list[dict[str, Any]]:
+        runs = await tasks.run_blocking(list_runs)
+        self.panel.show_runs(runs)
+        return runs
+
+    # -- open -----------------------------------------------------------------------------------------
+    def open_dialog(self) -> None:
+        path = QFileDialog.getExistingDirectory(self.window, "Open run folder", str(Path.home()))
+        if path:
+            self.open(path)
+
+    def open(self, run_dir: str | Path) -> bool:
+        """A finished run's dashboard, and its node states on the canvas."""
+        from engine.errors import UserInputError
+
+        w = self.window
+        try:
+            info = w.dashboard.load_run(run_dir)
+        except UserInputError as exc:
+            w.show_error("Cannot open run", str(exc))
+            return False
+        for node_id, node in info.get("nodes", {}).items():
+            w.scene.set_node_state(node_id, node.get("state", ""), node.get("message", ""))
+        w.dashboard_dock.raise_()
+        w.statusBar().showMessage(f"Run {info.get('run_id')}: {info.get('status')}", 8000)
+        return True
+
+    # -- compare ----------------------------------------------------------------------------------------
+    def compare(self, run_dirs: list[str]) -> asyncio.Task:
+        """Read the runs in the background, then open a comparison (non-modal: several can stay open).
+
+        The task's result is the dialog, or None when the runs could not be compared (the window says why).
+        """
+        return tasks.launch(self._compare([str(d) for d in run_dirs]), owner=self)
+
+    async def _compare(self, run_dirs: list[str]) -> CompareDialog | None:
+        from engine.compare import Comparison
+        from engine.errors import UserInputError
+        from gui.compare import CompareDialog
+
+        try:
+            comparison = await tasks.run_blocking(Comparison.of, run_dirs)
+        except UserInputError as exc:
+            self.window.show_error("Cannot compare runs", str(exc))
+            return None
+        dialog = CompareDialog(comparison, self.window)
+        dialog.setAttribute(Qt.WA_DeleteOnClose)
+        dialog.show()
+        return dialog
+
+    # -- reuse ---------------------------------------------------------------------------------------------
+    def reuse(self, run_dir: str | Path) -> bool:
+        """The run's workflow, as it ran, as a new untitled document: edit a setting and run again."""
+        w = self.window
+        if not w.maybe_save() or not w.open_file(Path(run_dir) / "workflow.json"):
+            return False
+        w.doc.path = None  # Save must not write into the run folder
+        w.doc.path_changed.emit()
+        w.statusBar().showMessage(f"Workflow of run {Path(run_dir).name} opened as a new document", 6000)
+        return True
+
+    # -- move to trash ----------------------------------------------------------------------------------------
+    def trash(self, run_dirs: list[str]) -> asyncio.Task | None:
+        """Ask, then move the run folders to the trash in the background.
+
+        None when the analyst said no; otherwise a task whose result is how many went.
+        """
+        names = ", ".join(Path(d).name for d in run_dirs[:3]) + (" …" if len(run_dirs) > 3 else "")
+        plural = "s" if len(run_dirs) != 1 else ""
+        answer = self.window.ask("Move runs to the trash",
+                                 f"Move {len(run_dirs)} run folder{plural} ({names}) to the trash? You can restore "
+                                 "them from there.", QMessageBox.Yes | QMessageBox.Cancel)
+        if answer != QMessageBox.Yes:
+            return None
+        return tasks.launch(self._trash([str(d) for d in run_dirs]), owner=self)
+
+    async def _trash(self, run_dirs: list[str]) -> int:
+        moved, failed = await tasks.run_blocking(move_to_trash, run_dirs)
+        self.refresh()
+        if failed:
+            self.window.show_error("Some runs were not moved",
+                                   "This system has no trash Loom can use for:\n" + "\n".join(failed)
+                                   + "\nDelete those folders yourself if you no longer need them.")
+        return moved
