@@ -173,22 +173,24 @@ def test_a_failed_run_says_so_in_one_dialog_that_opens_the_runs_log(window, qtbo
 
     opened: list[str] = []
     monkeypatch.setattr(QDesktopServices, "openUrl", lambda url: opened.append(url.toLocalFile()) or True)
-    wf = Workflow.from_json({"schema": 1, "name": "missing table", "nodes": [
-        {"id": "data", "type": "csv_table", "params": {"path": str(tmp_path / "gone.csv"), "target": "y"}},
+    table = tmp_path / "one_class.csv"
+    table.write_text("x,y\n" + "".join(f"{i},a\n" for i in range(20)))
+    wf = Workflow.from_json({"schema": 1, "name": "one class", "nodes": [
+        {"id": "data", "type": "csv_table", "params": {"path": str(table), "target": "y"}},
         {"id": "model", "type": "mlp"}, {"id": "train", "type": "train", "params": {"epochs": 1}}],
         "links": [{"source": "data.data", "target": "train.data"}, {"source": "model.model", "target": "train.model"}]})
     window.load_workflow(wf)
     handle = window.start_run(out_dir=tmp_path / "run")
-    assert handle is not None  # valid on paper: the file is found missing when the run reads it
+    assert handle is not None  # valid on paper: the single class shows only when training starts
     qtbot.waitUntil(lambda: crash.current_dialog() is not None, timeout=HANG_MS)
     dialog = crash.current_dialog()
     try:
         assert window.runs.last_status == "failed"
         assert dialog.heading.text() == "The run failed."
-        assert "gone.csv does not exist" in dialog.summary.text()
+        assert "a classifier needs at least 2" in dialog.summary.text()
         assert not dialog.isModal() and not dialog.details_toggle.isVisibleTo(dialog)
         dialog.open_log_button.click()
         assert opened == [str(tmp_path / "run" / "log.txt")]
-        assert "gone.csv" in (tmp_path / "run" / "log.txt").read_text()
+        assert "a classifier needs at least 2" in (tmp_path / "run" / "log.txt").read_text()
     finally:
         dialog.close()
