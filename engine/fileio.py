@@ -77,7 +77,7 @@ def read_json(path: str | Path, advice: str = "", expect: type | None = dict) ->
         size = path.stat().st_size
         if size > MAX_JSON_BYTES:
             raise UserInputError(f"{path}: {size // 2**20} MB is far too big for a Loom JSON file{tail}")
-        text = path.read_bytes().decode("utf-8")
+        text = path.read_bytes().decode("utf-8-sig")  # a BOM (Windows editors) is not damage
     except FileNotFoundError:
         raise UserInputError(f"{path}: no such file{tail}") from None
     except UnicodeDecodeError:
@@ -213,8 +213,8 @@ def check_output_file(path: str | Path, option: str) -> Path:
     if path.is_dir():
         raise UserInputError(f"{option} {path}: is a folder — give a file name, e.g. {path / 'out.csv'}")
     parent = path.parent
-    while not parent.exists() and parent != parent.parent:
-        parent = parent.parent
+    if not parent.exists():
+        raise UserInputError(f"{option} {path}: there is no folder {parent} — create it or pick another place")
     if not parent.is_dir():
         raise UserInputError(f"{option} {path}: {parent} is a file, not a folder — pick another place")
     if not os.access(parent, os.W_OK):

@@ -20,7 +20,7 @@ from engine.errors import UserInputError
 from engine.params import ParamError
 from engine.refusal import RunRefused
 from engine.run_files import RECORD_KEYS, WORKFLOW_DAMAGED, WORKFLOW_JSON, read_metrics, read_run
-from engine.run_folder import RunLock, lock_run
+from engine.run_folder import RunLock, links_out_of, lock_run
 from engine.steps.registry import get_step
 from engine.validation import resolved_params
 from engine.workflow import Workflow
@@ -54,6 +54,10 @@ def check_resume(run_dir: str | Path, workflow_json: dict[str, Any]) -> ResumePl
         read_metrics(run_dir, strict=True)
     except UserInputError as exc:
         raise RunRefused(str(exc).splitlines()) from None  # each line names the damaged file
+    links = links_out_of(run_dir)
+    if links:
+        raise RunRefused([f"{link}: is a link out of the run folder — a resumed run would write through it; "
+                          "remove it, or start a fresh run" for link in links[:10]])
     differences, changes = compare_workflows(ran.to_json(), workflow_json)
     if differences:
         raise RunRefused([

@@ -121,6 +121,22 @@ def enclosing_run(path: Path) -> Path | None:
     return None
 
 
+def links_out_of(run_dir: Path, limit: int = 100_000) -> list[Path]:
+    """Symlinks inside ``run_dir`` that lead outside it (writing through one would write elsewhere)."""
+    root = Path(run_dir).resolve()
+    found: list[Path] = []
+    for i, (folder, dirs, files) in enumerate(os.walk(run_dir)):
+        if i > limit:
+            break
+        for name in (*dirs, *files):
+            path = Path(folder) / name
+            if path.is_symlink():
+                target = path.resolve()
+                if target != root and root not in target.parents:
+                    found.append(path)
+    return found
+
+
 def move_aside(path: Path) -> Path:
     """Rename ``path`` to a free ``NAME.old-<time>`` sibling and return the new name."""
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
@@ -149,7 +165,8 @@ def claim_out_dir(out_dir: Path, force: bool) -> tuple[Path, Path | None]:
             raise refused_folder(out_dir, exc) from None
         if unused:
             return out_dir, None
-        what = ("already holds a run" if (out_dir / RUN_JSON).exists()
+        what = ("is a link to another place" if out_dir.is_symlink()
+                else "already holds a run" if (out_dir / RUN_JSON).exists()
                 else "is a file" if out_dir.is_file() else "already exists and is not empty")
         if not force:
             raise RunRefused([f"--out {out_dir}: {what} — pick a new folder, continue that run with "

@@ -234,6 +234,7 @@ class Workflow:
 
     @classmethod
     def loads(cls, text: str, source: str = "workflow") -> Workflow:
+        text = text.removeprefix("\ufeff")  # a BOM from a Windows editor
         try:
             data = parse_json(text, source, expect=None)
         except UserInputError as exc:

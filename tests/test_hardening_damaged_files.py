@@ -8,6 +8,7 @@ editor or an attacker damages files; the user always gets exit 2 and a
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -144,15 +145,21 @@ def test_a_garbage_checkpoint_on_resume_is_named_and_the_run_keeps_its_artifacts
     assert all(a in info["artifacts"] for a in artifacts)
 
 
-@pytest.mark.parametrize("where", ["a folder", "under a file"])
-def test_output_paths_that_cannot_be_files_are_refused_before_any_work(tmp_path, capsys, runs, where):
+@pytest.mark.parametrize("where", ["a folder", "under a file", "in a missing folder", "in a read-only folder"])
+def test_output_paths_that_cannot_be_files_are_refused_before_any_work(tmp_path, capsys, monkeypatch, runs, where):
     (tmp_path / "blocker").write_text("a file")
-    target = tmp_path if where == "a folder" else tmp_path / "blocker" / "out.csv"
+    target = {"a folder": tmp_path, "under a file": tmp_path / "blocker" / "out.csv",
+              "in a missing folder": tmp_path / "no" / "such" / "out.csv",
+              "in a read-only folder": tmp_path / "out.csv"}[where]
+    if where == "in a read-only folder":  # chmod means nothing to root (CI), so the OS's answer is simulated
+        real_access = os.access
+        monkeypatch.setattr(os, "access", lambda p, mode, **kw: False if Path(p) == tmp_path else
+                            real_access(p, mode, **kw))
     run = runs["classifier"]
     image = run / "data" / "preview.png"
     assert_refused(loom(capsys, "predict", run, image, "--out", target), f"--out {target}")
     assert_refused(loom(capsys, "compare", run, run, "--csv", target), f"--csv {target}")
-    assert (tmp_path / "blocker").read_text() == "a file"
+    assert (tmp_path / "blocker").read_text() == "a file" and not (tmp_path / "no").exists()
 
 
 @pytest.mark.parametrize(("args", "needle"), [
@@ -178,3 +185,10 @@ def test_a_missing_weights_file_is_named(tmp_path, capsys, runs):
     (run / "export" / "model.safetensors").unlink()
     assert_refused(loom(capsys, "predict", run, run / "data" / "preview.png"), "model.safetensors")
     shutil.rmtree(run)
+
+
+def test_a_workflow_saved_with_a_byte_order_mark_by_a_windows_editor_still_loads(tmp_path, capsys):
+    path = tmp_path / "flow.json"
+    path.write_bytes(b"\xef\xbb\xbf" + tiny_gan().dumps().encode("utf-8"))
+    outcome = loom(capsys, "validate", path)
+    assert outcome.code == 0 and "valid" in outcome.err

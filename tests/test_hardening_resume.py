@@ -200,3 +200,18 @@ def test_an_empty_out_folder_is_used(tmp_path, capsys, classifier_flow):
     out.mkdir()
     assert loom(capsys, "run", classifier_flow, "--out", out, "-q").code == 0
     assert read_run(out)["status"] == "succeeded"
+
+
+def test_a_run_folder_with_a_link_leading_out_of_it_is_not_resumed(tmp_path, capsys, classifier_run,
+                                                                   classifier_flow):
+    run = copy_run(classifier_run, tmp_path / "run")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    checkpoints = run / "train" / "checkpoints"
+    for f in checkpoints.iterdir():
+        f.rename(elsewhere / f.name)
+    checkpoints.rmdir()
+    checkpoints.symlink_to(elsewhere)  # a checkpoint written "in the run" would land in elsewhere/
+    before = snapshot(elsewhere)
+    assert_refused(loom(capsys, "run", classifier_flow, "--resume", run), f"{checkpoints}: is a link out of the run")
+    assert snapshot(elsewhere) == before
