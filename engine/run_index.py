@@ -50,7 +50,10 @@ def default_index_path() -> Path:
 
 def default_runs_roots() -> list[Path]:
     """Where runs are made when no ``--out`` is given: ``./runs`` (the CLI) and the app's runs folder."""
-    return [Path.cwd() / "runs", loom_home() / "runs"]
+    roots = [loom_home() / "runs"]
+    with contextlib.suppress(OSError):  # the current folder may have been deleted under us
+        roots.insert(0, Path.cwd() / "runs")
+    return roots
 
 
 class IndexDamaged(Exception):
@@ -66,10 +69,15 @@ class RunIndex:
 
     def __init__(self, path: Path | None = None, roots: Iterable[Path] | None = None) -> None:
         self.path = Path(path) if path is not None else default_index_path()
-        self.roots = list(roots) if roots is not None else default_runs_roots()
+        self._roots = list(roots) if roots is not None else None
         self.warnings: list[str] = []
         self._lock = threading.RLock()
         self._checked = False
+
+    @property
+    def roots(self) -> list[Path]:
+        """The folders a rebuild scans (looked up when needed: the current folder may change)."""
+        return self._roots if self._roots is not None else default_runs_roots()
 
     # -- the public operations (none of them raises) ----------------------------------------------------------
     def record(self, run_dir: Path, info: dict[str, Any]) -> None:
