@@ -12,6 +12,7 @@ import pytest
 import engine.cli.run
 import engine.cli.steps
 from engine.run_index import loom_home
+from engine.store import read_run
 from tests.conftest import ROOT
 from tests.hardening_support import assert_refused, copy_run, finished_run, loom, tiny_classifier
 
@@ -78,3 +79,21 @@ def test_a_deeply_nested_workflow_is_refused_by_a_real_loom_process_without_a_tr
     assert result.returncode == 2
     assert result.stderr.startswith(f"loom: {path}: nested more than 64 levels deep")
     assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_an_unexpected_error_while_a_run_is_going_stops_it_with_a_true_record(tmp_path, capsys, monkeypatch):
+    from types import SimpleNamespace
+
+    flow = tmp_path / "flow.json"
+    tiny_classifier(epochs=1000).save(flow)
+
+    def no_signals(*args):  # noqa: ANN002
+        raise OSError("signals are not available here")
+
+    monkeypatch.setattr(engine.cli.run, "signal", SimpleNamespace(signal=no_signals, SIGINT=2))
+    outcome = loom(capsys, "run", flow, "--out", tmp_path / "run", "-q")
+
+    assert outcome.code == 1 and "Traceback" not in outcome.err
+    assert outcome.lines[-1].startswith("loom: internal error: OSError: signals are not available here — details in")
+    info = read_run(tmp_path / "run")
+    assert info["status"] == "stopped" and info["finished"]  # not left 'running' by a dying CLI

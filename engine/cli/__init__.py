@@ -77,6 +77,10 @@ def main(argv: list[str] | None = None) -> int:
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_FAILED
     except Exception as exc:  # the last line of defence: one line, the traceback in a file
+        handle = getattr(args, "handle", None)
+        if handle is not None and handle.running:  # let a run still going end with a true record
+            handle.stop()
+            handle.wait(60)
         where = save_crash_report(exc, getattr(args, "log_file", None))
         text = " ".join(str(exc).split())
         text = text if len(text) <= 200 else text[:197] + "..."

@@ -105,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
     engine = Engine(index=RunIndex(), disk_cache=not args.no_cache)
     handle = engine.start(wf, out_dir=args.out, device=args.device, on_event=printer, resume_from=args.resume,
                           force=args.force)
-    args.log_file = handle.run_dir / "log.txt"  # where an unexpected error's details go
+    args.handle, args.log_file = handle, handle.run_dir / "log.txt"  # for the CLI's last line of defence
     if handle.moved_aside is not None:
         print(f"loom: moved the earlier {args.out} aside to {handle.moved_aside}", file=sys.stderr)
     for change in handle.changes:
