@@ -211,9 +211,8 @@ def discard_claim(run_dir: Path, created: bool) -> None:
             run_dir.rmdir()  # fails, harmlessly, unless empty
 
 
-def refused_folder(run_dir: Path, exc: OSError) -> RunRefused:
-    """One line for a run folder that cannot be created or written."""
+def refused_folder(run_dir: Path, exc: OSError, fix: str = "pick a writable folder with --out") -> RunRefused:
+    """One line for a run folder that cannot be created or written, ending with what to do (``fix``)."""
     if is_disk_full(exc):
         return RunRefused([f"{run_dir}: {disk_full_message(Path(run_dir).parent)}"])
-    return RunRefused([f"{run_dir}: cannot write the run folder ({describe_os_error(exc)}) — pick a writable "
-                       "folder with --out"])
+    return RunRefused([f"{run_dir}: cannot write the run folder ({describe_os_error(exc)}) — {fix}"])

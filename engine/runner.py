@@ -113,22 +113,7 @@ class Engine:
             resume = check_resume(resume_from, plan.resolved.to_json())
             run_dir, lock = resume.run_dir, resume.lock
         else:
-            if out_dir:
-                created = not Path(out_dir).expanduser().is_dir()
-                run_dir, moved = claim_out_dir(Path(out_dir), force)
-                if moved is not None:
-                    self._reindex(moved)
-            else:
-                root = Path(runs_root)
-                inside = enclosing_run(root / "x")
-                if inside is not None:
-                    raise RunRefused([f"{root}: is inside the run folder {inside} — pick another runs folder"])
-                created = True
-                try:
-                    run_dir = new_run_dir(root, workflow.name)
-                except OSError as exc:
-                    raise refused_folder(root, exc) from None
-            lock = lock_run(run_dir, "start a run in it")
+            run_dir, moved, lock, created = self._claim_new(out_dir, runs_root, workflow.name, force)
         try:
             recorder = RunRecorder(
                 run_dir,
@@ -145,7 +130,8 @@ class Engine:
                 lock.release()
             if resume is None:
                 discard_claim(run_dir, created)  # a retry must find the folder as the user left it
-            raise refused_folder(run_dir, exc) from None
+                raise refused_folder(run_dir, exc) from None
+            raise refused_folder(run_dir, exc, "make it writable, then resume again") from None
         control = RunControl()
         handle = RunHandle(run_dir.name, run_dir, control)
         handle.moved_aside = moved
@@ -159,6 +145,33 @@ class Engine:
         handle._thread = thread
         thread.start()
         return handle
+
+    def _claim_new(self, out_dir: str | Path | None, runs_root: str | Path, name: str,
+                   force: bool) -> tuple[Path, Path | None, RunLock, bool]:
+        """A new run's folder, locked: ``(folder, where --force moved an old one, lock, created here)``."""
+        moved = None
+        if out_dir:
+            created = not Path(out_dir).expanduser().is_dir()
+            run_dir, moved = claim_out_dir(Path(out_dir), force)
+            if moved is not None:
+                self._reindex(moved)
+        else:
+            root = Path(runs_root)
+            inside = enclosing_run(root / "x")
+            if inside is not None:
+                raise RunRefused([f"{root}: is inside the run folder {inside} — pick another runs folder"])
+            created = True
+            try:
+                run_dir = new_run_dir(root, name)
+            except OSError as exc:
+                raise refused_folder(root, exc) from None
+        try:
+            return run_dir, moved, lock_run(run_dir, "start a run in it"), created
+        except RunRefused:
+            if created:
+                with contextlib.suppress(OSError):
+                    run_dir.rmdir()  # only when still empty; never another process's lock
+            raise
 
     def _reindex(self, moved: Path) -> None:
         """List a run that --force moved aside under its new name (the index row follows the folder)."""
