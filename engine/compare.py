@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from engine.errors import UserInputError
-from engine.store import read_metrics, read_run
+from engine.run_files import WORKFLOW_DAMAGED, WORKFLOW_JSON, read_metrics, read_run
+from engine.workflow import Workflow
 
 # Report entries worth comparing, in the order they are shown.
 SCORE_KEYS = (
@@ -50,7 +50,7 @@ class RunSummary:
     @classmethod
     def load(cls, run_dir: str | Path) -> RunSummary:
         run_dir = Path(run_dir)
-        info = read_run(run_dir)
+        info = read_run(run_dir, ("status", "nodes"))
         return cls(
             run_dir=run_dir,
             workflow=str(info.get("workflow") or ""),
@@ -64,15 +64,13 @@ class RunSummary:
 
 
 def _flat_params(run_dir: Path) -> dict[str, Any]:
-    try:
-        wf = json.loads((run_dir / "workflow.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
+    """``{"node.param": value}`` from the run's workflow.json (a damaged one is a UserInputError naming it)."""
+    wf = Workflow.load(run_dir / WORKFLOW_JSON, WORKFLOW_DAMAGED)
     out: dict[str, Any] = {}
-    for node in wf.get("nodes", []):
-        out[f"{node.get('id')}.type"] = node.get("type")
-        for name, value in (node.get("params") or {}).items():
-            out[f"{node.get('id')}.{name}"] = value
+    for node in wf.nodes:
+        out[f"{node.id}.type"] = node.type
+        for name, value in node.params.items():
+            out[f"{node.id}.{name}"] = value
     return out
 
 

@@ -14,7 +14,27 @@ from pathlib import Path
 from typing import Any
 
 from engine import events as ev
-from engine.errors import RunStopped
+from engine.errors import RunStopped, UserInputError
+
+
+def path_in_run(run_dir: Path, *parts: str) -> Path:
+    """``run_dir/parts...``, refused unless it stays inside the run folder.
+
+    The one gate for paths a step writes: a node id or file name that is
+    absolute, climbs with ``..`` or leads through a symlink out of the run
+    folder raises instead of writing elsewhere (a run folder is sacred, and
+    so is everything outside it).
+    """
+    root = Path(run_dir).resolve()
+    path = Path(run_dir).joinpath(*parts)
+    resolved = path.resolve()
+    inside = root in resolved.parents or (resolved == root and not any(parts))
+    if not inside:
+        raise UserInputError(
+            f"refused to write {path}: it is outside the run folder {run_dir} — node ids and file names "
+            "must be plain names"
+        )
+    return path
 
 
 class RunControl:
@@ -76,8 +96,8 @@ class StepContext:
     # -- files -------------------------------------------------------------
     @property
     def node_dir(self) -> Path:
-        """This node's folder inside the run folder (created on first use)."""
-        path = self.run_dir / self.node_id
+        """This node's folder inside the run folder (created on first use; never outside it)."""
+        path = path_in_run(self.run_dir, self.node_id)
         path.mkdir(parents=True, exist_ok=True)
         return path
 

@@ -1,18 +1,35 @@
-"""Atomic file writes: a crash never leaves a half-written file behind.
+"""Files in and out: atomic writes, and reads that turn any damage into a sentence.
 
-Write to a temporary file in the same folder, flush it to disk, then
-``os.replace`` it over the target (atomic on POSIX and Windows).
+Writes go to a temporary file in the same folder, are flushed to disk, then
+``os.replace``d over the target (atomic on POSIX and Windows), so a crash
+never leaves half a file.
+
+Every file Loom reads back (workflows, run.json, cards) may have been edited,
+truncated or replaced by garbage.  :func:`read_json` is the one door they
+come through: whatever is wrong (missing, a folder, not UTF-8, not JSON,
+nested absurdly deep, the wrong kind of value) becomes a
+:class:`~engine.errors.UserInputError` that names the file and the problem,
+never a traceback.  :func:`describe_os_error` does the same for failed writes
+(disk full, read-only, no permission).
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO
+
+from engine.errors import UserInputError
+
+# Loom's own JSON files are a few levels deep; anything past this is damage or an attack
+# (deep nesting is also what makes json/copy/repr recurse until Python gives up).
+MAX_JSON_DEPTH = 64
+MAX_JSON_BYTES = 64 * 1024 * 1024
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -42,3 +59,174 @@ def atomic_write(path: Path, writer: Callable[[BinaryIO], Any]) -> None:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+# -- reading -------------------------------------------------------------------------------------------------------
+def read_json(path: str | Path, advice: str = "", expect: type | None = dict) -> Any:
+    """Parse a JSON file Loom wrote (or was given), or raise UserInputError naming it.
+
+    ``advice`` ends every message about a damaged file ("the run record is
+    damaged — start a fresh run"); ``expect`` is the type the top level must
+    have (None: any).
+    """
+    path = Path(path)
+    tail = f" — {advice}" if advice else ""
+    try:
+        if path.is_dir():
+            raise UserInputError(f"{path}: is a folder, not a file{tail}")
+        size = path.stat().st_size
+        if size > MAX_JSON_BYTES:
+            raise UserInputError(f"{path}: {size // 2**20} MB is far too big for a Loom JSON file{tail}")
+        text = path.read_bytes().decode("utf-8-sig")  # a BOM (Windows editors) is not damage
+    except FileNotFoundError:
+        raise UserInputError(f"{path}: no such file{tail}") from None
+    except UnicodeDecodeError:
+        raise UserInputError(f"{path}: holds garbage bytes, not text{tail}") from None
+    except OSError as exc:
+        raise UserInputError(f"{path}: cannot be read ({describe_os_error(exc)}){tail}") from None
+    return parse_json(text, str(path), advice, expect)
+
+
+def parse_json(text: str, source: str, advice: str = "", expect: type | None = dict) -> Any:
+    """``json.loads`` with every failure (syntax, depth, shape) as a UserInputError naming ``source``."""
+    tail = f" — {advice}" if advice else ""
+    if not text.strip():
+        raise UserInputError(f"{source}: the file is empty{tail}")
+    too_deep = False
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UserInputError(f"{source}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}){tail}") \
+            from None
+    except ValueError as exc:  # e.g. a number with more digits than Python converts
+        raise UserInputError(f"{source}: not valid JSON ({str(exc)[:120]}){tail}") from None
+    except RecursionError:  # deeper than Python's parser goes
+        data, too_deep = None, True
+    if too_deep or json_depth(data) > MAX_JSON_DEPTH:
+        raise UserInputError(f"{source}: nested more than {MAX_JSON_DEPTH} levels deep (not a Loom file){tail}")
+    if expect is not None and not isinstance(data, expect):
+        raise UserInputError(f"{source}: holds {json_type(data)} where a JSON {json_type_name(expect)} is "
+                             f"expected{tail}")
+    return data
+
+
+def json_depth(value: Any) -> int:
+    """How deeply lists/objects nest (iteratively, so a deep value cannot blow the stack)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        deepest = max(deepest, depth)
+        if deepest > MAX_JSON_DEPTH:
+            return deepest
+        stack.extend((child, depth + 1) for child in children)
+    return deepest
+
+
+def json_type_name(kind: type | tuple[type, ...]) -> str:
+    names = {dict: "object", list: "list", str: "text", int: "whole number", float: "number", bool: "true/false",
+             type(None): "null"}
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    return " or ".join(names.get(k, k.__name__) for k in kinds)
+
+
+def json_type(value: Any) -> str:
+    """``a list``, ``text "abc"``...: what a JSON value is, for messages."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return f"{str(value).lower()}"
+    if isinstance(value, (dict, list)):
+        return f"a JSON {json_type_name(type(value))}"
+    shown = repr(value)
+    return f"{json_type_name(type(value))} {shown[:40]}{'…' if len(shown) > 40 else ''}"
+
+
+# -- writing problems ----------------------------------------------------------------------------------------------
+_WRITE_PROBLEMS = {
+    errno.ENOSPC: "no space left on device",
+    errno.EDQUOT: "disk quota exceeded",
+    errno.EROFS: "read-only file system",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "permission denied",
+    errno.ENOTDIR: "a file is in the way of a folder",
+    errno.EISDIR: "a folder is in the way of a file",
+    errno.EEXIST: "something is already there",
+    errno.ENAMETOOLONG: "the name is too long",
+}
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    return isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)
+
+
+def describe_os_error(exc: OSError) -> str:
+    """``read-only file system`` / ``no space left on device`` / the system's own words."""
+    return _WRITE_PROBLEMS.get(exc.errno or 0) or (exc.strerror or str(exc)).lower()
+
+
+def problem_folder(exc: OSError, fallback: Path) -> Path:
+    """The folder a failed write was aimed at (a write() error carries no file name)."""
+    name = exc.filename if isinstance(exc.filename, str) else None
+    return Path(name).parent if name else Path(fallback)
+
+
+def space_needed_mb(folder: Path) -> int:
+    """A sane amount of space to ask for: twice the biggest file written so far, at least 100 MB.
+
+    (An atomic write holds the old and the new file at once; checkpoints are the big files.)
+    """
+    biggest = 0
+    with contextlib.suppress(OSError):
+        for i, path in enumerate(Path(folder).rglob("*")):
+            if i > 10000:
+                break
+            with contextlib.suppress(OSError):
+                if path.is_file():
+                    biggest = max(biggest, path.stat().st_size)
+    return max(100, -(-2 * biggest // 2**20))
+
+
+def disk_full_message(folder: Path, run_dir: Path | None = None) -> str:
+    """The one line a user reads when the disk fills up: where, how much, and how to carry on."""
+    root = run_dir or folder
+    then = f"`loom run WORKFLOW --resume {run_dir}`" if run_dir else "try again"
+    return f"no space left on device in {folder}; free {space_needed_mb(root)} MB and {then}"
+
+
+def write_failure_message(exc: OSError, fallback: Path, run_dir: Path | None = None) -> str:
+    """One line for a failed write: disk full gets its own sentence, the rest name folder and cause."""
+    folder = problem_folder(exc, fallback)
+    if is_disk_full(exc):
+        return disk_full_message(folder, run_dir)
+    return f"cannot write in {folder} ({describe_os_error(exc)}) — make it writable or pick another folder"
+
+
+def check_output_file(path: str | Path, option: str) -> Path:
+    """Refuse, before any work, an output file path that cannot be a file (a folder, a read-only place)."""
+    path = Path(path).expanduser()
+    if path.is_dir():
+        raise UserInputError(f"{option} {path}: is a folder — give a file name, e.g. {path / 'out.csv'}")
+    parent = path.parent
+    if not parent.exists():
+        raise UserInputError(f"{option} {path}: there is no folder {parent} — create it or pick another place")
+    if not parent.is_dir():
+        raise UserInputError(f"{option} {path}: {parent} is a file, not a folder — pick another place")
+    if not os.access(parent, os.W_OK):
+        raise UserInputError(f"{option} {path}: cannot write in {parent} (read-only) — pick another place")
+    return path
+
+
+def write_output_text(path: Path, text: str, option: str) -> None:
+    """Atomically write a user-named output file; any failure is one UserInputError line."""
+    try:
+        atomic_write_text(path, text)
+    except OSError as exc:
+        if is_disk_full(exc):
+            raise UserInputError(f"{option} {path}: {disk_full_message(problem_folder(exc, path.parent))}") from None
+        raise UserInputError(f"{option} {path}: cannot be written ({describe_os_error(exc)})") from None

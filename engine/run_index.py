@@ -1,25 +1,33 @@
 """A small SQLite index of runs, for the history panel and `loom runs`.
 
-The run folders are the truth; the index only makes listing them fast.  A
-missing or damaged index is rebuilt from nothing without losing a run.
+The run folders are the truth; the index only makes listing them fast.  So
+the index heals itself: a file that is garbage, truncated, of another
+layout, a folder in its place or holding a row that is not what Loom wrote
+is moved aside as ``runs.sqlite.broken-<YYYYmmdd-HHMMSS>`` (kept, never
+deleted) and rebuilt from the run folders it listed plus the default runs
+folders, with one warning in :attr:`RunIndex.warnings`.  Nothing here ever
+raises into a run or a command: at worst a run is missing from the list.
 """
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
 import json
+import logging
 import os
 import sqlite3
 import threading
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from engine.errors import UserInputError
+from engine.fileio import MAX_JSON_DEPTH, describe_os_error, json_depth
 
-def default_index_path() -> Path:
-    env = os.environ.get("LOOM_HOME")
-    base = Path(env) if env else Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "loom"
-    return base / "runs.sqlite"
+log = logging.getLogger(__name__)
 
-
+COLUMNS = ("run_dir", "run_id", "workflow", "status", "device", "started", "finished", "duration_s", "summary")
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
     run_dir TEXT PRIMARY KEY,
@@ -27,57 +35,262 @@ CREATE TABLE IF NOT EXISTS runs (
     started TEXT, finished TEXT, duration_s REAL, summary TEXT
 )
 """
+_SIDECARS = ("-journal", "-wal", "-shm")  # SQLite's own files next to the database
+
+
+def loom_home() -> Path:
+    """``$LOOM_HOME``, else ``$XDG_DATA_HOME/loom`` or ``~/.local/share/loom`` (the app uses the same)."""
+    env = os.environ.get("LOOM_HOME")
+    return Path(env) if env else Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "loom"
+
+
+def default_index_path() -> Path:
+    return loom_home() / "runs.sqlite"
+
+
+def default_runs_roots() -> list[Path]:
+    """Where runs are made when no ``--out`` is given: ``./runs`` (the CLI) and the app's runs folder."""
+    roots = [loom_home() / "runs"]
+    with contextlib.suppress(OSError):  # the current folder may have been deleted under us
+        roots.insert(0, Path.cwd() / "runs")
+    return roots
+
+
+class IndexDamaged(Exception):
+    """The index file is not a sound Loom index (the message says how)."""
+
+
+class IndexUnusable(Exception):
+    """Damaged and could not be healed; the warning is already in ``RunIndex.warnings``."""
 
 
 class RunIndex:
-    def __init__(self, path: Path | None = None) -> None:
-        self.path = path or default_index_path()
-        self._lock = threading.Lock()
+    """The run list.  ``roots`` are the folders a rebuild scans for run folders."""
 
-    def _connect(self) -> sqlite3.Connection:
+    def __init__(self, path: Path | None = None, roots: Iterable[Path] | None = None) -> None:
+        self.path = Path(path) if path is not None else default_index_path()
+        self._roots = list(roots) if roots is not None else None
+        self.warnings: list[str] = []
+        self._lock = threading.RLock()
+        self._checked = False
+
+    @property
+    def roots(self) -> list[Path]:
+        """The folders a rebuild scans (looked up when needed: the current folder may change)."""
+        return self._roots if self._roots is not None else default_runs_roots()
+
+    # -- the public operations (none of them raises) ----------------------------------------------------------
+    def record(self, run_dir: Path, info: dict[str, Any]) -> None:
+        """Add or update one run; a failure becomes a warning (the folder is the record)."""
+        try:
+            with self._lock:
+                self._insert(self._open(), [_row(run_dir, info)])
+        except IndexUnusable:
+            pass
+        except (sqlite3.Error, OSError, IndexDamaged) as exc:
+            self._warn(f"the run index {self.path} was not updated ({_reason(exc)}) — the run folder is complete; "
+                       "`loom runs` will not list this run")
+
+    def list(self, limit: int = 200) -> list[dict[str, Any]]:
+        """Runs, newest first, each with ``summary`` (dict) and ``exists``; [] when the index cannot be read."""
+        for attempt in (1, 2):
+            try:
+                with self._lock:
+                    conn = self._open()
+                    try:
+                        rows = conn.execute(
+                            f"SELECT {', '.join(COLUMNS)} FROM runs ORDER BY started DESC LIMIT ?", (limit,)
+                        ).fetchall()
+                    finally:
+                        conn.close()
+                    return [_item(row) for row in rows]
+            except IndexUnusable:
+                break
+            except (IndexDamaged, sqlite3.DatabaseError) as exc:
+                if attempt == 1 and _damage(exc) and self._heal(_reason(exc)):
+                    continue
+                self._warn(f"the run index {self.path} cannot be read ({_reason(exc)})")
+                break
+            except OSError as exc:
+                self._warn(f"the run index {self.path} cannot be read ({_reason(exc)})")
+                break
+        return []
+
+    def forget(self, run_dir: Path) -> None:
+        try:
+            with self._lock:
+                conn = self._open()
+                with conn:
+                    conn.execute("DELETE FROM runs WHERE run_dir = ?", (str(Path(run_dir).resolve()),))
+                conn.close()
+        except IndexUnusable:
+            pass
+        except (sqlite3.Error, OSError, IndexDamaged) as exc:
+            self._warn(f"the run index {self.path} was not updated ({_reason(exc)})")
+
+    def rebuild(self, run_dirs: Iterable[Path] = ()) -> int:
+        """Index every run folder under :attr:`roots` plus ``run_dirs``; returns how many were indexed."""
+        from engine.run_files import RECORD_KEYS, read_run
+
+        found: dict[str, tuple[Path, dict[str, Any]]] = {}
+        candidates = list(run_dirs)
+        for root in self.roots:
+            with contextlib.suppress(OSError):
+                candidates += [p for p in Path(root).iterdir() if p.is_dir()]
+        for run_dir in candidates:
+            try:
+                found[str(Path(run_dir).resolve())] = (run_dir, read_run(run_dir, RECORD_KEYS))
+            except (UserInputError, OSError):
+                continue  # gone or damaged: not listed (commands reading it say what is wrong)
+        if found:
+            self._insert(self._open(), [_row(d, info) for d, info in found.values()])
+        return len(found)
+
+    # -- opening, checking and healing ------------------------------------------------------------------------
+    def _open(self) -> sqlite3.Connection:
+        if not self._checked:
+            try:
+                self._check()
+            except (IndexDamaged, sqlite3.DatabaseError) as exc:
+                if not _damage(exc):
+                    raise  # locked, busy, no permission: not the file's fault, never healed over
+                if not self._heal(_reason(exc)):
+                    raise IndexUnusable(_reason(exc)) from None
+            self._checked = True
         self.path.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(self.path, timeout=5)
         conn.execute(_SCHEMA)
         return conn
 
-    def record(self, run_dir: Path, info: dict[str, Any]) -> None:
-        summary = {
-            node: data.get("report", {})
-            for node, data in info.get("nodes", {}).items()
-            if data.get("report")
-        }
-        row = (
-            str(Path(run_dir).resolve()),
-            info.get("run_id"),
-            info.get("workflow"),
-            info.get("status"),
-            info.get("device"),
-            info.get("started"),
-            info.get("finished"),
-            info.get("duration_s"),
-            json.dumps(summary, default=str)[:20000],
-        )
+    def _check(self) -> None:
+        """Raise IndexDamaged / sqlite3.DatabaseError unless the file is a sound index (or absent)."""
+        if self.path.is_dir():
+            raise IndexDamaged("a folder is in its place")
+        if not self.path.exists():
+            return
+        conn = sqlite3.connect(_read_only_uri(self.path), uri=True, timeout=5)
         try:
-            with self._lock, self._connect() as conn:
-                conn.execute("INSERT OR REPLACE INTO runs VALUES (?,?,?,?,?,?,?,?,?)", row)
-        except sqlite3.Error:
-            pass  # the folder is the record; the index is a convenience
+            verdict = conn.execute("PRAGMA quick_check").fetchone()
+            if not verdict or verdict[0] != "ok":
+                raise IndexDamaged(f"it failed SQLite's check: {verdict[0] if verdict else 'no answer'}")
+            columns = tuple(r[1] for r in conn.execute("PRAGMA table_info(runs)"))
+            if columns and columns != COLUMNS:
+                raise IndexDamaged("its table is not the layout Loom writes")
+        finally:
+            conn.close()
 
-    def list(self, limit: int = 200) -> list[dict[str, Any]]:
+    def _heal(self, why: str) -> bool:
+        """Move the damaged index aside and rebuild it; False when even that is impossible."""
+        known = self._salvage_run_dirs()
+        stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+        aside = self.path.with_name(f"{self.path.name}.broken-{stamp}")
+        n = 2
+        while aside.exists():
+            aside = self.path.with_name(f"{self.path.name}.broken-{stamp}-{n}")
+            n += 1
         try:
-            with self._lock, self._connect() as conn:
-                conn.row_factory = sqlite3.Row
-                rows = conn.execute("SELECT * FROM runs ORDER BY started DESC LIMIT ?", (limit,)).fetchall()
+            os.replace(self.path, aside)
+            for suffix in _SIDECARS:  # a stale journal must not be replayed into the new index
+                sidecar = self.path.with_name(self.path.name + suffix)
+                if sidecar.exists():
+                    os.replace(sidecar, aside.with_name(aside.name + suffix))
+        except FileNotFoundError:
+            pass  # another process healed it first
+        except OSError as exc:
+            self._warn(f"the run index {self.path} is damaged ({why}) and cannot be moved aside "
+                       f"({describe_os_error(exc)}) — move or delete it yourself; the run folders are intact")
+            return False
+        self._checked = True
+        try:
+            count = self.rebuild(known)
+        except (sqlite3.Error, OSError) as exc:
+            self._warn(f"the run index {self.path} was damaged ({why}); set it aside as {aside.name} but could not "
+                       f"rebuild it ({_reason(exc)})")
+            return False
+        self._warn(f"the run index {self.path} was damaged ({why}); set it aside as {aside.name} and rebuilt it "
+                   f"from {count} run folder(s)")
+        return True
+
+    def _salvage_run_dirs(self) -> list[Path]:
+        """Run folders the damaged index still names, when any of it is readable."""
+        if not self.path.is_file():
+            return []
+        try:
+            conn = sqlite3.connect(_read_only_uri(self.path), uri=True, timeout=1)
+            try:
+                return [Path(r[0]) for r in conn.execute("SELECT run_dir FROM runs") if isinstance(r[0], str)]
+            finally:
+                conn.close()
         except sqlite3.Error:
             return []
-        out = []
-        for r in rows:
-            item = dict(r)
-            item["summary"] = json.loads(item.get("summary") or "{}")
-            item["exists"] = Path(item["run_dir"]).exists()
-            out.append(item)
-        return out
 
-    def forget(self, run_dir: Path) -> None:
-        with self._lock, self._connect() as conn:
-            conn.execute("DELETE FROM runs WHERE run_dir = ?", (str(Path(run_dir).resolve()),))
+    def _insert(self, conn: sqlite3.Connection, rows: list[tuple]) -> None:
+        try:
+            with conn:
+                conn.executemany(f"INSERT OR REPLACE INTO runs VALUES ({','.join('?' * len(COLUMNS))})", rows)
+        finally:
+            conn.close()
+
+    def _warn(self, message: str) -> None:
+        if message not in self.warnings:
+            self.warnings.append(message)
+            log.info(message)
+
+
+def _row(run_dir: Path, info: dict[str, Any]) -> tuple:
+    nodes = info.get("nodes") if isinstance(info.get("nodes"), dict) else {}
+    summary = {node: data["report"] for node, data in nodes.items()
+               if isinstance(data, dict) and isinstance(data.get("report"), dict) and data["report"]}
+    text = json.dumps(summary, default=str)
+    if len(text) > 20000:
+        text = "{}"  # cut JSON is not JSON: better no headline than a damaged row
+    duration = info.get("duration_s")
+
+    def word(key: str) -> str | None:
+        value = info.get(key)
+        return value if isinstance(value, str) else None
+
+    return (str(Path(run_dir).resolve()), word("run_id"), word("workflow"), word("status"), word("device"),
+            word("started"), word("finished"),
+            duration if isinstance(duration, (int, float)) and not isinstance(duration, bool) else None, text)
+
+
+def _item(row: tuple) -> dict[str, Any]:
+    """One listed run; IndexDamaged when the row is not what Loom writes."""
+    item = dict(zip(COLUMNS, row, strict=True))
+    if not isinstance(item["run_dir"], str) or not item["run_dir"]:
+        raise IndexDamaged("a row has no run folder")
+    for key in ("run_id", "workflow", "status", "device", "started", "finished"):
+        if item[key] is not None and not isinstance(item[key], str):
+            raise IndexDamaged(f"the {key} of {item['run_dir']} is not text")
+    if item["duration_s"] is not None and not isinstance(item["duration_s"], (int, float)):
+        raise IndexDamaged(f"the duration of {item['run_dir']} is not a number")
+    try:
+        summary = json.loads(item["summary"] or "{}")
+    except (TypeError, ValueError, RecursionError):
+        raise IndexDamaged(f"the summary of {item['run_dir']} is not JSON") from None
+    if not isinstance(summary, dict) or json_depth(summary) > MAX_JSON_DEPTH:
+        raise IndexDamaged(f"the summary of {item['run_dir']} is not a JSON object")
+    item["summary"] = summary
+    try:
+        item["exists"] = Path(item["run_dir"]).is_dir()
+    except (OSError, ValueError):
+        item["exists"] = False
+    return item
+
+
+def _damage(exc: BaseException) -> bool:
+    """Whether an error means the file itself is bad (heal it) rather than locked, busy or unwritable."""
+    if isinstance(exc, IndexDamaged):
+        return True
+    return isinstance(exc, sqlite3.DatabaseError) and not isinstance(exc, sqlite3.OperationalError)
+
+
+def _read_only_uri(path: Path) -> str:
+    return f"{path.resolve().as_uri()}?mode=ro"
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, OSError):
+        return describe_os_error(exc)
+    return str(exc) or type(exc).__name__

@@ -13,7 +13,9 @@ run, and the run ends ``failed``.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import errno
 import logging
 import threading
 import time
@@ -26,62 +28,21 @@ from engine import events as ev
 from engine.cache import NodeCache, default_cache_dir, node_key
 from engine.context import RunControl, StepContext
 from engine.errors import RunStopped, UserInputError
+from engine.fileio import is_disk_full, write_failure_message
 from engine.names import CachePolicy, NodeStatus, RunStatus
+from engine.refusal import RunRefused, WorkflowInvalid
+from engine.resume_check import ResumePlan, check_resume
+from engine.run_folder import RunLock, claim_out_dir, discard_claim, enclosing_run, lock_run, refused_folder
+from engine.run_handle import RunHandle, RunResult
 from engine.run_index import RunIndex
-from engine.steps.registry import get_step
+from engine.steps.registry import StepSpec, get_step
 from engine.store import RunRecorder
 from engine.validation import Problem, resolved_params, topological_order, validate
 from engine.workflow import Workflow
 
+__all__ = ["Engine", "RunHandle", "RunRefused", "RunResult", "WorkflowInvalid", "new_run_dir", "new_run_id"]
+
 log = logging.getLogger(__name__)
-
-
-class WorkflowInvalid(UserInputError):
-    """Validation found problems; ``problems`` lists every one."""
-
-    def __init__(self, problems: list[Problem]) -> None:
-        super().__init__("\n".join(str(p) for p in problems))
-        self.problems = problems
-
-
-@dataclass
-class RunResult:
-    run_id: str
-    run_dir: Path
-    status: RunStatus
-    message: str = ""
-    input_error: bool = False  # the failure was bad input (CLI exit 2), not a crash (exit 1)
-    node_states: dict[str, NodeStatus] | None = None
-
-
-class RunHandle:
-    """A started run: steer it and wait for it. Safe to call from any thread."""
-
-    def __init__(self, run_id: str, run_dir: Path, control: RunControl) -> None:
-        self.run_id = run_id
-        self.run_dir = run_dir
-        self.control = control
-        self.result: RunResult | None = None
-        self._done = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def pause(self) -> None:
-        self.control.pause()
-
-    def resume(self) -> None:
-        self.control.resume()
-
-    def stop(self) -> None:
-        self.control.stop()
-
-    @property
-    def running(self) -> bool:
-        return not self._done.is_set()
-
-    def wait(self, timeout: float | None = None) -> RunResult | None:
-        """Block until the run ends (or ``timeout``); never call this on a GUI thread."""
-        self._done.wait(timeout)
-        return self.result
 
 
 def new_run_id(name: str) -> str:
@@ -126,35 +87,103 @@ class Engine:
         on_event: ev.Subscriber | None = None,
         resume_from: str | Path | None = None,
         runs_root: str | Path = "runs",
+        force: bool = False,
     ) -> RunHandle:
-        """Validate and start ``workflow`` on a worker thread; returns at once.
+        """Validate, claim the run folder and start ``workflow`` on a worker thread; returns at once.
 
-        Raises :class:`WorkflowInvalid` (before starting anything) when the
-        workflow has problems.  ``resume_from`` continues a previous run in its
-        own folder from its last checkpoints.
+        Raises :class:`WorkflowInvalid` (before starting or writing anything)
+        when the workflow has problems, and its subclass :class:`RunRefused`
+        when the run folder cannot be used: ``out_dir`` holds something
+        (``force`` moves it aside instead), cannot be written, or
+        ``resume_from`` is missing, damaged, in use or ran a different
+        workflow.  ``resume_from`` continues a previous run in its own folder
+        from its last checkpoints.
         """
         from engine.preflight import preflight  # files are checked before any node runs, every problem at once
 
-        problems = validate(workflow) + preflight(workflow)
+        problems = [Problem(nid, "id", why) for nid, why in workflow.id_problems()] + validate(workflow)
+        problems += preflight(workflow)
         if problems:
             raise WorkflowInvalid(problems)
         order = topological_order(workflow)
+        plan = _Plan.of(workflow)
+        resume: ResumePlan | None = None
+        moved: Path | None = None
         if resume_from is not None:
-            run_dir = Path(resume_from)
-            run_id = run_dir.name
+            if out_dir is not None and Path(out_dir).resolve() != Path(resume_from).resolve():
+                raise RunRefused([f"--out {out_dir} and --resume {resume_from}: a resumed run continues in its "
+                                  "own folder — drop --out"])
+            resume = check_resume(resume_from, plan.resolved.to_json())
+            run_dir, lock = resume.run_dir, resume.lock
         else:
-            run_dir = Path(out_dir) if out_dir else new_run_dir(Path(runs_root), workflow.name)
-            run_id = run_dir.name
+            run_dir, moved, lock, created = self._claim_new(out_dir, runs_root, workflow.name, force)
+        try:
+            recorder = RunRecorder(
+                run_dir,
+                run_dir.name,
+                plan.resolved.to_json(),
+                plan.seeds,
+                index=self.index,
+                resumed_from=str(resume_from or ""),
+                previous=resume.previous if resume else None,
+                changes=resume.changes if resume else None,
+            )
+        except OSError as exc:
+            if lock is not None:
+                lock.release()
+            if resume is None:
+                discard_claim(run_dir, created)  # a retry must find the folder as the user left it
+                raise refused_folder(run_dir, exc) from None
+            raise refused_folder(run_dir, exc, "make it writable, then resume again") from None
         control = RunControl()
-        handle = RunHandle(run_id, run_dir, control)
+        handle = RunHandle(run_dir.name, run_dir, control)
+        handle.moved_aside = moved
+        handle.changes = list(resume.changes) if resume else []
         bus = ev.EventBus()
+        bus.subscribe(recorder)
         if on_event is not None:
             bus.subscribe(on_event)
-        job = _RunJob(self, workflow, order, device, bus, handle, resume_from)
-        thread = threading.Thread(target=job.run, name=f"loom-run-{run_id}", daemon=True)
+        job = _RunJob(self, workflow, order, device, bus, handle, resume_from, plan, recorder, lock)
+        thread = threading.Thread(target=job.run, name=f"loom-run-{handle.run_id}", daemon=True)
         handle._thread = thread
         thread.start()
         return handle
+
+    def _claim_new(self, out_dir: str | Path | None, runs_root: str | Path, name: str,
+                   force: bool) -> tuple[Path, Path | None, RunLock, bool]:
+        """A new run's folder, locked: ``(folder, where --force moved an old one, lock, created here)``."""
+        moved = None
+        if out_dir:
+            created = not Path(out_dir).expanduser().is_dir()
+            run_dir, moved = claim_out_dir(Path(out_dir), force)
+            if moved is not None:
+                self._reindex(moved)
+        else:
+            root = Path(runs_root)
+            inside = enclosing_run(root / "x")
+            if inside is not None:
+                raise RunRefused([f"{root}: is inside the run folder {inside} — pick another runs folder"])
+            created = True
+            try:
+                run_dir = new_run_dir(root, name)
+            except OSError as exc:
+                raise refused_folder(root, exc) from None
+        try:
+            return run_dir, moved, lock_run(run_dir, "start a run in it"), created
+        except RunRefused:
+            if created:
+                with contextlib.suppress(OSError):
+                    run_dir.rmdir()  # only when still empty; never another process's lock
+            raise
+
+    def _reindex(self, moved: Path) -> None:
+        """List a run that --force moved aside under its new name (the index row follows the folder)."""
+        from engine.run_files import read_run
+
+        if self.index is None:
+            return
+        with contextlib.suppress(UserInputError):  # not a readable run (or no run at all): nothing to list
+            self.index.record(moved, read_run(moved))
 
     def run(self, workflow: Workflow, **kwargs: Any) -> RunResult:
         """Start and wait: the blocking form for scripts and tests."""
@@ -162,6 +191,31 @@ class Engine:
         result = handle.wait()
         assert result is not None
         return result
+
+
+@dataclass
+class _Plan:
+    """What a workflow resolves to before it runs: step specs, full params, seeds."""
+
+    specs: dict[str, StepSpec]
+    params: dict[str, dict[str, Any]]
+    resolved: Workflow
+    seeds: dict[str, int]
+
+    @classmethod
+    def of(cls, workflow: Workflow) -> _Plan:
+        specs = {n.id: get_step(n.type) for n in workflow.nodes}
+        params = {n.id: resolved_params(specs[n.id], n.params) for n in workflow.nodes}
+        resolved = workflow.copy()
+        for node in resolved.nodes:
+            node.params = params[node.id]
+        seeds = {
+            f"{nid}.{p.name}": params[nid][p.name]
+            for nid, spec in specs.items()
+            for p in spec.params
+            if p.kind == "seed"
+        }
+        return cls(specs, params, resolved, seeds)
 
 
 class _RunJob:
@@ -176,6 +230,9 @@ class _RunJob:
         bus: ev.EventBus,
         handle: RunHandle,
         resume_from: str | Path | None,
+        plan: _Plan,
+        recorder: RunRecorder,
+        lock: RunLock | None,
     ) -> None:
         self.engine = engine
         self.workflow = workflow.copy()
@@ -184,33 +241,15 @@ class _RunJob:
         self.bus = bus
         self.handle = handle
         self.resume_dir = Path(resume_from) if resume_from is not None else None
+        self.plan = plan
+        self.recorder = recorder
+        self.lock = lock
         self.states: dict[str, NodeStatus] = {}
 
     def run(self) -> None:
         handle = self.handle
-        recorder = None
         status, message, input_error = RunStatus.FAILED, "", False
         try:
-            specs = {n.id: get_step(n.type) for n in self.workflow.nodes}
-            params = {n.id: resolved_params(specs[n.id], n.params) for n in self.workflow.nodes}
-            resolved = self.workflow.copy()
-            for node in resolved.nodes:
-                node.params = params[node.id]
-            seeds = {
-                f"{nid}.{p.name}": params[nid][p.name]
-                for nid, spec in specs.items()
-                for p in spec.params
-                if p.kind == "seed"
-            }
-            recorder = RunRecorder(
-                handle.run_dir,
-                handle.run_id,
-                resolved.to_json(),
-                seeds,
-                index=self.engine.index,
-                resumed_from=str(self.resume_dir or ""),
-            )
-            self.bus.subscribe(recorder)
             from engine.device import select_device
 
             device, reason = select_device(self.device_pref)
@@ -224,21 +263,41 @@ class _RunJob:
                 )
             )
             self._log(f"device: {device} ({reason})")
+            for change in handle.changes:
+                self._log(f"resumed with a changed setting: {change}")
             for nid in self.order:
                 self._state(nid, NodeStatus.QUEUED)
-            status, message, input_error = self._run_nodes(specs, params, device)
+            status, message, input_error = self._run_nodes(self.plan.specs, self.plan.params, device)
+        except UserInputError as exc:  # e.g. the device asked for is not there
+            message, input_error = str(exc), True
+            self._log(message, "error")
         except Exception as exc:  # a bug in the engine itself: still end cleanly
             message = f"internal error: {type(exc).__name__}: {exc}"
             self._log(traceback.format_exc(), "debug")
             self._log(message, "error")
         finally:
+            self._end(status, message, input_error)
+
+    def _end(self, status: RunStatus, message: str, input_error: bool) -> None:
+        """The run's ending: a final status that tells the truth about the record, then the result."""
+        handle, recorder = self.handle, self.recorder
+        try:
             if status == RunStatus.STOPPED:
                 self._log("run stopped by the user", "warning")
+            if recorder.problem and status == RunStatus.SUCCEEDED:
+                status, message = RunStatus.FAILED, f"the run's record is incomplete: {recorder.problem}"
+                self._log(message, "error")
             self.bus.emit(ev.RunFinished(run_id=handle.run_id, status=status, message=message))
-            if recorder is not None:
-                recorder.close()
+            recorder.close()
+        except Exception as exc:  # noqa: BLE001 - the ending must end, whatever happened
+            log.debug("ending the run failed", exc_info=True)
+            message = message or f"internal error while ending the run: {type(exc).__name__}: {exc}"
+        finally:
+            if self.lock is not None:
+                self.lock.release()
             handle.result = RunResult(
-                handle.run_id, handle.run_dir, status, message, input_error, dict(self.states)
+                handle.run_id, handle.run_dir, status, message, input_error, dict(self.states),
+                warnings=list(recorder.warnings), record_error=recorder.final_write_error,
             )
             handle._done.set()
 
@@ -304,7 +363,7 @@ class _RunJob:
                 continue
             except Exception as exc:
                 self._log(traceback.format_exc(), "debug", node_id=nid)
-                text = _summarise(exc)
+                text = _summarise(exc, self.handle.run_dir)
                 self._fail(nid, text)
                 blocked[nid] = nid
                 if not first_failure:
@@ -332,8 +391,10 @@ class _RunJob:
         self.bus.emit(ev.LogLine(level=level, message=message, node_id=node_id))
 
 
-def _summarise(exc: BaseException) -> str:
+def _summarise(exc: BaseException, run_dir: Path | None = None) -> str:
     """One line for a user about an unexpected error (details are in log.txt)."""
+    if run_dir is not None and (is_disk_full(exc) or getattr(exc, "errno", None) == errno.EROFS):
+        return write_failure_message(exc, run_dir, run_dir) + " (details in log.txt)"
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     if isinstance(exc, MemoryError) or "out of memory" in text.lower():
         return "ran out of memory — lower the batch size or image size"

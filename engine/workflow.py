@@ -9,14 +9,44 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from engine.errors import UserInputError
-from engine.fileio import atomic_write_text
+from engine.fileio import atomic_write_text, parse_json, read_json
 
 SCHEMA_VERSION = 1
+
+# A node id is a name, never a path: it becomes the node's folder in the run folder
+# (RUN/<id>/), a `--set id.param=...` prefix and a log tag.
+MAX_ID_LENGTH = 64
+NODE_ID_RULE = re.compile(rf"[A-Za-z][A-Za-z0-9_-]{{0,{MAX_ID_LENGTH - 1}}}")
+ID_RULE_TEXT = f"letters, digits, _ and -, starting with a letter, at most {MAX_ID_LENGTH} characters"
+# Names Windows will not create as files or folders, whatever the extension.
+_RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)), *(f"lpt{i}" for i in range(10))}
+
+
+def node_id_problem(node_id: object) -> str | None:
+    """Why ``node_id`` cannot be a node id (None when it can): ids are names, never paths."""
+    if not isinstance(node_id, str) or not node_id:
+        return "a node id must be a short name such as \"train\""
+    shown = "".join(c if c.isprintable() else "?" for c in node_id[:80]) + ("..." if len(node_id) > 80 else "")
+    if not NODE_ID_RULE.fullmatch(node_id):
+        return f"the id '{shown}' is not a name: use {ID_RULE_TEXT} (e.g. \"train\")"
+    if node_id.lower() in _RESERVED:
+        return f"the id '{shown}' is a reserved device name on Windows — pick another name"
+    return None
+
+
+def safe_id(base: str) -> str:
+    """``base`` made into a valid id (for ids built from step types or pasted names)."""
+    text = re.sub(r"[^A-Za-z0-9_-]+", "_", str(base)).strip("_-")
+    if not text or not text[0].isalpha():
+        text = f"node_{text}".rstrip("_")
+    text = text[:MAX_ID_LENGTH]
+    return f"{text}_node" if text.lower() in _RESERVED else text
 
 
 @dataclass
@@ -93,14 +123,42 @@ class Workflow:
         return removed
 
     def unique_id(self, base: str) -> str:
-        """A readable id not yet used: ``train``, ``train_2``, ``train_3``..."""
-        taken = {n.id for n in self.nodes}
-        if base not in taken:
+        """A readable, valid id not yet used: ``train``, ``train_2``, ``train_3``...
+
+        ``base`` may be anything (a step type, a pasted name): it is made a
+        valid id first.  Ids differing only in case count as taken, because
+        their folders would be one folder on macOS and Windows.
+        """
+        base = safe_id(base)
+        taken = {n.id.lower() for n in self.nodes}
+        if base.lower() not in taken:
             return base
         i = 2
-        while f"{base}_{i}" in taken:
+        while True:
+            suffix = f"_{i}"
+            candidate = base[: MAX_ID_LENGTH - len(suffix)] + suffix
+            if candidate.lower() not in taken:
+                return candidate
             i += 1
-        return f"{base}_{i}"
+
+    def id_problems(self) -> list[tuple[str, str]]:
+        """``(node id, why)`` for every id that cannot name a run folder entry.
+
+        :meth:`from_json` already refuses these; this covers workflows built in
+        code (the GUI, scripts), which the runner checks before it writes anything.
+        """
+        out: list[tuple[str, str]] = []
+        folded: dict[str, str] = {}
+        for node in self.nodes:
+            why = node_id_problem(node.id)
+            if why is not None:
+                out.append((str(node.id), why))
+                continue
+            other = folded.setdefault(node.id.lower(), node.id)
+            if other != node.id:
+                out.append((node.id, f"differs from '{other}' only in case — their run folders would clash on "
+                                     "macOS and Windows; rename one"))
+        return out
 
     def copy(self) -> Workflow:
         return Workflow.from_json(self.to_json())
@@ -149,10 +207,16 @@ class Workflow:
         if not isinstance(raw_nodes, list):
             problems.append(f"{source}: \"nodes\" must be a list")
             raw_nodes = []
+        folded: dict[str, str] = {}
         for i, raw in enumerate(raw_nodes):
             node = _parse_node(raw, i, problems, source)
-            if node is not None:
-                wf.nodes.append(node)
+            if node is None:
+                continue
+            other = folded.setdefault(node.id.lower(), node.id)
+            if other != node.id:
+                problems.append(f"{source}: node ids '{other}' and '{node.id}' differ only in case — their run "
+                                "folders would clash on macOS and Windows; rename one")
+            wf.nodes.append(node)
         raw_links = data.get("links", [])
         if not isinstance(raw_links, list):
             problems.append(f"{source}: \"links\" must be a list")
@@ -170,24 +234,27 @@ class Workflow:
 
     @classmethod
     def loads(cls, text: str, source: str = "workflow") -> Workflow:
+        text = text.removeprefix("\ufeff")  # a BOM from a Windows editor
         try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise WorkflowFormatError(
-                source, [f"{source}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"]
-            ) from None
+            data = parse_json(text, source, expect=None)
+        except UserInputError as exc:
+            raise WorkflowFormatError(source, [str(exc)]) from None
         return cls.from_json(data, source)
 
     @classmethod
-    def load(cls, path: str | Path) -> Workflow:
+    def load(cls, path: str | Path, advice: str = "") -> Workflow:
+        """Read a workflow file; every way it can be wrong is a UserInputError naming the file.
+
+        ``advice`` ends the message when the file is damaged (e.g. a run folder's copy).
+        """
         path = Path(path)
+        if not path.exists() and not path.is_symlink():
+            raise UserInputError(f"{path}: no such file — " + (advice or "check the path"))
         try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise UserInputError(f"{path}: no such file — check the path") from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise UserInputError(f"{path}: cannot be read ({exc})") from None
-        return cls.loads(text, source=str(path))
+            data = read_json(path, advice, expect=None)
+        except UserInputError as exc:
+            raise WorkflowFormatError(str(path), [str(exc)]) from None
+        return cls.from_json(data, source=str(path))
 
 
 class WorkflowFormatError(UserInputError):
@@ -205,11 +272,12 @@ def _parse_node(raw: Any, index: int, problems: list[str], source: str) -> Node 
         problems.append(f"{where}: must be an object with id, type and params")
         return None
     node_id, step_type = raw.get("id"), raw.get("type")
-    if not isinstance(node_id, str) or not node_id:
+    if node_id is None or node_id == "":
         problems.append(f"{where}: missing \"id\" — give it a short readable id such as \"train\"")
         return None
-    if "." in node_id or not node_id.strip():
-        problems.append(f"node '{node_id}': the id may not contain '.' — use letters, digits and _")
+    why = node_id_problem(node_id)
+    if why is not None:
+        problems.append(f"{where}: {why}")
         return None
     if not isinstance(step_type, str) or not step_type:
         problems.append(f"node '{node_id}': missing \"type\" — run `loom steps` for the list")

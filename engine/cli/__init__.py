@@ -5,15 +5,28 @@ Each command lives in its own module of this package and exposes
 ``register(subparsers)``; modules are discovered, so a new command is a new
 file.  Exit codes (a contract): 0 success, 1 failure during a run, 2 invalid
 workflow or input, 130 interrupted.
+
+No traceback reaches the terminal: bad input is one ``loom: ...`` line per
+problem (exit 2), and anything unexpected is one ``loom: internal error``
+line (exit 1) with the traceback saved in the run's log.txt or a crash file.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import datetime as dt
 import importlib
 import logging
+import os
 import pkgutil
 import sys
+import tempfile
+import time
+import traceback
+from pathlib import Path
+
+from engine.errors import UserInputError
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -43,15 +56,14 @@ def main(argv: list[str] | None = None) -> int:
         from gui.app import main as gui_main  # the only place the engine package names the GUI
 
         return gui_main()
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if not getattr(args, "handler", None):
-        parser.print_help()
-        return EXIT_INVALID
-    from engine.errors import UserInputError
-
+    _quiet_logging()
+    args = argparse.Namespace()
     try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        if not getattr(args, "handler", None):
+            parser.print_help()
+            return EXIT_INVALID
         return int(args.handler(args) or 0)
     except UserInputError as exc:
         for line in str(exc).splitlines():
@@ -60,6 +72,69 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("loom: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:  # `loom runs | head`: the reader left; not an error worth a word
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_FAILED
+    except Exception as exc:  # the last line of defence: one line, the traceback in a file
+        handle = getattr(args, "handle", None)
+        if handle is not None and handle.running:  # let a run still going end with a true record
+            handle.stop()
+            handle.wait(60)
+        where = save_crash_report(exc, getattr(args, "log_file", None))
+        text = " ".join(str(exc).split())
+        text = text if len(text) <= 200 else text[:197] + "..."
+        details = f" — details in {where}" if where else " — the details could not be saved"
+        print(f"loom: internal error: {type(exc).__name__}: {text}{details}", file=sys.stderr)
+        return EXIT_FAILED
+
+
+def save_crash_report(exc: BaseException, log_file: Path | None) -> Path | None:
+    """Write ``exc``'s traceback to the run's log.txt, else a crash file under the Loom home; returns where.
+
+    Handlers that know their run folder set ``args.log_file``; other commands
+    crash into ``$LOOM_HOME/crashes/crash-<time>.txt`` (the system temp folder
+    if that cannot be written).
+    """
+    from engine.logfile import format_line
+    from engine.run_index import loom_home
+
+    text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    candidates = [Path(log_file)] if log_file else []
+    candidates += [loom_home() / "crashes" / f"crash-{stamp}.txt",
+                   Path(tempfile.gettempdir()) / f"loom-crash-{stamp}.txt"]
+    for path in candidates:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with open(path, "a", encoding="utf-8") as f:
+                f.write(format_line(time.time(), "error", "", f"internal error: {type(exc).__name__}\n{text}"))
+            return path
+        except OSError:
+            continue
+    return None
+
+
+class _OneLineHandler(logging.Handler):
+    """Log records on the terminal as ``loom: warning: message``: one line, never a traceback.
+
+    It looks up ``sys.stderr`` at each record (not once), so it follows
+    redirections such as pytest's capture.
+    """
+
+    def emit(self, record: logging.LogRecord) -> None:
+        with contextlib.suppress(Exception):
+            text = record.getMessage()
+            first = text.splitlines()[0] if text else ""
+            sys.stderr.write(f"loom: {record.levelname.lower()}: {first}\n")
+
+
+def _quiet_logging() -> None:
+    root = logging.getLogger()
+    if not any(isinstance(h, _OneLineHandler) for h in root.handlers):
+        root.addHandler(_OneLineHandler(logging.WARNING))
+        if root.level == logging.NOTSET or root.level > logging.WARNING:
+            root.setLevel(logging.WARNING)
 
 
 if __name__ == "__main__":

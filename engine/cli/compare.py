@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -16,11 +15,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from engine.compare import Comparison
-    from engine.fileio import atomic_write_text
+    from engine.fileio import check_output_file, write_output_text
 
+    csv_path = check_output_file(args.csv, "--csv") if args.csv else None  # refuse before any work
     comparison = Comparison.of(args.runs)
     print(comparison.to_text())
-    if args.csv:
-        atomic_write_text(Path(args.csv), comparison.to_csv())
-        print(f"wrote {args.csv}", file=sys.stderr)
+    if csv_path is not None:
+        write_output_text(csv_path, comparison.to_csv(), "--csv")
+        print(f"wrote {csv_path}", file=sys.stderr)
     return 0

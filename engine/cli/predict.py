@@ -46,10 +46,11 @@ def collect_files(inputs: list[str]) -> list[Path]:
 def run(args: argparse.Namespace) -> int:
     from engine.errors import UserInputError
     from engine.export.load import load_export, predict_files
-    from engine.fileio import atomic_write_text
+    from engine.fileio import check_output_file, write_output_text
 
-    if args.batch_size < 1:
-        raise UserInputError("--batch-size must be at least 1")
+    if not 1 <= args.batch_size <= 65536:
+        raise UserInputError(f"--batch-size {args.batch_size}: use a number from 1 to 65536")
+    out = check_output_file(args.out, "--out") if args.out else None  # refuse before the model is loaded
     model = load_export(args.run)
     files = collect_files(args.inputs)
     rows, skipped = predict_files(model, files, args.batch_size, args.fit)
@@ -58,15 +59,15 @@ def run(args: argparse.Namespace) -> int:
     if not rows:
         raise UserInputError("none of the inputs is a readable image")
     fields = list(rows[0].keys())
-    if args.out:
+    if out is not None:
         import io
 
         buf = io.StringIO()
         writer = csv.DictWriter(buf, fieldnames=fields)
         writer.writeheader()
         writer.writerows(rows)
-        atomic_write_text(Path(args.out), buf.getvalue())
-        print(f"predicted {len(rows)} image(s) -> {args.out}", file=sys.stderr)
+        write_output_text(out, buf.getvalue(), "--out")
+        print(f"predicted {len(rows)} image(s) -> {out}", file=sys.stderr)
     else:
         writer = csv.DictWriter(sys.stdout, fieldnames=fields)
         writer.writeheader()

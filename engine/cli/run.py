@@ -21,11 +21,16 @@ from engine.names import NodeStatus, RunStatus
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("run", help="run a workflow headless")
     p.add_argument("workflow", help="the workflow JSON file")
-    p.add_argument("--out", help="run folder to write (default: runs/<time>-<name>)")
+    p.add_argument("--out", help="a new run folder to write (default: runs/<time>-<name>); an existing, non-empty "
+                   "one is refused")
+    p.add_argument("--force", action="store_true", help="with --out: move an existing folder there aside to "
+                   "DIR.old-<time> (never deleted) and start fresh")
     p.add_argument("--device", choices=DEVICE_CHOICES, default="auto", help="where to train (default: auto)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="NODE.PARAM=VALUE",
                    help="override a parameter, e.g. --set train.epochs=5 (repeatable)")
-    p.add_argument("--resume", metavar="RUN_DIR", help="continue a stopped run from its last checkpoint")
+    p.add_argument("--resume", metavar="RUN_DIR", help="continue a run from its last checkpoint, in its own folder "
+                   "(same workflow; only epochs, time_budget, patience and how often to log, sample or "
+                   "checkpoint may change)")
     p.add_argument("--quiet", "-q", action="store_true", help="print only the final line")
     p.add_argument("--no-cache", action="store_true", help="recompute every node")
     p.set_defaults(handler=run)
@@ -98,7 +103,13 @@ def run(args: argparse.Namespace) -> int:
     wf = load_checked(args.workflow, args.overrides)
     printer = ProgressPrinter(sys.stderr, args.quiet)
     engine = Engine(index=RunIndex(), disk_cache=not args.no_cache)
-    handle = engine.start(wf, out_dir=args.out, device=args.device, on_event=printer, resume_from=args.resume)
+    handle = engine.start(wf, out_dir=args.out, device=args.device, on_event=printer, resume_from=args.resume,
+                          force=args.force)
+    args.handle, args.log_file = handle, handle.run_dir / "log.txt"  # for the CLI's last line of defence
+    if handle.moved_aside is not None:
+        print(f"loom: moved the earlier {args.out} aside to {handle.moved_aside}", file=sys.stderr)
+    for change in handle.changes:
+        print(f"loom: resuming with a changed setting: {change}", file=sys.stderr)
 
     interrupted = threading.Event()
 
@@ -117,8 +128,12 @@ def run(args: argparse.Namespace) -> int:
     result = handle.result
     assert result is not None
     printer._print(f"{result.status}: {result.run_dir}" + (f" — {result.message}" if result.message else ""))
+    for warning in result.warnings:
+        print(f"loom: warning: {warning}", file=sys.stderr)
+    if result.record_error:  # the folder does not show how the run ended: say so, and never exit 0
+        print(f"loom: {result.record_error}", file=sys.stderr)
     if interrupted.is_set() or result.status == RunStatus.STOPPED:
         return EXIT_INTERRUPTED
-    if result.status == RunStatus.SUCCEEDED:
+    if result.status == RunStatus.SUCCEEDED and not result.record_error:
         return EXIT_OK
     return EXIT_INVALID if result.input_error else EXIT_FAILED

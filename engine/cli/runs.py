@@ -28,13 +28,21 @@ def headline(summary: dict) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    import sys
+
+    from engine.errors import UserInputError
     from engine.run_index import RunIndex
 
-    runs = [r for r in RunIndex().list(limit=max(1, args.limit)) if r.get("exists")]
+    if not 1 <= args.limit <= 1_000_000:
+        raise UserInputError(f"--limit {args.limit}: use a number of runs between 1 and 1000000")
+    index = RunIndex()
+    runs = [r for r in index.list(limit=args.limit) if r.get("exists")]
+    for warning in index.warnings:  # a damaged index was set aside and rebuilt, or cannot be read
+        print(f"loom: warning: {warning}", file=sys.stderr)
     if args.json:
         keep = ("run_dir", "run_id", "workflow", "status", "device", "started", "finished", "duration_s")
         rows = [{**{k: r.get(k) for k in keep}, "scores": report_scores(r["summary"])} for r in runs]
-        print(json.dumps(rows, indent=2))
+        print(json.dumps(rows, indent=2, default=str))
         return 0
     if not runs:
         print("no runs yet — `loom run FLOW.json` makes one")

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
+import math
 import platform
 from pathlib import Path
 from typing import Any
 
 from engine.errors import UserInputError
+from engine.fileio import json_type, json_type_name, read_json
 from engine.models import TrainedModel
 
 CARD_NAME = "model_card.json"
@@ -53,36 +54,76 @@ def make_card(trained: TrainedModel, metrics: dict[str, Any] | None, files: dict
 
 
 def read_card(folder: Path) -> dict[str, Any]:
+    """The export's model card, checked field by field (UserInputError naming the file otherwise)."""
     path = folder / CARD_NAME
-    try:
-        card = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise UserInputError(f"{folder}: no {CARD_NAME} there — not a Loom export folder") from None
-    except (OSError, ValueError) as exc:
-        raise UserInputError(f"{path}: cannot be read ({exc})") from None
+    if not path.exists():
+        raise UserInputError(f"{folder}: no {CARD_NAME} there — not a Loom export folder")
+    card = read_json(path, "the model card is damaged; export the model again")
     if card.get("format") != CARD_FORMAT:
         raise UserInputError(f"{path}: not a Loom model card (no \"format\": \"{CARD_FORMAT}\")")
-    if int(card.get("card_version", 0)) > CARD_VERSION:
-        raise UserInputError(f"{path}: written by a newer Loom (card version {card['card_version']}) — update Loom")
+    version = card.get("card_version", 0)
+    if not _whole(version, 0, 10**6):
+        raise UserInputError(f"{path}: \"card_version\" is {json_type(version)}, not a whole number — the card "
+                             "is damaged")
+    if version > CARD_VERSION:
+        raise UserInputError(f"{path}: written by a newer Loom (card version {version}) — update Loom")
+    problem = card_problem(card)
+    if problem:
+        raise UserInputError(f"{path}: {problem} — the card is damaged; export the model again")
     return card
+
+
+def card_problem(card: dict[str, Any]) -> str:
+    """What makes a parsed model card unusable ('' when sound): types and sane ranges, before any build."""
+    for key, kind in (("architecture", str), ("params", dict), ("input_kind", str), ("files", dict)):
+        if not isinstance(card.get(key, {} if key in ("params", "files") else None), kind):
+            return f"\"{key}\" is {json_type(card.get(key))}, not {json_type_name(kind)}"
+    shape = card.get("input_shape")
+    if not (isinstance(shape, list) and 1 <= len(shape) <= 3 and all(_whole(v, 1, 10**6) for v in shape)):
+        return f"\"input_shape\" is {json_type(shape)}, not a list of 1 to 3 positive whole numbers"
+    classes = card.get("classes")
+    if not (isinstance(classes, list) and 1 <= len(classes) <= 100000 and all(isinstance(c, str) for c in classes)):
+        return f"\"classes\" is {json_type(classes)}, not a list of class names"
+    weights = card.get("files", {}).get("weights", WEIGHTS_NAME)
+    if not isinstance(weights, str) or not weights or Path(weights).name != weights or weights in (".", ".."):
+        return f"\"files.weights\" is {json_type(weights)}, not a file name next to the card"
+    if card["input_kind"] == "image":
+        spec = card.get("input")
+        if not isinstance(spec, dict) or not (_whole(spec.get("channels"), 1, 4) and _whole(spec.get("height"), 1, 4096)
+                                              and _whole(spec.get("width"), 1, 4096)):
+            return "\"input\" does not give channels (1-4), height and width (whole numbers)"
+        if spec.get("fit", "resize") not in ("resize", "crop", "pad"):
+            return f"\"input.fit\" is {json_type(spec.get('fit'))}, not resize, crop or pad"
+        norm = card.get("normalization", {"mean": [0.0], "std": [1.0]})
+        if not isinstance(norm, dict) or not all(
+            isinstance(norm.get(k), list) and 1 <= len(norm[k]) <= 4 and all(_finite(v) for v in norm[k])
+            for k in ("mean", "std")
+        ) or any(v == 0 for v in norm["std"]):
+            return "\"normalization\" is not {\"mean\": [numbers], \"std\": [non-zero numbers]}"
+    return ""
+
+
+def _whole(value: Any, low: int, high: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def find_export(path: str | Path) -> Path:
     """The export folder of a run folder (or the export folder itself)."""
+    from engine.run_files import RUN_JSON, artifact_path, read_run
+
     root = Path(path).expanduser()
     if (root / CARD_NAME).is_file():
         return root
     if not root.is_dir():
         raise UserInputError(f"{root}: no such run or export folder")
-    info = root / "run.json"
-    if info.is_file():
-        try:
-            artifacts = json.loads(info.read_text(encoding="utf-8")).get("artifacts", [])
-        except ValueError:
-            artifacts = []
-        for art in artifacts:
-            if art.get("kind") == "model_card" and (root / art["path"]).is_file():
-                return (root / art["path"]).parent
+    if (root / RUN_JSON).exists():
+        for art in read_run(root, ("artifacts",))["artifacts"]:
+            if art["kind"] == "model_card" and artifact_path(root, art).is_file():
+                return artifact_path(root, art).parent
     found = sorted(root.glob(f"*/{CARD_NAME}"))
     if found:
         return found[0].parent

@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from engine.errors import UserInputError
-from engine.export.card import WEIGHTS_NAME, find_export, read_card
+from engine.export.card import CARD_NAME, WEIGHTS_NAME, find_export, read_card
 
 
 @dataclass
@@ -42,15 +42,16 @@ def load_export(path: str | Path) -> LoadedModel:
     from engine.models import ModelSpec, build_model, model_facts
 
     folder = find_export(path)
-    card = read_card(folder)
+    card = read_card(folder)  # every field checked, so what follows cannot trip on a damaged card
     weights = folder / card.get("files", {}).get("weights", WEIGHTS_NAME)
     if not weights.is_file():
         raise UserInputError(f"{folder}: the weights file {weights.name} named by the model card is missing")
     try:
         facts = model_facts(card["input_shape"], len(card["classes"]), **card.get("facts", {}))
         module = build_model(ModelSpec(card["architecture"], dict(card.get("params", {}))), facts)
-    except (KeyError, ValueError) as exc:
-        raise UserInputError(f"{folder}: the model card cannot be rebuilt ({exc})") from None
+    except Exception as exc:  # noqa: BLE001 - however a damaged card fails to build, it is the card's fault
+        raise UserInputError(f"{folder / CARD_NAME}: the model it describes cannot be built "
+                             f"({type(exc).__name__}: {str(exc)[:200]}) — export the model again") from None
     try:
         module.load_state_dict(load_file(str(weights)))
     except Exception as exc:

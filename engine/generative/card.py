@@ -8,13 +8,13 @@ card plus the weights rebuild the exact module; nothing is ever unpickled.
 
 from __future__ import annotations
 
-import json
+import math
 from pathlib import Path
 from typing import Any
 
 from engine.errors import UserInputError
-from engine.fileio import atomic_write, atomic_write_json
-from engine.generative import GenSpec, TrainedGenerator, build_generator
+from engine.fileio import atomic_write, atomic_write_json, json_type, read_json
+from engine.generative import GAN_ARCHS, VAE_ARCHS, GenSpec, TrainedGenerator, build_generator
 
 CARD_NAME = "generator.json"
 WEIGHTS_NAME = "generator.safetensors"
@@ -46,27 +46,33 @@ def save_generator(trained: TrainedGenerator, folder: Path) -> Path:
 
 
 def load_generator(card_path: Path, device: str = "cpu") -> TrainedGenerator:
-    """Rebuild a generator from its card and safetensors weights."""
+    """Rebuild a generator from its card and safetensors weights (UserInputError naming the file otherwise)."""
     from safetensors.torch import load_file
 
     card_path = Path(card_path)
-    try:
-        card = json.loads(card_path.read_text(encoding="utf-8"))
-        spec = GenSpec(str(card["arch"]), dict(card.get("params", {})))
-        shape = tuple(int(v) for v in card["sample_shape"])
-        weights = card_path.parent / str(card.get("weights", WEIGHTS_NAME))
-    except FileNotFoundError:
-        raise UserInputError(f"{card_path}: no generator card there — was the training step finished?") from None
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise UserInputError(f"{card_path}: not a readable generator card ({exc})") from None
+    if not card_path.exists():
+        raise UserInputError(f"{card_path}: no generator card there — was the training step finished?")
+    card = read_json(card_path, "the generator card is damaged; train the model again")
+    problem = card_problem(card)
+    if problem:
+        raise UserInputError(f"{card_path}: not a usable generator card: {problem} — the file is damaged; "
+                             "train the model again or restore the run folder")
+    spec = GenSpec(card["arch"], dict(card.get("params", {})))
+    shape = tuple(card["sample_shape"])
+    weights = card_path.parent / card.get("weights", WEIGHTS_NAME)
     try:
         module = build_generator(spec, shape)
+    except Exception as exc:  # noqa: BLE001 - any way a damaged card fails to build is the card's fault
+        raise UserInputError(f"{card_path}: the generator it describes cannot be built ({type(exc).__name__}: "
+                             f"{str(exc)[:200]}) — the card is damaged") from None
+    try:
         state = load_file(str(weights), device="cpu")
         module.load_state_dict(state)
     except FileNotFoundError:
         raise UserInputError(f"{weights}: the generator's weights file is missing") from None
     except Exception as exc:  # wrong shapes, corrupt file
-        raise UserInputError(f"{weights}: cannot load the generator's weights ({type(exc).__name__}: {exc})") from None
+        raise UserInputError(f"{weights}: cannot load the generator's weights ({type(exc).__name__}: "
+                             f"{str(exc)[:200]})") from None
     module.to(device).eval()
     return TrainedGenerator(
         spec=spec,
@@ -75,3 +81,40 @@ def load_generator(card_path: Path, device: str = "cpu") -> TrainedGenerator:
         normalization=dict(card.get("normalization", {"mean": [0.0], "std": [1.0]})),
         history=dict(card.get("history", {})),
     )
+
+
+def card_problem(card: dict[str, Any]) -> str:
+    """What makes a parsed generator card unusable ('' when it is sound): every field is checked for
+    type and a sane range before anything is built from it."""
+    arch = card.get("arch")
+    if arch not in (*GAN_ARCHS, *VAE_ARCHS):
+        return f"\"arch\" is {json_type(arch)}, not one of {', '.join((*GAN_ARCHS, *VAE_ARCHS))}"
+    if not isinstance(card.get("params", {}), dict):
+        return f"\"params\" is {json_type(card.get('params'))}, not an object"
+    latent = card.get("params", {}).get("latent_dim", 100)
+    if not _whole(latent, 1, 4096):
+        return f"\"params.latent_dim\" is {json_type(latent)}, not a whole number from 1 to 4096"
+    shape = card.get("sample_shape")
+    if not (isinstance(shape, list) and len(shape) == 3 and _whole(shape[0], 1, 4)
+            and all(_whole(v, 2, 4096) for v in shape[1:])):
+        return f"\"sample_shape\" is {json_type(shape)}, not [channels 1-4, height, width]"
+    norm = card.get("normalization", {"mean": [0.0], "std": [1.0]})
+    if not isinstance(norm, dict) or not all(
+        isinstance(norm.get(k), list) and 1 <= len(norm[k]) <= 4 and all(_finite(v) for v in norm[k])
+        for k in ("mean", "std")
+    ) or any(v == 0 for v in norm["std"]):
+        return "\"normalization\" is not {\"mean\": [numbers], \"std\": [non-zero numbers]}"
+    weights = card.get("weights", WEIGHTS_NAME)
+    if not isinstance(weights, str) or not weights or Path(weights).name != weights or weights in (".", ".."):
+        return f"\"weights\" is {json_type(weights)}, not a file name next to the card"
+    if not isinstance(card.get("history", {}), dict):
+        return f"\"history\" is {json_type(card.get('history'))}, not an object"
+    return ""
+
+
+def _whole(value: Any, low: int, high: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
