@@ -54,10 +54,10 @@ class AddNode(QUndoCommand):
         self.doc, self.node = doc, copy.deepcopy(node)
 
     def redo(self) -> None:
-        self.doc._insert_node(copy.deepcopy(self.node))
+        self.doc.apply_add_node(copy.deepcopy(self.node))
 
     def undo(self) -> None:
-        self.doc._delete_node(self.node.id)
+        self.doc.apply_remove_node(self.node.id)
 
 
 class RemoveNode(QUndoCommand):
@@ -70,13 +70,13 @@ class RemoveNode(QUndoCommand):
         self.links: list[Link] = []
 
     def redo(self) -> None:
-        self.node, self.links = self.doc._delete_node(self.node_id)
+        self.node, self.links = self.doc.apply_remove_node(self.node_id)
 
     def undo(self) -> None:
         assert self.node is not None
-        self.doc._insert_node(self.node)
+        self.doc.apply_add_node(self.node)
         for link in self.links:
-            self.doc._insert_link(link)
+            self.doc.apply_add_link(link)
 
 
 class AddLink(QUndoCommand):
@@ -85,10 +85,10 @@ class AddLink(QUndoCommand):
         self.doc, self.link = doc, link
 
     def redo(self) -> None:
-        self.doc._insert_link(self.link)
+        self.doc.apply_add_link(self.link)
 
     def undo(self) -> None:
-        self.doc._delete_link(self.link)
+        self.doc.apply_remove_link(self.link)
 
 
 class RemoveLink(QUndoCommand):
@@ -97,10 +97,10 @@ class RemoveLink(QUndoCommand):
         self.doc, self.link = doc, link
 
     def redo(self) -> None:
-        self.doc._delete_link(self.link)
+        self.doc.apply_remove_link(self.link)
 
     def undo(self) -> None:
-        self.doc._insert_link(self.link)
+        self.doc.apply_add_link(self.link)
 
 
 class MoveNodes(QUndoCommand):
@@ -116,11 +116,11 @@ class MoveNodes(QUndoCommand):
 
     def redo(self) -> None:
         for node_id, (_, new) in self.moves.items():
-            self.doc._set_position(node_id, new)
+            self.doc.apply_position(node_id, new)
 
     def undo(self) -> None:
         for node_id, (old, _) in self.moves.items():
-            self.doc._set_position(node_id, old)
+            self.doc.apply_position(node_id, old)
 
 
 class SetParam(QUndoCommand):
@@ -143,7 +143,7 @@ class SetParam(QUndoCommand):
         return True
 
     def redo(self) -> None:
-        self.doc._set_param(self.node_id, self.name, self.new)
+        self.doc.apply_param(self.node_id, self.name, self.new)
 
     def undo(self) -> None:
-        self.doc._set_param(self.node_id, self.name, None if self.old is _UNSET else self.old, remove=self.old is _UNSET)
+        self.doc.apply_param(self.node_id, self.name, None if self.old is _UNSET else self.old, remove=self.old is _UNSET)

@@ -183,42 +183,42 @@ class WorkflowDocument(QObject):
             self.undo_stack.push(macro)
         return list(renamed.values())
 
-    # -- primitive mutations (called by commands only) -------------------------------
-    def _insert_node(self, node: Node) -> None:
+    # -- primitive mutations: the undo commands' half of an edit (everything else edits through commands) --
+    def apply_add_node(self, node: Node) -> None:
         self.workflow.add_node(node)
         self.node_added.emit(node.id)
         self.changed.emit()
 
-    def _delete_node(self, node_id: str) -> tuple[Node, list[Link]]:
+    def apply_remove_node(self, node_id: str) -> tuple[Node, list[Link]]:
         node = copy.deepcopy(self.workflow.node(node_id))
         links = [lk for lk in self.workflow.links if node_id in (lk.source.node, lk.target.node)]
         for link in links:
-            self._delete_link(link)
+            self.apply_remove_link(link)
         self.workflow.remove_node(node_id)
         self.node_removed.emit(node_id)
         self.changed.emit()
         return node, links
 
-    def _insert_link(self, link: Link) -> None:
+    def apply_add_link(self, link: Link) -> None:
         if link not in self.workflow.links:
             self.workflow.links.append(link)
             self.link_added.emit(link)
             self.changed.emit()
 
-    def _delete_link(self, link: Link) -> None:
+    def apply_remove_link(self, link: Link) -> None:
         if link in self.workflow.links:
             self.workflow.links.remove(link)
             self.link_removed.emit(link)
             self.changed.emit()
 
-    def _set_position(self, node_id: str, position: tuple[float, float]) -> None:
+    def apply_position(self, node_id: str, position: tuple[float, float]) -> None:
         node = self.workflow.node(node_id)
         if node is not None:
             node.position = (float(position[0]), float(position[1]))
             self.node_moved.emit(node_id)
             self.changed.emit()
 
-    def _set_param(self, node_id: str, name: str, value: Any, remove: bool = False) -> None:
+    def apply_param(self, node_id: str, name: str, value: Any, remove: bool = False) -> None:
         node = self.workflow.node(node_id)
         if node is None:
             return

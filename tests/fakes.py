@@ -1,4 +1,4 @@
-"""Test doubles shared by several test files."""
+"""Test doubles and settings shared by several test files."""
 
 from __future__ import annotations
 
@@ -35,3 +35,21 @@ def install_fake_clock(monkeypatch: pytest.MonkeyPatch, tick: float = 0.0) -> Fa
     fake = FakeClock(tick)
     monkeypatch.setattr(engine.training.clock, "now", fake)
     return fake
+
+
+# A training subprocess that must match in-process runs bit for bit: one thread, deterministic kernels.
+DETERMINISTIC_CLI = ("import sys, torch; torch.set_num_threads(1); torch.use_deterministic_algorithms(True); "
+                     "sys.path.insert(0, '.'); {imports}from engine.cli import main; sys.exit(main(sys.argv[1:]))")
+
+
+@pytest.fixture
+def deterministic_torch():
+    """One intra-op thread and deterministic algorithms for the test, as in ``DETERMINISTIC_CLI``."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    torch.use_deterministic_algorithms(True)
+    yield
+    torch.use_deterministic_algorithms(False)
+    torch.set_num_threads(threads)

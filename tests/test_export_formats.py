@@ -124,7 +124,7 @@ def write_digit_pngs(folder: Path, n: int = 6) -> list[int]:
 
 
 def test_loom_predict_classifies_images_from_a_fresh_process(run_dir: Path, tmp_path: Path) -> None:
-    from engine.export.load import load_export, predict_files
+    from engine.export.load import load_export, predict
 
     write_digit_pngs(tmp_path / "new")
     out = tmp_path / "preds.csv"
@@ -134,7 +134,7 @@ def test_loom_predict_classifies_images_from_a_fresh_process(run_dir: Path, tmp_
     rows = list(csv.DictReader(out.open()))
     assert [Path(r["file"]).name for r in rows] == [f"img{i}.png" for i in range(6)]
     assert {"prediction", "confidence", "p_0", "p_9"} <= set(rows[0])
-    here, _ = predict_files(load_export(run_dir / "export"), sorted((tmp_path / "new").glob("*.png")))
+    here, _ = predict(load_export(run_dir / "export"), [str(tmp_path / "new")])
     assert [r["prediction"] for r in rows] == [r["prediction"] for r in here]
     assert all(0 < float(r["confidence"]) <= 1 for r in rows)
 

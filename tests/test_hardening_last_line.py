@@ -39,14 +39,14 @@ def test_an_unexpected_error_in_a_command_is_one_line_with_the_details_in_a_cras
 def test_an_unexpected_error_after_a_run_started_points_at_the_runs_log(tmp_path, capsys, monkeypatch):
     flow = tmp_path / "flow.json"
     tiny_classifier().save(flow)
-    real_print = engine.cli.run.ProgressPrinter._print
+    real_print = engine.cli.run.ProgressPrinter.print_line
 
     def fails_on_the_last_line(self, text):  # noqa: ANN001
         if text.startswith("succeeded"):
             raise RuntimeError("the terminal went away")
         real_print(self, text)
 
-    monkeypatch.setattr(engine.cli.run.ProgressPrinter, "_print", fails_on_the_last_line)
+    monkeypatch.setattr(engine.cli.run.ProgressPrinter, "print_line", fails_on_the_last_line)
     outcome = loom(capsys, "run", flow, "--out", tmp_path / "run", "-q")
 
     log = tmp_path / "run" / "log.txt"

@@ -26,22 +26,14 @@ from engine.store import read_metrics, read_run
 from engine.training.divergence import LossWatch
 from engine.workflow import Workflow
 from tests import toy_dae
-from tests.fakes import install_fake_clock
+from tests.fakes import DETERMINISTIC_CLI, deterministic_torch, install_fake_clock  # noqa: F401
 
 ROOT = Path(__file__).resolve().parents[1]
-DRIVER = ("import sys, torch; torch.set_num_threads(1); torch.use_deterministic_algorithms(True); "
-          "sys.path.insert(0, 'tests'); import toy_dae; from engine.cli import main; sys.exit(main(sys.argv[1:]))")
+DRIVER = DETERMINISTIC_CLI.format(imports="import tests.toy_dae; ")
 STEPS_PER_EPOCH = 45  # the 1437 training digits in batches of 32
 
 
-@pytest.fixture(autouse=True)
-def deterministic():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    torch.use_deterministic_algorithms(True)
-    yield
-    torch.use_deterministic_algorithms(False)
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("deterministic_torch")
 
 
 def dae_flow(**train: object) -> Workflow:

@@ -22,23 +22,14 @@ from engine import events as ev
 from engine.runner import Engine
 from engine.store import read_metrics
 from engine.workflow import Workflow
+from tests.fakes import DETERMINISTIC_CLI, deterministic_torch  # noqa: F401 (a fixture)
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "resources" / "examples"
 ROOT = Path(__file__).resolve().parents[1]
-DRIVER = (
-    "import sys, torch; torch.set_num_threads(1); torch.use_deterministic_algorithms(True); "
-    "from engine.cli import main; sys.exit(main(sys.argv[1:]))"
-)
+DRIVER = DETERMINISTIC_CLI.format(imports="")
 
 
-@pytest.fixture(autouse=True)
-def deterministic():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    torch.use_deterministic_algorithms(True)
-    yield
-    torch.use_deterministic_algorithms(False)
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("deterministic_torch")
 
 
 def small_gan(epochs: int = 2, checkpoint_every: int = 5) -> Workflow:

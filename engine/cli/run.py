@@ -55,11 +55,11 @@ class ProgressPrinter:
                 return
             elif isinstance(event, ev.NodeState) and event.state not in (NodeStatus.QUEUED, NodeStatus.RUNNING):
                 extra = f" — {event.message}" if event.message else ""
-                self._print(f"  {event.node_id}: {event.state}{extra}")
+                self.print_line(f"  {event.node_id}: {event.state}{extra}")
             elif isinstance(event, ev.LogLine) and event.level in ("warning", "error"):
-                self._print(f"  {event.level}: {event.message.splitlines()[0] if event.message else ''}")
+                self.print_line(f"  {event.level}: {event.message.splitlines()[0] if event.message else ''}")
             elif isinstance(event, ev.RunStarted):
-                self._print(f"run {event.run_id} -> {event.run_dir} on {event.device}")
+                self.print_line(f"run {event.run_id} -> {event.run_dir} on {event.device}")
 
     def _progress(self, e: ev.Progress) -> None:
         now = time.monotonic()
@@ -86,7 +86,7 @@ class ProgressPrinter:
             self.stream.write(text + "\n")
         self.stream.flush()
 
-    def _print(self, text: str) -> None:
+    def print_line(self, text: str) -> None:
         if self._line_open:
             self.stream.write("\n")
             self._line_open = False
@@ -127,7 +127,7 @@ def run(args: argparse.Namespace) -> int:
         signal.signal(signal.SIGINT, previous)
     result = handle.result
     assert result is not None
-    printer._print(f"{result.status}: {result.run_dir}" + (f" — {result.message}" if result.message else ""))
+    printer.print_line(f"{result.status}: {result.run_dir}" + (f" — {result.message}" if result.message else ""))
     for warning in result.warnings:
         print(f"loom: warning: {warning}", file=sys.stderr)
     if result.record_error:  # the folder does not show how the run ended: say so, and never exit 0

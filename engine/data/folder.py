@@ -66,7 +66,8 @@ class FolderOptions:
     labels: str = "auto"
 
 
-def _rel(path: Path, root: Path) -> str:
+def relative_name(path: Path, root: Path) -> str:
+    """``path`` as shown in reports: relative to the folder scanned (POSIX slashes), else in full."""
     try:
         return path.relative_to(root).as_posix()
     except ValueError:
@@ -102,7 +103,7 @@ def scan_image_folder(
     scan = FolderScan(listing, CleaningReport())
     report = scan.report
     for stray in listing.stray:
-        report.skip(_rel(stray, root), "not in a class folder", "files beside the class folders have no class")
+        report.skip(relative_name(stray, root), "not in a class folder", "files beside the class folders have no class")
     report.empty_classes = list(listing.empty_classes)
     decode_channels = 1 if opts.channels == "1" else 3
     seen: dict[str, str] = {}
@@ -119,7 +120,7 @@ def scan_image_folder(
                 part,
             )
             for dec, (_, cls) in zip(decoded, part, strict=True):
-                rel = _rel(dec.path, root)
+                rel = relative_name(dec.path, root)
                 if not dec.ok:
                     report.skip(rel, dec.reason, dec.detail)
                     continue

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-import math
 import platform
 from pathlib import Path
 from typing import Any
 
+from engine.cardcheck import sibling_file_problem, whole_in
 from engine.errors import UserInputError
 from engine.fileio import json_type, json_type_name, read_json
 from engine.models import TrainedModel
@@ -62,7 +62,7 @@ def read_card(folder: Path) -> dict[str, Any]:
     if card.get("format") != CARD_FORMAT:
         raise UserInputError(f"{path}: not a Loom model card (no \"format\": \"{CARD_FORMAT}\")")
     version = card.get("card_version", 0)
-    if not _whole(version, 0, 10**6):
+    if not whole_in(version, 0, 10**6):
         raise UserInputError(f"{path}: \"card_version\" is {json_type(version)}, not a whole number — the card "
                              "is damaged")
     if version > CARD_VERSION:
@@ -79,36 +79,20 @@ def card_problem(card: dict[str, Any]) -> str:
         if not isinstance(card.get(key, {} if key in ("params", "files") else None), kind):
             return f"\"{key}\" is {json_type(card.get(key))}, not {json_type_name(kind)}"
     shape = card.get("input_shape")
-    if not (isinstance(shape, list) and 1 <= len(shape) <= 3 and all(_whole(v, 1, 10**6) for v in shape)):
+    if not (isinstance(shape, list) and 1 <= len(shape) <= 3 and all(whole_in(v, 1, 10**6) for v in shape)):
         return f"\"input_shape\" is {json_type(shape)}, not a list of 1 to 3 positive whole numbers"
     classes = card.get("classes")
     if not (isinstance(classes, list) and 1 <= len(classes) <= 100000 and all(isinstance(c, str) for c in classes)):
         return f"\"classes\" is {json_type(classes)}, not a list of class names"
-    weights = card.get("files", {}).get("weights", WEIGHTS_NAME)
-    if not isinstance(weights, str) or not weights or Path(weights).name != weights or weights in (".", ".."):
-        return f"\"files.weights\" is {json_type(weights)}, not a file name next to the card"
-    if card["input_kind"] == "image":
-        spec = card.get("input")
-        if not isinstance(spec, dict) or not (_whole(spec.get("channels"), 1, 4) and _whole(spec.get("height"), 1, 4096)
-                                              and _whole(spec.get("width"), 1, 4096)):
-            return "\"input\" does not give channels (1-4), height and width (whole numbers)"
-        if spec.get("fit", "resize") not in ("resize", "crop", "pad"):
-            return f"\"input.fit\" is {json_type(spec.get('fit'))}, not resize, crop or pad"
-        norm = card.get("normalization", {"mean": [0.0], "std": [1.0]})
-        if not isinstance(norm, dict) or not all(
-            isinstance(norm.get(k), list) and 1 <= len(norm[k]) <= 4 and all(_finite(v) for v in norm[k])
-            for k in ("mean", "std")
-        ) or any(v == 0 for v in norm["std"]):
-            return "\"normalization\" is not {\"mean\": [numbers], \"std\": [non-zero numbers]}"
-    return ""
+    problem = sibling_file_problem("files.weights", card.get("files", {}).get("weights", WEIGHTS_NAME))
+    if problem:
+        return problem
+    from engine.data.kinds import kind_named
 
-
-def _whole(value: Any, low: int, high: int) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
-
-
-def _finite(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    kind = kind_named(card["input_kind"])
+    if kind is None:
+        return f"\"input_kind\" {card['input_kind']!r} is not a kind of data this Loom knows"
+    return kind.card_problem(card)
 
 
 def find_export(path: str | Path) -> Path:

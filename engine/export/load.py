@@ -1,7 +1,8 @@
-"""Loading an export and classifying image files with it, in any process.
+"""Loading an export and classifying new inputs with it, in any process.
 
 Only the export folder is needed: the card says how to rebuild the
-architecture and prepare the pixels, the safetensors file holds the weights.
+architecture and which kind of data it takes (that kind reads new inputs, see
+:mod:`engine.data.kinds`); the safetensors file holds the weights.
 """
 
 from __future__ import annotations
@@ -26,13 +27,6 @@ class LoadedModel:
     @property
     def classes(self) -> list[str]:
         return list(self.card["classes"])
-
-    def normalize(self, x01: torch.Tensor) -> torch.Tensor:
-        norm = self.card.get("normalization", {"mean": [0.0], "std": [1.0]})
-        c = x01.shape[1]
-        mean = torch.tensor(norm["mean"], dtype=x01.dtype).view(1, -1, 1, 1).expand(1, c, 1, 1)
-        std = torch.tensor(norm["std"], dtype=x01.dtype).view(1, -1, 1, 1).expand(1, c, 1, 1)
-        return (x01 - mean) / std
 
 
 def load_export(path: str | Path) -> LoadedModel:
@@ -59,44 +53,28 @@ def load_export(path: str | Path) -> LoadedModel:
     return LoadedModel(module.eval(), card, folder)
 
 
-def load_images(files: list[Path], model: LoadedModel, fit: str | None = None
-                ) -> tuple[list[torch.Tensor | None], list[str]]:
-    """Decode files as the card says (uint8, the model's size and channels); None and a reason for bad files."""
-    from engine.data.images import decode_file
-
-    spec = model.card["input"]
-    size, channels = int(spec["height"]), int(spec["channels"])
-    if int(spec["width"]) != size:
-        raise UserInputError(f"{model.folder}: non-square inputs are not supported for prediction")
-    pixels: list[torch.Tensor | None] = []
-    skipped: list[str] = []
-    for f in files:
-        dec = decode_file(f, size, fit or spec.get("fit", "resize"), channels, digest=False)
-        if dec.ok:
-            pixels.append(dec.pixels)
-        else:
-            skipped.append(f"{f}: {dec.reason}" + (f" ({dec.detail})" if dec.detail else ""))
-            pixels.append(None)
-    return pixels, skipped
-
-
 @torch.inference_mode()
-def predict_files(model: LoadedModel, files: list[Path], batch_size: int = 256,
-                  fit: str | None = None) -> tuple[list[dict[str, Any]], list[str]]:
-    """One row per readable file: path, predicted class, confidence and every class probability."""
-    if model.card.get("input_kind") != "image":
-        raise UserInputError(f"{model.folder}: `loom predict` classifies images; this model takes table rows")
-    pixels, skipped = load_images(files, model, fit)
+def predict(model: LoadedModel, args: list[str], batch_size: int = 256,
+            options: dict[str, Any] | None = None) -> tuple[list[dict[str, Any]], list[str]]:
+    """One row per usable input: its name, the predicted class, the confidence and every class probability.
+
+    The model's kind of data reads ``args`` (files, folders, texts...); what
+    it could not use comes back as lines for the user.
+    """
+    from engine.data.kinds import kind_named
+
+    kind = kind_named(str(model.card["input_kind"]))
+    if kind is None or kind.read_inputs is None:
+        raise UserInputError(f"{model.folder}: `loom predict` cannot read inputs for a "
+                             f"{model.card['input_kind']!r} model")
+    inputs = kind.read_inputs(list(args), model.card, options or {})
     rows: list[dict[str, Any]] = []
-    ok = [(f, p) for f, p in zip(files, pixels, strict=True) if p is not None]
     classes = model.classes
-    for i in range(0, len(ok), batch_size):
-        chunk = ok[i:i + batch_size]
-        x01 = torch.stack([p for _, p in chunk]).float() / 255.0
-        probs = model.module(model.normalize(x01)).float().softmax(1)
-        for (f, _), p in zip(chunk, probs, strict=True):
+    for i in range(0, len(inputs.names), batch_size):
+        probs = model.module(inputs.x[i:i + batch_size]).float().softmax(1)
+        for name, p in zip(inputs.names[i:i + batch_size], probs, strict=True):
             k = int(p.argmax())
-            row = {"file": str(f), "prediction": classes[k], "confidence": round(float(p[k]), 6)}
+            row = {inputs.name_column: name, "prediction": classes[k], "confidence": round(float(p[k]), 6)}
             row.update({f"p_{c}": round(float(v), 6) for c, v in zip(classes, p, strict=True)})
             rows.append(row)
-    return rows, skipped
+    return rows, inputs.skipped

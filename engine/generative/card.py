@@ -8,10 +8,10 @@ card plus the weights rebuild the exact module; nothing is ever unpickled.
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Any
 
+from engine.cardcheck import normalization_problem, sibling_file_problem, whole_in
 from engine.errors import UserInputError
 from engine.fileio import atomic_write, atomic_write_json, json_type, read_json
 from engine.generative import GAN_ARCHS, VAE_ARCHS, GenSpec, TrainedGenerator, build_generator
@@ -92,29 +92,16 @@ def card_problem(card: dict[str, Any]) -> str:
     if not isinstance(card.get("params", {}), dict):
         return f"\"params\" is {json_type(card.get('params'))}, not an object"
     latent = card.get("params", {}).get("latent_dim", 100)
-    if not _whole(latent, 1, 4096):
+    if not whole_in(latent, 1, 4096):
         return f"\"params.latent_dim\" is {json_type(latent)}, not a whole number from 1 to 4096"
     shape = card.get("sample_shape")
-    if not (isinstance(shape, list) and len(shape) == 3 and _whole(shape[0], 1, 4)
-            and all(_whole(v, 2, 4096) for v in shape[1:])):
+    if not (isinstance(shape, list) and len(shape) == 3 and whole_in(shape[0], 1, 4)
+            and all(whole_in(v, 2, 4096) for v in shape[1:])):
         return f"\"sample_shape\" is {json_type(shape)}, not [channels 1-4, height, width]"
-    norm = card.get("normalization", {"mean": [0.0], "std": [1.0]})
-    if not isinstance(norm, dict) or not all(
-        isinstance(norm.get(k), list) and 1 <= len(norm[k]) <= 4 and all(_finite(v) for v in norm[k])
-        for k in ("mean", "std")
-    ) or any(v == 0 for v in norm["std"]):
-        return "\"normalization\" is not {\"mean\": [numbers], \"std\": [non-zero numbers]}"
-    weights = card.get("weights", WEIGHTS_NAME)
-    if not isinstance(weights, str) or not weights or Path(weights).name != weights or weights in (".", ".."):
-        return f"\"weights\" is {json_type(weights)}, not a file name next to the card"
+    problem = normalization_problem(card.get("normalization", {"mean": [0.0], "std": [1.0]}))
+    problem = problem or sibling_file_problem("weights", card.get("weights", WEIGHTS_NAME))
+    if problem:
+        return problem
     if not isinstance(card.get("history", {}), dict):
         return f"\"history\" is {json_type(card.get('history'))}, not an object"
     return ""
-
-
-def _whole(value: Any, low: int, high: int) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
-
-
-def _finite(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)

@@ -130,7 +130,7 @@ def scan_folder(path: str | Path, labels: str = "auto", limit: int = 1500) -> Fo
     if not root.is_dir():
         return FolderScan(root, False, error=f"'{root}' is not a folder.")
     try:
-        from engine.data.folder import _rel, list_folder
+        from engine.data.folder import list_folder, relative_name
         from engine.data.images import decode_file
 
         listing = list_folder(root, labels)
@@ -143,7 +143,7 @@ def scan_folder(path: str | Path, labels: str = "auto", limit: int = 1500) -> Fo
         key = names[cls] if cls >= 0 else names[0]
         scan.files_per_class[key] = scan.files_per_class.get(key, 0) + 1
     for stray in listing.stray:
-        scan.skipped.append({"file": _rel(stray, root), "reason": "not in a class folder", "detail": ""})
+        scan.skipped.append({"file": relative_name(stray, root), "reason": "not in a class folder", "detail": ""})
     sample = _even_sample(listing.files, limit)
     checked_per_class = scan.checked_per_class
     pixels, labels_out, seen = [], [], set()
@@ -152,7 +152,7 @@ def scan_folder(path: str | Path, labels: str = "auto", limit: int = 1500) -> Fo
         checked_per_class[key] = checked_per_class.get(key, 0) + 1
         dec = decode_file(file, SCAN_SIDE, "resize", 3)
         if not dec.ok:
-            scan.skipped.append({"file": _rel(file, root), "reason": dec.reason, "detail": dec.detail})
+            scan.skipped.append({"file": relative_name(file, root), "reason": dec.reason, "detail": dec.detail})
             continue
         if dec.digest in seen:
             scan.duplicates += 1

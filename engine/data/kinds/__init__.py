@@ -12,7 +12,8 @@ disk cache and the previews never tell kinds apart themselves:
 * ``input_spec``: how raw inputs became model inputs (plain JSON kept with
   the trained model and in its card: normalisation, decoding, an encoding);
 * ``card_fields``: how the model card describes the inputs to a person;
-* ``read_inputs``: how ``loom predict`` turns its arguments into a batch;
+* ``read_inputs``: how ``loom predict`` turns its arguments into a batch, and
+  ``card_problem`` what makes a card's own fields for it unusable;
 * ``preview``: the picture and facts a data node shows.
 
 The built-in kinds live in this package (one module each) and are found on
@@ -41,6 +42,7 @@ class PredictInputs:
     x: torch.Tensor
     names: list[str]
     skipped: list[str] = field(default_factory=list)
+    name_column: str = "input"  # the heading of the names in predictions.csv ("file", "row", ...)
 
 
 Facts = dict[str, Any]
@@ -56,6 +58,10 @@ def no_preview(ctx: StepContext, data: Any) -> dict[str, Any]:
     return {}
 
 
+def no_card_problem(card: Mapping[str, Any]) -> str:
+    return ""
+
+
 @dataclass(frozen=True)
 class DataKind:
     name: str  # stored in the disk cache and the model card ("input_kind")
@@ -67,6 +73,8 @@ class DataKind:
     card_fields: Callable[[Mapping[str, Any], Mapping[str, Any]], dict[str, Any]] = no_card_fields
     read_inputs: InputReader | None = None
     preview: Callable[[StepContext, Any], dict[str, Any]] = no_preview
+    #: what makes a model card's kind-specific fields unusable ('' when sound), checked before any build
+    card_problem: Callable[[Mapping[str, Any]], str] = no_card_problem
     #: how a person names inputs of this kind ("images", "table rows", "texts")
     noun: str = "inputs"
 

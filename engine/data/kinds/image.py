@@ -85,7 +85,19 @@ def read_inputs(args: list[str], card: Mapping[str, Any], options: Mapping[str, 
             skipped.append(f"{f}: {dec.reason}" + (f" ({dec.detail})" if dec.detail else ""))
     x01 = torch.stack(pixels).float() / 255.0 if pixels else torch.empty(0, channels, size, size)
     norm = card.get("normalization", {"mean": [0.0], "std": [1.0]})
-    return PredictInputs(normalize(x01, norm), names, skipped)
+    return PredictInputs(normalize(x01, norm), names, skipped, name_column="file")
+
+
+def card_problem(card: Mapping[str, Any]) -> str:
+    from engine.cardcheck import normalization_problem, whole_in
+
+    spec = card.get("input")
+    if not isinstance(spec, dict) or not (whole_in(spec.get("channels"), 1, 4) and whole_in(spec.get("height"), 1, 4096)
+                                          and whole_in(spec.get("width"), 1, 4096)):
+        return "\"input\" does not give channels (1-4), height and width (whole numbers)"
+    if spec.get("fit", "resize") not in ("resize", "crop", "pad"):
+        return f"\"input.fit\" is {spec.get('fit')!r}, not resize, crop or pad"
+    return normalization_problem(card.get("normalization", {"mean": [0.0], "std": [1.0]}))
 
 
 def preview(ctx: Any, data: ImageDataset) -> dict[str, Any]:
@@ -103,5 +115,5 @@ def preview(ctx: Any, data: ImageDataset) -> dict[str, Any]:
 IMAGE = register_kind(DataKind(
     name="image", port_type=IMAGE_DATASET, dataset_type=ImageDataset, from_state=ImageDataset.from_state,
     model_facts=base_facts, input_spec=input_spec, card_fields=card_fields, read_inputs=read_inputs,
-    preview=preview, noun="images",
+    preview=preview, card_problem=card_problem, noun="images",
 ))

@@ -49,11 +49,20 @@ def read_inputs(args: list[str], card: Mapping[str, Any], options: Mapping[str, 
         blocks.append(x)
         names.extend(f"{path}:row {i}" for i in range(2, len(table.rows) + 2))  # row 1 is the header
     x = torch.cat(blocks) if blocks else torch.empty(0, int(card["input_shape"][0]))
-    return PredictInputs(x, names)
+    return PredictInputs(x, names, name_column="row")
+
+
+def card_problem(card: Mapping[str, Any]) -> str:
+    encoding = card.get("encoding")
+    if encoding is not None and not (isinstance(encoding, dict) and isinstance(encoding.get("columns"), list)
+                                     and all(isinstance(c, dict) and isinstance(c.get("name"), str)
+                                             for c in encoding["columns"])):
+        return "\"encoding\" is not {\"columns\": [{\"name\": ...}, ...]}"
+    return ""
 
 
 TABLE = register_kind(DataKind(
     name="table", port_type=TABULAR_DATASET, dataset_type=TabularDataset, from_state=TabularDataset.from_state,
     model_facts=base_facts, input_spec=input_spec, card_fields=card_fields, read_inputs=read_inputs,
-    noun="table rows",
+    card_problem=card_problem, noun="table rows",
 ))
