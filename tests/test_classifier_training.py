@@ -182,3 +182,14 @@ def test_a_classifier_that_learns_nothing_says_so_in_the_log_and_report(tmp_path
     assert any("no better than always answering the most common class" in w for w in warnings)
     learned, _ = run(digits_flow(MLP, {"epochs": 2, "batch_size": 64}), tmp_path / "ok")
     assert "at_chance" not in learned["nodes"]["train"]["report"]
+
+
+def test_resuming_a_finished_classifier_with_more_epochs_says_it_cannot_train_further(tmp_path: Path) -> None:
+    wf = digits_flow(MLP, {"epochs": 1, "batch_size": 128})
+    run(wf, tmp_path / "run")
+    wf.node("train").params["epochs"] = 3
+    events: list[ev.Event] = []
+    result = Engine(disk_cache=False).run(wf, resume_from=tmp_path / "run", device="cpu", on_event=events.append)
+    assert result.status == "succeeded", result.message
+    warnings = [e.message for e in events if isinstance(e, ev.LogLine) and e.level == "warning"]
+    assert any("cannot train further" in w and "start a fresh run" in w for w in warnings)

@@ -221,11 +221,22 @@ class TrainingLoop:
             state = {name: obj.state_dict() for name, obj in self._objects.items()}
             state.update(self.algorithm.state())
             state.update(rng=capture_rng(), divergence=self.watch.state())
-        state.update(position=pos.to_json(), elapsed=self.clock.elapsed(), finished=final)
+        state.update(position=pos.to_json(), elapsed=self.clock.elapsed(), finished=final,
+                     planned={"epochs": self.config.epochs, "time_budget": self.config.time_budget})
         save_checkpoint(self.checkpoint_path, state)
         self._last_save = self.clock.session_seconds()
         self.ctx.artifact("checkpoint", self.checkpoint_path)
         self.algorithm.on_checkpoint(final)
+
+    def _warn_if_asked_for_more(self, planned: dict[str, Any]) -> None:
+        """A slim final checkpoint cannot train further: say so when a resume asks for more."""
+        cfg = self.config
+        more_epochs = cfg.epochs > int(planned.get("epochs", cfg.epochs))
+        more_time = cfg.time_budget != float(planned.get("time_budget", cfg.time_budget))
+        if more_epochs or more_time:
+            self.log("this step had finished and kept only its final weights, so it cannot train further with the "
+                     "new epochs or time budget; its weights are reused. To train longer, start a fresh run that "
+                     "starts from them (the model's weights param can name this run folder)", "warning")
 
     def _restore(self) -> tuple[dict[str, Any] | None, bool]:
         """Continue from the run's checkpoint when resuming; returns (state or None, already finished)."""
@@ -257,7 +268,8 @@ class TrainingLoop:
         self.watch.load_state(state.get("divergence") or {})
         self.position = position
         if slim:  # a finished part (a k-fold fold): its weights are final and its curve rows stay
-            ctx.log(f"{self.tag}already finished at step {position.step}: reusing its weights")
+            self.log(f"already finished at step {position.step}: reusing its weights")
+            self._warn_if_asked_for_more(state.get("planned") or {})
             return state, True
         ctx.rewind(position.step + self.step_offset)
         ctx.log(f"{self.tag}resumed at step {position.step} (epoch {position.epoch}, batch {position.batch})")
