@@ -134,6 +134,12 @@ class StepContext:
         if path is not None:
             self.artifact(name, path)
 
+    def text(self, name: str, text: str, step: int = 0, path: Path | None = None) -> None:
+        """Show text (a language model's samples); ``path`` is the file already saved, if any."""
+        self.bus.emit(ev.TextReady(node_id=self.node_id, name=name, step=step, text=text, path=str(path or "")))
+        if path is not None:
+            self.artifact(name, path)
+
     def artifact(self, kind: str, path: Path) -> None:
         self.bus.emit(ev.ArtifactSaved(node_id=self.node_id, kind=kind, path=str(path)))
 

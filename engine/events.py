@@ -92,6 +92,17 @@ class ImageReady(Event):
 
 
 @dataclass(frozen=True)
+class TextReady(Event):
+    """Text to show: a language model's samples at ``step``; ``path`` is the file in the run folder, if any."""
+
+    node_id: str
+    name: str
+    step: int
+    text: str
+    path: str = ""
+
+
+@dataclass(frozen=True)
 class LogLine(Event):
     level: str  # "debug" | "info" | "warning" | "error"
     message: str

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 IMAGE_DATASET = "ImageDataset"
 TABULAR_DATASET = "TabularDataset"
+TEXT_DATASET = "TextDataset"  # texts as token ids, ready for a model
+TEXTS = "Texts"  # cleaned raw texts with labels and splits: a tokenize step makes them a TextDataset
 DATASET = "Dataset"  # abstract: any dataset
 MODEL = "Model"  # an untrained classifier architecture (a builder)
 GENERATIVE_MODEL = "GenerativeModel"  # an untrained GAN or VAE architecture
@@ -45,6 +47,8 @@ def port_types() -> tuple[str, ...]:
 
 register_port_type(IMAGE_DATASET, accepted_by=(DATASET,))
 register_port_type(TABULAR_DATASET, accepted_by=(DATASET,))
+register_port_type(TEXT_DATASET, accepted_by=(DATASET,))
+register_port_type(TEXTS)
 
 
 def accepts(target_type: str, source_type: str) -> bool:

@@ -22,10 +22,6 @@ def cpu_copy(module: nn.Module) -> nn.Module:
     return copy.deepcopy(module).cpu().eval()
 
 
-def example_input(sample_shape: tuple[int, ...], batch: int = 2) -> torch.Tensor:
-    return torch.zeros(batch, *sample_shape)
-
-
 def save_weights(module: nn.Module, path: Path, metadata: dict[str, str] | None = None) -> None:
     """The state dict as safetensors (tensors only; loading runs no code)."""
     from safetensors.torch import save

@@ -67,7 +67,7 @@ def predict(model: LoadedModel, args: list[str], batch_size: int = 256,
     if kind is None or kind.read_inputs is None:
         raise UserInputError(f"{model.folder}: `loom predict` cannot read inputs for a "
                              f"{model.card['input_kind']!r} model")
-    inputs = kind.read_inputs(list(args), model.card, options or {})
+    inputs = kind.read_inputs(list(args), model.card, {**(options or {}), "folder": model.folder})
     rows: list[dict[str, Any]] = []
     classes = model.classes
     for i in range(0, len(inputs.names), batch_size):

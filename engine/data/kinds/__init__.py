@@ -12,8 +12,10 @@ disk cache and the previews never tell kinds apart themselves:
 * ``input_spec``: how raw inputs became model inputs (plain JSON kept with
   the trained model and in its card: normalisation, decoding, an encoding);
 * ``card_fields``: how the model card describes the inputs to a person;
-* ``read_inputs``: how ``loom predict`` turns its arguments into a batch, and
-  ``card_problem`` what makes a card's own fields for it unusable;
+* ``read_inputs``: how ``loom predict`` turns its arguments into a batch (its
+  options carry the export ``folder``), ``card_problem`` what makes a card's
+  own fields for it unusable, ``export_files`` what an export writes beside
+  the card (a tokenizer) and ``example_input`` made-up inputs for tracing;
 * ``preview``: the picture and facts a data node shows.
 
 The built-in kinds live in this package (one module each) and are found on
@@ -27,6 +29,7 @@ import importlib
 import pkgutil
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -62,6 +65,17 @@ def no_card_problem(card: Mapping[str, Any]) -> str:
     return ""
 
 
+def no_files(spec: Mapping[str, Any], folder: Path) -> dict[str, str]:
+    return {}
+
+
+def random_floats(facts: Mapping[str, Any], batch: int, generator: torch.Generator | None = None) -> torch.Tensor:
+    """A batch of made-up model inputs (standard normal numbers) for tracing and checking an export."""
+    import torch
+
+    return torch.randn(batch, *facts["input_shape"], generator=generator)
+
+
 @dataclass(frozen=True)
 class DataKind:
     name: str  # stored in the disk cache and the model card ("input_kind")
@@ -75,6 +89,10 @@ class DataKind:
     preview: Callable[[StepContext, Any], dict[str, Any]] = no_preview
     #: what makes a model card's kind-specific fields unusable ('' when sound), checked before any build
     card_problem: Callable[[Mapping[str, Any]], str] = no_card_problem
+    #: files an export writes next to the card (a tokenizer...): {role: file name}, listed in the card's "files"
+    export_files: Callable[[Mapping[str, Any], Path], dict[str, str]] = no_files
+    #: made-up inputs of the right type and shape, to trace a model for TorchScript/ONNX and check the export
+    example_input: Callable[..., torch.Tensor] = random_floats
     #: how a person names inputs of this kind ("images", "table rows", "texts")
     noun: str = "inputs"
 

@@ -1,0 +1,110 @@
+"""Text as it flows between steps: raw texts, and texts made into token ids.
+
+``RawTexts`` (port ``Texts``) is what a text source makes: the cleaned
+texts, their labels (or none, for a language model's corpus) and seeded,
+stratified splits.  A ``tokenize`` step learns a tokenizer from the training
+split and makes a :class:`TextDataset` (port ``TextDataset``, a ``Dataset``):
+an ``N x L`` int64 tensor of token ids padded with ``pad_id``, which batches,
+caches and trains like any other dataset.  It keeps the raw texts (for the
+report of mistakes) and the tokenizer as JSON (exported with the model).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+import torch
+
+from engine.data.datasets import TensorDataset, plain
+from engine.data.splits import DEFAULT_FRACTIONS, SPLIT_NAMES, stratified_split
+from engine.data.tokenizer import TextTokenizer
+
+
+@dataclass
+class RawTexts:
+    """Cleaned texts with labels (or none) and splits; not yet model input."""
+
+    texts: list[str]
+    labels: torch.Tensor | None
+    classes: list[str]
+    name: str = "texts"
+    splits: dict[str, torch.Tensor] | None = None
+    report: dict[str, Any] = field(default_factory=dict)
+    source: dict[str, Any] = field(default_factory=dict)  # how new inputs are read: {"text_columns": [...]}...
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.classes)
+
+    def split(self, name: str) -> torch.Tensor:
+        """Indices of ``train``, ``val``, ``test`` (a seeded stratified 80/10/10 when unset) or ``all``."""
+        if self.splits is None:
+            self.splits = stratified_split(self.labels, len(self), DEFAULT_FRACTIONS, seed=0)
+        if name == "all":
+            return torch.arange(len(self))
+        if name not in SPLIT_NAMES:
+            raise ValueError(f"unknown split {name!r}")
+        return self.splits[name]
+
+    def texts_of(self, split: str) -> list[str]:
+        return [self.texts[int(i)] for i in self.split(split)]
+
+    def to_state(self) -> dict[str, Any]:
+        state: dict[str, Any] = {"kind": "texts", "texts": list(self.texts), "classes": list(self.classes),
+                                 "name": self.name, "report": plain(self.report), "source": plain(self.source)}
+        if self.labels is not None:
+            state["labels"] = self.labels
+        if self.splits is not None:
+            state["splits"] = dict(self.splits)
+        return state
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> RawTexts:
+        return cls(texts=list(state["texts"]), labels=state.get("labels"), classes=list(state["classes"]),
+                   name=state.get("name", "texts"), splits=state.get("splits"), report=dict(state.get("report", {})),
+                   source=dict(state.get("source", {})))
+
+
+@dataclass
+class TextDataset(TensorDataset):
+    """Token ids (``x``: N x L int64, ``pad_id`` after each text's end) plus the texts and the tokenizer."""
+
+    texts: list[str] = field(default_factory=list)
+    tokenizer_json: str = ""
+    tokenizer_method: str = ""
+    pad_id: int = 0
+    source: dict[str, Any] = field(default_factory=dict)
+
+    @cached_property
+    def tokenizer(self) -> TextTokenizer:
+        return TextTokenizer.from_json(self.tokenizer_json, self.tokenizer_method)
+
+    @property
+    def max_len(self) -> int:
+        return int(self.x.shape[1])
+
+    @property
+    def vocab_size(self) -> int:
+        return self.tokenizer.vocab_size
+
+    def lengths(self, idx: torch.Tensor | None = None) -> torch.Tensor:
+        """Tokens per text (before padding)."""
+        x = self.x if idx is None else self.x[idx]
+        return (x != self.pad_id).sum(1)
+
+    def to_state(self) -> dict[str, Any]:
+        state = super().to_state()
+        state.update(texts=list(self.texts), tokenizer_json=self.tokenizer_json,
+                     tokenizer_method=self.tokenizer_method, pad_id=int(self.pad_id), source=plain(self.source))
+        return state
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> TextDataset:
+        return cls(**cls.common_from_state(state), texts=list(state.get("texts", [])),
+                   tokenizer_json=str(state["tokenizer_json"]), tokenizer_method=str(state.get("tokenizer_method", "")),
+                   pad_id=int(state.get("pad_id", 0)), source=dict(state.get("source", {})))
