@@ -18,7 +18,7 @@ from typing import Any
 
 import torch
 
-from engine.data.splits import DEFAULT_FRACTIONS, SPLIT_NAMES, stratified_split
+from engine.data.splits import Splits
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,7 @@ MINUS_ONE_TO_ONE = Normalization((0.5,), (0.5,))
 
 
 @dataclass
-class TensorDataset:
+class TensorDataset(Splits):
     """Shared behaviour of image and table datasets."""
 
     x: torch.Tensor
@@ -70,16 +70,6 @@ class TensorDataset:
     @property
     def sample_shape(self) -> tuple[int, ...]:
         return tuple(self.x.shape[1:])
-
-    def split(self, name: str) -> torch.Tensor:
-        """Indices of ``train``, ``val`` or ``test`` (a seeded stratified 80/10/10 when unset)."""
-        if self.splits is None:
-            self.splits = stratified_split(self.labels, len(self), DEFAULT_FRACTIONS, seed=0)
-        if name == "all":
-            return torch.arange(len(self))
-        if name not in SPLIT_NAMES:
-            raise ValueError(f"unknown split {name!r}")
-        return self.splits[name]
 
     def on_device(self, device: str | torch.device) -> tuple[torch.Tensor, torch.Tensor | None]:
         """The tensors on ``device``, copied there once and kept."""

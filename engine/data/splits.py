@@ -94,3 +94,23 @@ def kfold_splits(
         train = ordered[fold_of != f].sort().values
         out.append((train, val))
     return out
+
+
+class Splits:
+    """Mixin for labelled collections with ``labels``, ``splits`` and ``len()``: named splits on demand."""
+
+    labels: torch.Tensor | None
+    splits: dict[str, torch.Tensor] | None
+
+    def __len__(self) -> int:  # pragma: no cover - the collections define it
+        raise NotImplementedError
+
+    def split(self, name: str) -> torch.Tensor:
+        """Indices of ``train``, ``val``, ``test`` (a seeded stratified 80/10/10 when unset) or ``all``."""
+        if self.splits is None:
+            self.splits = stratified_split(self.labels, len(self), DEFAULT_FRACTIONS, seed=0)
+        if name == "all":
+            return torch.arange(len(self))
+        if name not in SPLIT_NAMES:
+            raise ValueError(f"unknown split {name!r}")
+        return self.splits[name]

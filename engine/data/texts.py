@@ -18,12 +18,12 @@ from typing import Any
 import torch
 
 from engine.data.datasets import TensorDataset, plain
-from engine.data.splits import DEFAULT_FRACTIONS, SPLIT_NAMES, stratified_split
+from engine.data.splits import Splits
 from engine.data.tokenizer import TextTokenizer
 
 
 @dataclass
-class RawTexts:
+class RawTexts(Splits):
     """Cleaned texts with labels (or none) and splits; not yet model input."""
 
     texts: list[str]
@@ -40,16 +40,6 @@ class RawTexts:
     @property
     def num_classes(self) -> int:
         return len(self.classes)
-
-    def split(self, name: str) -> torch.Tensor:
-        """Indices of ``train``, ``val``, ``test`` (a seeded stratified 80/10/10 when unset) or ``all``."""
-        if self.splits is None:
-            self.splits = stratified_split(self.labels, len(self), DEFAULT_FRACTIONS, seed=0)
-        if name == "all":
-            return torch.arange(len(self))
-        if name not in SPLIT_NAMES:
-            raise ValueError(f"unknown split {name!r}")
-        return self.splits[name]
 
     def texts_of(self, split: str) -> list[str]:
         return [self.texts[int(i)] for i in self.split(split)]
