@@ -211,3 +211,10 @@ def test_loom_run_on_a_binary_file_named_csv_exits_2_naming_it(tmp_path):
     assert proc.returncode == 2
     assert the_one_line(proc).startswith("loom: node 'data', param 'path': r.csv is not a text CSV file (it looks "
                                          "binary)")
+
+
+def test_a_cell_holding_a_whole_article_is_read_and_cut_to_max_chars(tmp_path):
+    write_csv(tmp_path / "r.csv", ["text", "label"], [("word " * 60_000, "long"), ("short", "brief")])
+    assert preflight(flow(csv_source(tmp_path / "r.csv", text_columns="text", label="label"))) == []
+    data, events = run_step("text_csv", tmp_path / "run", path=str(tmp_path / "r.csv"), max_chars=1000)
+    assert len(data.texts[0]) == 1000 and events.report["truncated"] == 1

@@ -52,6 +52,16 @@ def test_a_messy_folder_reads_what_is_text_and_lists_every_other_file_with_its_r
     assert "skipped neg/program.txt: not text (binary content)" in warnings
 
 
+def test_a_run_on_a_messy_folder_succeeds_and_keeps_the_list_of_skipped_files_in_run_json(tmp_path):
+    result = Engine().run(flow(folder_source(messy_reviews(tmp_path / "reviews")), tokenize={"vocab_size": 300}),
+                          out_dir=tmp_path / "run")
+    assert result.status == "succeeded", result.message
+    report = read_run(tmp_path / "run")["nodes"]["data"]["report"]
+    assert report["skipped_count"] == 5 and report["skipped_by_reason"] == {
+        "not in a class folder": 1, "not text": 2, "not UTF-8": 1, "UTF-16 without a byte-order mark": 1}
+    assert "skipped neg/program.txt: not text (binary content)" in (tmp_path / "run" / "log.txt").read_text()
+
+
 def test_a_50_mb_single_line_file_is_cut_while_it_is_read(tmp_path):
     import tracemalloc
 
@@ -167,3 +177,13 @@ def test_loom_run_on_a_folder_with_a_single_class_exits_2_with_one_line_naming_t
     line = the_one_line(proc)
     assert line.startswith(f"loom: node 'data', param 'path': the folder {tmp_path / 'reviews'} gives only 1 class "
                            "('pos') — a classifier needs at least 2")
+
+
+def test_loom_run_on_a_folder_of_empty_texts_exits_2_with_one_line_saying_so(tmp_path):
+    write_texts(tmp_path / "notes", {"a/one.txt": "", "a/two.txt": "   \n", "b/three.txt": "\n\n"})
+    path = tmp_path / "flow.json"
+    flow(folder_source(tmp_path / "notes"), tokenize={}).save(path)
+    proc = loom("run", str(path), "--out", str(tmp_path / "run"), "-q")
+    assert proc.returncode == 2
+    assert the_one_line(proc).endswith(f"node 'data', param 'path': {tmp_path / 'notes'} (3 files) gives no usable "
+                                       "text: 3 empty")

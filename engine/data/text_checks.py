@@ -8,6 +8,7 @@ its listing (names only), a CSV from its header and the rows at hand.
 
 from __future__ import annotations
 
+import csv
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,6 +37,20 @@ def param(name: str) -> str:
 
 
 # -- CSV ----------------------------------------------------------------------------------------------------
+LONG_CELL_CHARS = 1 << 26
+
+
+def allow_long_texts() -> None:
+    """Let a CSV cell hold a whole article: the csv module refuses cells over 128 KB by default.
+
+    Process-wide and only ever raised (to 64 M characters, still a bound), so
+    any other reader of CSVs is at most more permissive; ``max_chars`` then
+    cuts such a text like any other.
+    """
+    if csv.field_size_limit() < LONG_CELL_CHARS:
+        csv.field_size_limit(LONG_CELL_CHARS)
+
+
 @dataclass
 class CsvColumns:
     text: list[int]

@@ -24,6 +24,7 @@ from engine.data.text_checks import (
     UNLABELLED_CSV,
     UNLABELLED_FOLDER,
     TextSourceError,
+    allow_long_texts,
     find_columns,
     folder_problem,
     is_text_file,
@@ -63,6 +64,7 @@ class LoadedTexts:
 
 def load_text_csv(path: Path, text_columns: list[str], label: str, opts: TextOptions) -> LoadedTexts:
     """Read the named columns of a CSV; :class:`TableError` or :class:`TextSourceError` when it is unusable."""
+    allow_long_texts()
     table = read_table(path)
     cols = find_columns(path.name, table.header, table.rows, text_columns, label)
     report = TextCleaning(opts.max_chars)

@@ -74,8 +74,7 @@ def longest(tok: TextTokenizer, texts: list[str], check: Callable[[], None]) -> 
     return most
 
 
-def encode_texts(raw: RawTexts, tok: TextTokenizer, max_len: int, name: str = "",
-                 check: Callable[[], None] = lambda: None,
+def encode_texts(raw: RawTexts, tok: TextTokenizer, max_len: int, check: Callable[[], None] = lambda: None,
                  progress: Callable[[float], None] = lambda f: None) -> tuple[TextDataset, int]:
     """Every text as ``max_len`` token ids (padded); returns the dataset and how many texts were cut."""
     splits = {s: raw.split(s) for s in ("train", "val", "test")}  # the source's splits (80/10/10 when it set none)
@@ -92,7 +91,7 @@ def encode_texts(raw: RawTexts, tok: TextTokenizer, max_len: int, name: str = ""
         cut += n_cut
         progress(end / len(raw))
     x = torch.cat(parts) if parts else torch.empty(0, length, dtype=torch.long)
-    data = TextDataset(x=x, labels=raw.labels, classes=list(raw.classes), name=name or raw.name, splits=splits,
+    data = TextDataset(x=x, labels=raw.labels, classes=list(raw.classes), name=raw.name, splits=splits,
                        texts=list(raw.texts), tokenizer_json=tok.to_json(), tokenizer_method=tok.method,
                        pad_id=tok.pad_id, source=dict(raw.source))
     return data, cut

@@ -106,8 +106,9 @@ def _finish(ctx: StepContext, loaded: Any) -> dict:
 def _csv_issues(params: dict[str, Any]) -> list[Issue]:
     """Read the head of the CSV (the whole of a small one): binary, encoding, header, the named columns."""
     from engine.data.csvtext import TableError, read_table_bytes
-    from engine.data.text_checks import TextSourceError, find_columns
+    from engine.data.text_checks import TextSourceError, allow_long_texts, find_columns
 
+    allow_long_texts()
     path = FsPath(params["path"]).expanduser()
     with path.open("rb") as f:
         raw = f.read(CSV_HEAD_BYTES + 1)
