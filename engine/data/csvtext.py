@@ -34,7 +34,7 @@ _BOMS = (  # longest first: the UTF-32 LE mark starts with the UTF-16 LE one
     (codecs.BOM_UTF16_LE, "utf-16"),
     (codecs.BOM_UTF16_BE, "utf-16"),
 )
-_MAGIC = (
+BINARY_MAGIC = (
     (b"PK\x03\x04", "an Excel workbook (.xlsx) or another zip archive",
      "open it in Excel and save it as CSV UTF-8"),
     (b"\xd0\xcf\x11\xe0", "an old Excel workbook (.xls)", "open it in Excel and save it as CSV UTF-8"),
@@ -77,11 +77,11 @@ def binary_reason(raw: bytes, name: str) -> str | None:
     sample = raw[:SNIFF_BYTES]
     if any(sample.startswith(bom) for bom, _ in _BOMS):
         return None
-    for magic, what, todo in _MAGIC:
+    for magic, what, todo in BINARY_MAGIC:
         if sample.startswith(magic):
             return f"{name} is not a text CSV file (it looks like {what}) — {todo}"
     if b"\0" in sample:
-        if _looks_like_bomless_utf16(sample):
+        if looks_like_bomless_utf16(sample):
             return f"{name} looks like UTF-16 text without a byte-order mark — {SAVE_AS_UTF8}"
         return f"{name} is not a text CSV file (it looks binary) — export the table as CSV text (comma-separated)"
     controls = sum(1 for b in sample if (b < 32 and b not in _TEXT_CONTROLS) or b == 127)
@@ -90,7 +90,7 @@ def binary_reason(raw: bytes, name: str) -> str | None:
     return None
 
 
-def _looks_like_bomless_utf16(sample: bytes) -> bool:
+def looks_like_bomless_utf16(sample: bytes) -> bool:
     """ASCII text in UTF-16 has a NUL in every other byte."""
     half = len(sample) // 2
     if half < 2:

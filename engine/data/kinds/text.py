@@ -84,9 +84,25 @@ def read_inputs(args: list[str], card: Mapping[str, Any], options: Mapping[str, 
 
 
 def preview(ctx: Any, data: TextDataset) -> dict[str, Any]:
+    """Vocabulary size, tokens per text (mean, longest) and a few texts split into their tokens.
+
+    The examples also go to ``RUN/<node>/preview.txt``, shown as the node's text preview.
+    """
+    from engine.data.text_tokens import preview_text, token_examples
+
     lengths = data.lengths().float()
-    return {"vocab_size": data.vocab_size, "max_tokens": data.max_len,
-            "mean_tokens": round(float(lengths.mean()), 1) if len(lengths) else 0.0}
+    facts: dict[str, Any] = {
+        "vocab_size": data.vocab_size, "max_tokens": data.max_len,
+        "mean_tokens": round(float(lengths.mean()), 1) if len(lengths) else 0.0,
+        "longest_tokens": int(lengths.max()) if len(lengths) else 0,
+    }
+    facts["examples"] = token_examples(data)
+    if facts["examples"]:
+        text = preview_text(data, facts, facts["examples"])
+        path = ctx.node_dir / "preview.txt"
+        atomic_write_text(path, text)
+        ctx.text("preview", text, path=path)
+    return facts
 
 
 def raw_facts(data: RawTexts) -> dict[str, Any]:
