@@ -35,3 +35,18 @@ def test_a_text_dataset_caches_and_comes_back_with_its_tokenizer_and_facts():
     assert back.tokenizer.decode(back.x[0]) == tok.decode(x[0])
     raw_back = dataset_from_state(raw.to_state())
     assert isinstance(raw_back, RawTexts) and raw_back.texts == TEXTS
+
+
+def test_a_learned_tokenizer_is_the_same_in_every_process():
+    import subprocess
+    import sys
+
+    code = ("from engine.data.tokenizer import TextTokenizer\n"
+            "from engine.data.builtin_text import ui_languages\n"
+            "import hashlib\n"
+            "texts = ui_languages(60).texts_of('train')\n"
+            "print(' '.join(hashlib.sha1(TextTokenizer.train(texts, m, 1500).to_json().encode()).hexdigest()\n"
+            "               for m in ('bpe', 'char')))\n")
+    outs = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300).stdout
+            for _ in range(2)}
+    assert len(outs) == 1 and len(next(iter(outs)).split()) == 2

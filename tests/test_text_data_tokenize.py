@@ -23,7 +23,7 @@ def raw_texts(train: list[str], held_out: list[str]) -> RawTexts:
                     splits={"train": torch.arange(n), "val": torch.arange(n, len(texts)), "test": torch.arange(0)})
 
 
-@pytest.mark.parametrize("method, unseen", [("char", "z"), ("wordpiece", "quokka")])
+@pytest.mark.parametrize("method, unseen", [("char", "z"), ("bpe", "Ġquokka")])
 def test_the_vocabulary_is_learned_from_the_training_texts_only(tmp_path, method, unseen):
     raw = raw_texts(["a cat sat on a mat", "a bat ate a rat"] * 5, ["the quokka zigzags", "zoo quokka"])
     data, _ = run_step("tokenize", tmp_path / "run", {"data": raw}, node_id="tok", method=method, vocab_size=500)
@@ -97,7 +97,7 @@ def test_the_preview_shows_the_vocabulary_lengths_and_texts_with_their_tokens(tm
     assert (tmp_path / "run" / "tok" / "preview.txt").read_text() == shown.text
 
 
-@pytest.mark.parametrize("change", [{"method": "wordpiece"}, {"method": "char"}, {"vocab_size": 301},
+@pytest.mark.parametrize("change", [{"method": "char"}, {"vocab_size": 301},
                                     {"max_len": 17}, {"lowercase": True}])
 def test_changing_any_tokenizer_setting_tokenizes_again_and_an_unchanged_one_is_reused(tmp_path, change):
     reviews_csv(tmp_path / "r.csv", n=30)

@@ -160,5 +160,5 @@ def pretrained_problem(folder: Path) -> str | None:
     if not (folder / HF_TOKENIZER_FILE).is_file():
         return (f"the model folder {folder} holds no {HF_TOKENIZER_FILE} — save the model's tokenizer there on a "
                 "connected machine (AutoTokenizer.from_pretrained(NAME).save_pretrained(FOLDER) writes it), or "
-                "choose bpe, wordpiece or char to learn one from your texts")
+                "choose bpe or char to learn one from your texts")
     return None

@@ -29,7 +29,7 @@ TOKENS_SHOWN = 48
 
 @dataclass
 class TokenizeOptions:
-    method: str = "bpe"  # bpe | wordpiece | char | pretrained
+    method: str = "bpe"  # bpe | char | pretrained
     vocab_size: int = 8000
     max_len: int = 256  # 0: the longest text's length
     lowercase: bool = False
@@ -49,7 +49,7 @@ def make_tokenizer(raw: RawTexts, opts: TokenizeOptions) -> TextTokenizer:
     except Exception as exc:  # the tokenizers library raises its own Exception for a damaged file
         first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
         raise TextSourceError(f"{folder / HF_TOKENIZER_FILE} cannot be read as a tokenizer ({first}) — copy the "
-                              "model folder again, or choose bpe, wordpiece or char", param("path")) from None
+                              "model folder again, or choose bpe or char", param("path")) from None
 
 
 def chunks(texts: list[str], max_texts: int = CHUNK, max_chars: int = CHUNK_CHARS) -> Iterator[tuple[int, int]]:

@@ -8,9 +8,14 @@ a language model learns where texts stop).  Methods:
 
 * ``bpe``: byte-level byte-pair encoding (GPT-2 style): every string encodes,
   common words become one token;
-* ``wordpiece``: BERT-style sub-words;
 * ``char``: one token per character; tiny vocabulary, long sequences (the
   classic character-level language model).
+
+Both are learned reproducibly: the same texts give the same vocabulary in
+every process (so the node cache, exact resume and exports agree).
+``tokenizers``' WordPiece trainer does not (it breaks ties in hash order and
+gives another vocabulary on every run), so WordPiece vocabularies come only
+with pretrained models (BERT's ``tokenizer.json``), not learned here.
 
 The whole tokenizer is one JSON string (``tokenizer.json``), saved with the
 run and exported with the model, so ``loom predict`` tokenizes new text the
@@ -25,7 +30,7 @@ from pathlib import Path
 import torch
 
 PAD, UNK, EOS = "[PAD]", "[UNK]", "[EOS]"
-METHODS = ("bpe", "wordpiece", "char")  # plus "pretrained": a model folder's own tokenizer.json
+METHODS = ("bpe", "char")  # plus "pretrained": a model folder's own tokenizer.json
 
 
 class TextTokenizer:
@@ -51,11 +56,6 @@ class TextTokenizer:
             tok.decoder = decoders.ByteLevel()
             trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=specials,
                                           initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
-        elif method == "wordpiece":
-            tok = Tokenizer(models.WordPiece(unk_token=UNK))
-            tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
-            tok.decoder = decoders.WordPiece()
-            trainer = trainers.WordPieceTrainer(vocab_size=vocab_size, special_tokens=specials, show_progress=False)
         elif method == "char":
             tok = Tokenizer(models.WordLevel(unk_token=UNK))
             tok.pre_tokenizer = pre_tokenizers.Split("", "isolated")

@@ -29,7 +29,7 @@ from engine.steps.data import CSV_HEAD_BYTES, MAX_WARNINGS
 from engine.steps.registry import step
 from engine.textparams import split_list
 
-METHOD_CHOICES = ("bpe", "wordpiece", "char", "pretrained")  # engine.data.tokenizer.METHODS + pretrained
+METHOD_CHOICES = ("bpe", "char", "pretrained")  # engine.data.tokenizer.METHODS + pretrained
 
 
 def _column_names(text: str) -> list[str]:
@@ -233,7 +233,7 @@ def _tokenizer_key(params: dict[str, Any]) -> str:
 def _check_tokenize(params: dict[str, Any]) -> list[Issue]:
     if params["method"] == "pretrained" and not str(params.get("path") or "").strip():
         return [(param_field("path"), "choose the pretrained model's folder (it holds tokenizer.json), or choose "
-                 "bpe, wordpiece or char")]
+                 "bpe or char")]
     return []
 
 
@@ -250,14 +250,14 @@ def _tokenize_issues(params: dict[str, Any]) -> list[Issue]:
     "tokenize",
     title="Tokenize texts",
     category="preprocess",
-    description="Turn texts into token ids: a tokenizer learned from the training split only (BPE, WordPiece or "
+    description="Turn texts into token ids: a tokenizer learned from the training split only (BPE or "
     "characters), or a pretrained model's own. Saved with the run as tokenizer.json.",
     inputs=[Port("data", TEXTS)],
     outputs=[Port("data", TEXT_DATASET, "Token ids (padded to max_len) with the texts, classes, splits and tokenizer")],
     params=[
         Choice("method", "bpe", METHOD_CHOICES, "bpe: byte-level sub-words (every text encodes, common words are one "
-               "token); wordpiece: BERT-style sub-words; char: one token per character (for a character-level "
-               "language model); pretrained: the tokenizer.json of a model folder (for a pretrained model)."),
+               "token); char: one token per character (for a character-level "
+               "language model); pretrained: the tokenizer.json of a model folder (a pretrained model's own, e.g. BERT's WordPiece)."),
         Int("vocab_size", 8000, 50, 500_000, "Most tokens the learned vocabulary holds (ignored by pretrained; "
             "char keeps the most frequent characters)."),
         Int("max_len", 256, 0, 1_000_000, "Tokens per text: longer texts are cut (counted in the report), shorter "
