@@ -73,7 +73,7 @@ class PretrainedTextClassifier(nn.Module):
 
     def __init__(self, config: Mapping[str, Any], facts: TextFacts) -> None:
         super().__init__()
-        from transformers import AutoModelForSequenceClassification
+        from transformers import AutoModelForSequenceClassification, PreTrainedModel
 
         cfg = hf_config(config, facts.num_classes)
         if facts.vocab_size > int(cfg.vocab_size):
@@ -87,6 +87,9 @@ class PretrainedTextClassifier(nn.Module):
         self.pad_id = facts.pad_id
         with quiet_transformers():
             self.backbone = AutoModelForSequenceClassification.from_config(cfg)
+        for part in self.backbone.modules():  # Loom computes the loss; a set type keeps tracing from warning
+            if isinstance(part, PreTrainedModel):
+                part.loss_type = "ForSequenceClassification"
 
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
         attention = (ids != self.pad_id).long()
