@@ -5,7 +5,9 @@ only touch positions that pooling ignores.  The backward direction of a
 bidirectional layer reads each text *reversed within its own length* (a
 gather), so it starts at the text's last real token, never in the padding —
 the result a packed sequence would give, in operations that trace to
-TorchScript and ONNX.  Layers are stacked by hand (one single-direction RNN
+TorchScript and ONNX.  Pooling (mean, max or both over the real tokens)
+also takes the token vectors themselves, beside the recurrent states: a
+direct bag-of-words path, which a few thousand texts teach fastest.  Layers are stacked by hand (one single-direction RNN
 per layer and direction) so every layer's backward pass sees its text the
 same way.
 """
@@ -61,19 +63,24 @@ class RecurrentTextClassifier(nn.Module):
                 self.backward_rnns.append(rnn(size, width, batch_first=True))
             size = width * (2 if bidirectional else 1)
         self.drop = nn.Dropout(dropout)
+        if pooling != "last":  # the token vectors are pooled too: a direct bag-of-words path
+            size += embed
         self.head = nn.Linear(size * (2 if pooling == "mean_max" else 1), facts.num_classes)
 
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
         mask = real_tokens(ids, self.pad_id)
         lengths = mask.sum(1).clamp(min=1)
         reverse = reverse_within_length(lengths, ids.shape[1]) if len(self.backward_rnns) else None
-        h = self.drop(self.embed(ids))
+        tokens = self.drop(self.embed(ids))
+        h = tokens
         for i, forward_rnn in enumerate(self.forward_rnns):
             out, _ = forward_rnn(h)
             if reverse is not None:
                 back, _ = self.backward_rnns[i](gather_time(h, reverse))
                 out = torch.cat([out, gather_time(back, reverse)], dim=-1)
             h = self.drop(out)
+        if self.pooling != "last":
+            h = torch.cat([h, tokens], dim=-1)
         return self.head(self.pool(h, mask, lengths))
 
     def pool(self, h: torch.Tensor, mask: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:

@@ -28,8 +28,9 @@ RNN_PARAMS = [
     Int("layers", 1, 1, 8, "Recurrent layers stacked on each other."),
     Bool("bidirectional", True, "Also read each text right to left; usually more accurate, twice the work."),
     Float("dropout", 0.3, 0.0, 0.9, "Fraction of units dropped during training to curb overfitting."),
-    Choice("pooling", "mean_max", RNN_POOLINGS, "How the per-token states become one vector: mean_max joins "
-           "the average and the strongest signal over the text; last takes the final state.", advanced=True),
+    Choice("pooling", "mean_max", RNN_POOLINGS, "How the per-token states (and the word vectors beside them) "
+           "become one vector: mean_max joins the average and the strongest signal over the text; last takes the "
+           "final recurrent states only.", advanced=True),
 ]
 RNN_HELP = "Reads the token ids in order; padding after each text is masked, so any length up to max_len works."
 
