@@ -24,14 +24,15 @@ from engine.steps.registry import step
 
 RNN_PARAMS = [
     Int("embed", 128, 8, 2048, "Size of each token's learned vector."),
-    Int("width", 128, 8, 4096, "Hidden units of each recurrent layer (per direction)."),
+    Int("width", 64, 8, 4096, "Hidden units of each recurrent layer (per direction)."),
     Int("layers", 1, 1, 8, "Recurrent layers stacked on each other."),
     Bool("bidirectional", True, "Also read each text right to left; usually more accurate, twice the work."),
-    Float("dropout", 0.3, 0.0, 0.9, "Fraction of units dropped during training to curb overfitting."),
+    Float("dropout", 0.5, 0.0, 0.9, "Fraction of units dropped during training to curb overfitting."),
     Choice("pooling", "mean_max", RNN_POOLINGS, "How the per-token states (and the word vectors beside them) "
            "become one vector: mean_max joins the average and the strongest signal over the text; last takes the "
            "final recurrent states only.", advanced=True),
 ]
+# The defaults are the measured presets' (engine/text_presets.py, bench/text_baseline.py).
 RNN_HELP = "Reads the token ids in order; padding after each text is masked, so any length up to max_len works."
 
 
@@ -71,13 +72,13 @@ def _heads_divide_width(params: dict[str, Any]) -> list[Issue]:
     params=[
         Int("layers", 2, 1, 24, "Encoder blocks (attention + feed-forward) stacked on each other."),
         Int("heads", 4, 1, 32, "Attention heads per block; must divide width."),
-        Int("width", 128, 16, 2048, "Size of each token's vector inside the model."),
-        Int("ff_width", 256, 16, 8192, "Hidden units of each block's feed-forward layer."),
+        Int("width", 64, 16, 2048, "Size of each token's vector inside the model."),
+        Int("ff_width", 128, 16, 8192, "Hidden units of each block's feed-forward layer."),
         Choice("positions", "learned", POSITIONS, "How the model knows word order: learned position vectors, "
                "or fixed sine/cosine codes."),
         Choice("pooling", "mean", TRANSFORMER_POOLINGS, "One vector per text: the mean or the maximum over its "
                "tokens, or a learned [CLS] token's output."),
-        Float("dropout", 0.1, 0.0, 0.9, "Fraction of units dropped during training to curb overfitting."),
+        Float("dropout", 0.3, 0.0, 0.9, "Fraction of units dropped during training to curb overfitting."),
     ],
 )
 def transformer(ctx: StepContext) -> dict:
