@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 
 import pytest
 import torch
@@ -86,7 +87,9 @@ def test_the_export_step_checks_onnx_against_pytorch_on_token_ids(tmp_path, arch
     ids = data.x[data.split("test")]
     session = ort.InferenceSession(str(run / "export" / "model.onnx"), providers=["CPUExecutionProvider"])
     onnx_pred = torch.from_numpy(session.run(None, {"input": ids.numpy()})[0]).argmax(1)
-    torchscript = torch.jit.load(str(run / "export" / "model.torchscript.pt"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # torch.jit.load is deprecated; the file is still TorchScript
+        torchscript = torch.jit.load(str(run / "export" / "model.torchscript.pt"))
     with torch.inference_mode():
         assert torch.equal(torchscript(ids).argmax(1), onnx_pred)
 
