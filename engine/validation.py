@@ -15,6 +15,7 @@ from engine.params import ParamError
 from engine.ports import accepts
 from engine.problems import Problem, param_field
 from engine.steps.registry import StepSpec, all_steps, get_step
+from engine.text_checks import text_problems
 from engine.workflow import Workflow
 
 __all__ = ["Problem", "apply_overrides", "check_params", "resolved_params", "topological_order", "validate"]
@@ -49,6 +50,7 @@ def validate(wf: Workflow) -> list[Problem]:
     problems.extend(_check_links(wf, specs))
     problems.extend(_check_cycles(wf))
     problems.extend(_check_inputs(wf, specs, {p.node_id for p in problems}))
+    problems.extend(text_problems(wf, specs, {p.node_id for p in problems}))
     return problems
 
 

@@ -67,6 +67,9 @@ def predict(model: LoadedModel, args: list[str], batch_size: int = 256,
     if kind is None or kind.read_inputs is None:
         raise UserInputError(f"{model.folder}: `loom predict` cannot read inputs for a "
                              f"{model.card['input_kind']!r} model")
+    if (options or {}).get("texts") and kind.noun != "texts":
+        raise UserInputError(f"--text gives texts, but this model classifies {kind.noun} — give {kind.noun} files "
+                             "or folders instead")
     inputs = kind.read_inputs(list(args), model.card, {**(options or {}), "folder": model.folder})
     rows: list[dict[str, Any]] = []
     classes = model.classes

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -31,20 +32,29 @@ def write_export(ctx: StepContext, trained: TrainedModel, metrics: dict[str, Any
     save_weights(module, out / WEIGHTS_NAME, {"architecture": trained.spec.arch})
     ctx.artifact("weights", out / WEIGHTS_NAME)
     checks: dict[str, Any] = {}
+    skipped: dict[str, str] = {}
     if torchscript:
-        save_torchscript(module, example, out / TORCHSCRIPT_NAME)
-        files["torchscript"] = TORCHSCRIPT_NAME
-        ctx.artifact("torchscript", out / TORCHSCRIPT_NAME)
+        why = _try_export("TorchScript", lambda: save_torchscript(module, example, out / TORCHSCRIPT_NAME), ctx)
+        if why:
+            skipped["torchscript"] = why
+        else:
+            files["torchscript"] = TORCHSCRIPT_NAME
+            ctx.artifact("torchscript", out / TORCHSCRIPT_NAME)
     if onnx:
-        try:
-            save_onnx(module, example, out / ONNX_NAME, opset)
-        except ImportError as exc:
-            ctx.log(f"ONNX export skipped: {exc} — install the onnx package (pip install onnx)", "warning")
+        why = _try_export("ONNX", lambda: save_onnx(module, example, out / ONNX_NAME, opset), ctx)
+        if why:
+            skipped["onnx"] = why
         else:
             files["onnx"] = ONNX_NAME
             ctx.artifact("onnx", out / ONNX_NAME)
             probe = kind.example_input(trained.facts, 8, torch.Generator().manual_seed(1))
-            diff = onnx_max_diff(module, out / ONNX_NAME, probe)
+            try:
+                diff = onnx_max_diff(module, out / ONNX_NAME, probe)
+            except Exception as exc:  # noqa: BLE001 - onnxruntime lacks an operator: the file stays, unchecked
+                diff = None
+                checks["onnx_check"] = f"onnxruntime could not run it ({type(exc).__name__})"
+                ctx.log(f"ONNX file written but not checked: onnxruntime could not run it ({type(exc).__name__})",
+                        "warning")
             if diff is not None:
                 checks["onnx_max_abs_diff"] = diff
                 level = "info" if diff < 1e-3 else "warning"
@@ -55,7 +65,29 @@ def write_export(ctx: StepContext, trained: TrainedModel, metrics: dict[str, Any
     card = make_card(trained, metrics, files)
     if checks:
         card["checks"] = checks
+    if skipped:
+        card["not_exported"] = skipped  # format -> why this model could not be written in it
     atomic_write_json(out / CARD_NAME, card)
     ctx.artifact("model_card", out / CARD_NAME)
     ctx.log(f"exported {trained.spec.arch} ({len(trained.classes)} classes) to {out}: {', '.join(files.values())}")
     return card
+
+
+def _try_export(what: str, write: Callable[[], None], ctx: StepContext) -> str:
+    """Write one optional format; '' when written, else why not (logged, and kept in the card).
+
+    Some models cannot be traced (control flow that depends on the data, an
+    operator the exporter lacks); the weights and the card are still written,
+    so Loom and ``loom predict`` use the model all the same.
+    """
+    try:
+        write()
+    except ImportError as exc:
+        why = f"{exc} — install the onnx package (pip install onnx)" if what == "ONNX" else str(exc)
+    except Exception as exc:  # noqa: BLE001 - whatever the exporter trips on, the export goes on without it
+        detail = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
+        why = f"this model cannot be exported to {what} ({type(exc).__name__}{': ' + detail if detail else ''})"
+    else:
+        return ""
+    ctx.log(f"{what} export skipped: {why}; the safetensors weights and the card are written", "warning")
+    return why

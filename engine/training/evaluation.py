@@ -2,7 +2,8 @@
 
 Produces the report kept in run.json (accuracy, macro and per-class
 precision/recall/F1, the confusion matrix), the confusion matrix as an image
-event, PNG and CSV, a grid of the most confident mistakes, optional FGSM
+event, PNG and CSV, the most confident mistakes (a grid of images; for texts
+a table in the report and ``mistakes.csv``, with each text), optional FGSM
 robustness, and for k-fold models the mean ± std over the fold models.
 """
 
@@ -16,6 +17,7 @@ import torch
 
 from engine.context import StepContext
 from engine.data.datasets import ImageDataset, TensorDataset
+from engine.data.texts import TextDataset
 from engine.errors import UserInputError
 from engine.fileio import atomic_write_text
 from engine.models import TrainedModel
@@ -43,6 +45,10 @@ def check_compatible(trained: TrainedModel, data: TensorDataset, node_id: str) -
             f"node '{node_id}': the model was trained on samples of shape {list(trained.sample_shape)} but this "
             f"data has {list(data.sample_shape)} — feed it data prepared the same way"
         )
+    tokenizer = trained.inputs.get("tokenizer_json")
+    if tokenizer and isinstance(data, TextDataset) and data.tokenizer_json != tokenizer:
+        raise UserInputError(f"node '{node_id}': these texts were tokenized with another tokenizer than the model's "
+                             "— evaluate on the output of the tokenize step the model was trained from")
     if list(data.classes) != list(trained.classes):
         raise UserInputError(f"node '{node_id}': the data's classes {data.classes[:5]}… differ from the model's "
                              f"{trained.classes[:5]}…")
@@ -75,6 +81,9 @@ def evaluate_classifier(ctx: StepContext, trained: TrainedModel, data: TensorDat
     ctx.artifact("confusion_matrix_csv", out / "confusion_matrix.csv")
     if mistakes > 0 and isinstance(data, ImageDataset):
         report["mistakes_shown"] = _mistakes(ctx, trained, data, split, result, mistakes, mistakes_grid, save_png)
+    elif mistakes > 0 and isinstance(data, TextDataset):
+        report["mistakes"] = text_mistakes(ctx, trained, data, split, result, mistakes)
+        report["mistakes_shown"] = len(report["mistakes"])
     if epsilons:
         from engine.training.adversarial import robustness
 
@@ -98,14 +107,19 @@ def evaluate_classifier(ctx: StepContext, trained: TrainedModel, data: TensorDat
     return report
 
 
+def most_confident_mistakes(result: dict[str, Any], limit: int) -> torch.Tensor:
+    """Positions (within the split) of the ``limit`` wrong predictions the model was surest of, surest first."""
+    wrong = torch.nonzero(result["pred"] != result["true"]).flatten()
+    confidence = result["probs"][wrong].max(1).values
+    return wrong[confidence.argsort(descending=True, stable=True)][:limit]
+
+
 def _mistakes(ctx: StepContext, trained: TrainedModel, data: ImageDataset, split: str, result: dict[str, Any],
               limit: int, grid, save) -> int:  # noqa: ANN001 - the figure helpers
     """Save the ``limit`` wrong predictions the model was surest of; returns how many."""
-    wrong = torch.nonzero(result["pred"] != result["true"]).flatten()
-    if len(wrong) == 0:
+    order = most_confident_mistakes(result, limit)
+    if len(order) == 0:
         return 0
-    confidence = result["probs"][wrong].max(1).values
-    order = wrong[confidence.argsort(descending=True)][:limit]
     idx = data.split(split)[order]
     images = data.pixels01(data.take(idx))
     captions = [
@@ -118,3 +132,38 @@ def _mistakes(ctx: StepContext, trained: TrainedModel, data: ImageDataset, split
     save(pixels, path)
     ctx.image("mistakes", pixels, path=path)
     return len(order)
+
+
+SHOWN_CHARS = 300  # of each mistaken text in the report (the GUI's table); mistakes.csv has them whole
+
+
+def text_mistakes(ctx: StepContext, trained: TrainedModel, data: TextDataset, split: str, result: dict[str, Any],
+                  limit: int) -> list[dict[str, Any]]:
+    """The most confident wrong predictions with their text: a report list (for the GUI's table) and mistakes.csv."""
+    order = most_confident_mistakes(result, limit)
+    idx = data.split(split)[order]
+    rows = []
+    for rank, (pos, i) in enumerate(zip(order.tolist(), idx.tolist(), strict=True), 1):
+        probs = result["probs"][pos]
+        text = data.texts[i] if i < len(data.texts) else data.tokenizer.decode(data.x[i])
+        rows.append({"rank": rank, "sample": i, "true": trained.classes[int(result["true"][pos])],
+                     "predicted": trained.classes[int(result["pred"][pos])],
+                     "confidence": round(float(probs.max()), 4),
+                     "p_true": round(float(probs[int(result["true"][pos])]), 4), "text": text})
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=["rank", "sample", "true", "predicted", "confidence", "p_true", "text"])
+    writer.writeheader()
+    writer.writerows(rows)
+    path = ctx.node_dir / "mistakes.csv"
+    atomic_write_text(path, buf.getvalue())
+    ctx.artifact("mistakes_csv", path)
+    if rows:
+        top = rows[0]
+        ctx.log(f"surest mistake: {top['true']} read as {top['predicted']} ({top['confidence']:.0%}): "
+                f"{_shorten(top['text'], 120)!r} — all {len(rows)} in {path.name}")
+    return [{**row, "text": _shorten(row["text"], SHOWN_CHARS)} for row in rows]
+
+
+def _shorten(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import functools
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import torch
@@ -250,5 +250,6 @@ class Classifier(Algorithm):
         stopped = "finished" if outcome.reason == "already_finished" else outcome.reason
         history.update(monitor=self.cfg.monitor, stopped=stopped, steps=outcome.position.step,
                        train_seconds=round(outcome.seconds, 3))
-        return TrainedModel(spec=self.spec, module=self.model, classes=list(data.classes), input_kind=self.kind.name,
+        spec = replace(self.spec, source=None)  # the starting weights are spent: a cached model does not keep them
+        return TrainedModel(spec=spec, module=self.model, classes=list(data.classes), input_kind=self.kind.name,
                             facts=self.kind.model_facts(data), inputs=self.kind.input_spec(data), history=history)

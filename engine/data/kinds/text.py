@@ -77,10 +77,14 @@ def read_inputs(args: list[str], card: Mapping[str, Any], options: Mapping[str, 
                                             .read_text(encoding="utf-8"))
     except (OSError, ValueError, KeyError) as exc:
         raise UserInputError(f"{folder}: the model's tokenizer cannot be read ({exc}) — export the model again") from None
-    names, texts, skipped = read_prediction_texts(args, list(options.get("texts") or []),
-                                                  list(card["input"].get("text_columns") or []))
+    literal = [str(t) for t in options.get("texts") or []]
+    empty = [i for i, t in enumerate(literal, 1) if not t.strip()]
+    if empty:
+        raise UserInputError(f"--text number {empty[0]} is empty — give the text to classify in quotes")
+    names, texts, skipped = read_prediction_texts(args, literal, list(card["input"].get("text_columns") or []))
+    names[:len(literal)] = literal  # a text given with --text is its own name in predictions.csv
     x, _ = tokenizer.encode_batch(texts, int(card["input"]["max_tokens"]))
-    return PredictInputs(x, names, skipped, name_column="text")
+    return PredictInputs(x, names, skipped, name_column="input")
 
 
 def preview(ctx: Any, data: TextDataset) -> dict[str, Any]:
