@@ -20,7 +20,8 @@ def test_every_preset_sets_only_params_its_model_and_train_steps_accept(key):
     assert check_params("train", get_step("train"), preset.train) == []
     tokenize = get_step("tokenize")
     if tokenize is not None:  # the tokenize step is declared by the text data steps
-        assert check_params("tokenize", tokenize, preset.tokenize) == []
+        chosen = {"path": "/a/model/folder"} if preset.needs_local_model() else {}  # the wizard asks for it
+        assert check_params("tokenize", tokenize, {**preset.tokenize, **chosen}) == []
     assert "time_budget" not in preset.train  # the user's budget, set by the wizard or the bench
 
 

@@ -99,7 +99,7 @@ def test_freezing_keeps_all_none_or_all_but_the_last_layers_still(bert, freeze, 
 
 
 def test_a_tokenizer_learned_from_the_data_cannot_feed_a_pretrained_model(bert):
-    data = text_dataset(method="wordpiece")
+    data = text_dataset(method="bpe")
     from engine.models.text_hub import read_config
 
     facts = {"input_shape": (24,), "num_classes": 3, "vocab_size": 500, "pad_id": data.pad_id}
@@ -158,7 +158,7 @@ def test_a_folder_without_weights_or_config_is_refused_before_anything_runs(tmp_
 def test_a_tokenizer_learned_from_the_texts_feeding_pretrained_text_is_refused_at_validation(bert):
     flow = fine_tune(bert)
     assert validate(flow) == []
-    flow.node("data").params["method"] = "wordpiece"
+    flow.node("data").params["method"] = "bpe"
     assert [str(p) for p in validate(flow)] == [
         "node 'train', input 'data': 'model' (pretrained_text) reads the token ids of its own model, but 'data' "
-        "learns a wordpiece tokenizer — set its method to pretrained with the same model folder"]
+        "learns a bpe tokenizer — set its method to pretrained with the same model folder"]

@@ -64,8 +64,8 @@ def text_dataset(n: int = 240, seed: int = 0, method: str = "bpe", folder: str =
 @step("toy_texts", title="Topics (test)", category="data", outputs=[Port("data", TEXT_DATASET)],
       cache=CachePolicy.DISK,
       params=[Int("n", 240, 6, 100000, "How many texts."), Int("max_len", 24, 2, 512, "Tokens per text."),
-              Choice("method", "bpe", ("bpe", "wordpiece", "char", "pretrained"), "Tokenizer (bpe and char are learned "
-                     "the same way in every process; wordpiece is not, so tests that compare processes avoid it)."),
+              Choice("method", "bpe", ("bpe", "char", "pretrained"), "Tokenizer (bpe and char are learned "
+                     "the same way in every process)."),
               Text("folder", "", "A model folder, for method pretrained."), Seed()])
 def toy_texts(ctx) -> dict:  # noqa: ANN001
     p = ctx.params
