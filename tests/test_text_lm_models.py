@@ -108,10 +108,11 @@ def test_the_same_seed_writes_the_same_text_and_never_touches_the_global_random_
     data = text_dataset(TINY, "char", 50)
     net = build_model(ModelSpec("gru_lm", SMALL["gru_lm"]), {"vocab_size": data.vocab_size, "block_size": 8})
     net.train()
-    before = torch.get_rng_state()
+    before, threads = torch.get_rng_state(), torch.get_num_threads()
     a = continue_prompt(net, data.tokenizer, "the cat", n=3, max_tokens=15, temperature=1.0, top_k=0, seed=4)
     b = continue_prompt(net, data.tokenizer, "the cat", n=3, max_tokens=15, temperature=1.0, top_k=0, seed=4)
     assert torch.equal(torch.get_rng_state(), before) and net.training  # training state untouched
+    assert torch.get_num_threads() == threads  # writes on one thread, then gives training its threads back
     assert a == b and all(t.startswith("the cat") for t in a)
     assert len(set(a)) > 1  # three draws, not one copied
 

@@ -9,7 +9,8 @@ the training itself), with the model in eval mode (no dropout).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Callable, Iterator, Sequence
 
 import torch
 
@@ -35,6 +36,21 @@ def pick_next(logits: torch.Tensor, temperature: float, top_k: int, generator: t
     return torch.multinomial(torch.softmax(logits, dim=-1), 1, generator=generator).squeeze(1)
 
 
+@contextlib.contextmanager
+def one_cpu_thread(device: torch.device) -> Iterator[None]:
+    """Writing on the CPU runs one token at a time through small matrices: one intra-op thread does that
+    fastest, and several wait on each other (on a busy 2-core machine, 20x slower).  Restored afterwards."""
+    if device.type != "cpu":
+        yield
+        return
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
 @torch.no_grad()
 def sample_ids(module: torch.nn.Module, prompt_ids: list[int], n: int, max_tokens: int, temperature: float,
                top_k: int, seed: int, eos_id: int | None = None, banned: Sequence[int] = ()) -> list[list[int]]:
@@ -44,28 +60,37 @@ def sample_ids(module: torch.nn.Module, prompt_ids: list[int], n: int, max_token
     generator = torch.Generator().manual_seed(int(seed))
     was_training = module.training
     module.eval()
-    out: list[list[int]] = [[] for _ in range(n)]
-    open_rows = [True] * n
     try:
-        idx = torch.tensor([prompt_ids] * n, dtype=torch.long, device=device)
-        state = None
-        for _ in range(max_tokens):
-            logits, state = module.decode_step(idx, state)
-            logits = logits.float().cpu()
-            if banned:
-                logits[:, list(banned)] = float("-inf")
-            chosen = pick_next(logits, temperature, top_k, generator)
-            for row, token in enumerate(chosen.tolist()):
-                if open_rows[row]:
-                    if token == eos_id:
-                        open_rows[row] = False
-                    else:
-                        out[row].append(token)
-            if not any(open_rows):
-                break
-            idx = chosen.view(n, 1).to(device)
+        with one_cpu_thread(device):
+            return draw(module, torch.tensor([prompt_ids] * n, dtype=torch.long, device=device), max_tokens,
+                        lambda logits: pick_next(logits, temperature, top_k, generator), eos_id, banned)
     finally:
         module.train(was_training)
+
+
+def draw(module: torch.nn.Module, idx: torch.Tensor, max_tokens: int,
+         pick: Callable[[torch.Tensor], torch.Tensor], eos_id: int | None, banned: Sequence[int]) -> list[list[int]]:
+    """The decoding loop: feed ``idx`` (N x prompt length), then each row's chosen token, until every row
+    has written ``eos_id`` or ``max_tokens`` tokens."""
+    n = idx.shape[0]
+    out: list[list[int]] = [[] for _ in range(n)]
+    open_rows = [True] * n
+    state = None
+    for _ in range(max_tokens):
+        logits, state = module.decode_step(idx, state)
+        logits = logits.float().cpu()
+        if banned:
+            logits[:, list(banned)] = float("-inf")
+        chosen = pick(logits)
+        for row, token in enumerate(chosen.tolist()):
+            if open_rows[row]:
+                if token == eos_id:
+                    open_rows[row] = False
+                else:
+                    out[row].append(token)
+        if not any(open_rows):
+            break
+        idx = chosen.view(n, 1).to(idx.device)
     return out
 
 

@@ -125,4 +125,4 @@ class GPT(nn.Module):
 def build_gpt(params: dict[str, Any], facts: Mapping[str, Any]) -> nn.Module:
     return GPT(vocab_size=int(facts["vocab_size"]), block_size=int(facts["block_size"]),
                layers=int(params.get("layers", 4)), heads=int(params.get("heads", 4)),
-               width=int(params.get("width", 128)), dropout=float(params.get("dropout", 0.1)))
+               width=int(params.get("width", 128)), dropout=float(params.get("dropout", 0.0)))

@@ -46,4 +46,4 @@ class GruLM(nn.Module):
 def build_gru_lm(params: dict[str, Any], facts: Mapping[str, Any]) -> nn.Module:
     return GruLM(vocab_size=int(facts["vocab_size"]), embed=int(params.get("embed", 64)),
                  width=int(params.get("width", 256)), layers=int(params.get("layers", 2)),
-                 dropout=float(params.get("dropout", 0.1)))
+                 dropout=float(params.get("dropout", 0.0)))

@@ -12,7 +12,8 @@ from engine.ports import LANGUAGE_MODEL, TEXT_DATASET, TRAINED_LANGUAGE_MODEL, P
 from engine.problems import Issue, param_field
 from engine.steps.registry import step
 
-_DROPOUT_HELP = "Fraction of units dropped while training; curbs memorising a small corpus."
+_DROPOUT_HELP = ("Fraction of units dropped while training. 0 learns fastest; raise it to 0.1-0.2 when a long run on "
+                 "a small corpus starts memorising it (validation perplexity rises while the training loss falls).")
 _TEMPERATURE_HELP = ("How adventurous the writing is: below 1 safer and more repetitive, above 1 wilder; "
                      "0 = always the most likely token.")
 _TOP_K_HELP = "Draw each token from the K most likely only (0 = from all)."
@@ -36,9 +37,9 @@ def _heads_divide_width(params: dict) -> list[Issue]:
         Int("layers", 4, 1, 32, "Transformer blocks. More = better text, slower training."),
         Int("heads", 4, 1, 64, "Attention heads per block; must divide the width."),
         Int("width", 128, 8, 2048, "Size of each token's vector inside the model."),
-        Int("block_size", 128, 4, 8192, "Context length: how many tokens the model sees at once (and trains on).",
-            unit="tokens"),
-        Float("dropout", 0.1, 0.0, 0.9, _DROPOUT_HELP),
+        Int("block_size", 64, 4, 8192, "Context length: how many tokens the model sees at once (and trains on). "
+            "Longer = more coherent text, slower steps.", unit="tokens"),
+        Float("dropout", 0.0, 0.0, 0.9, _DROPOUT_HELP),
     ],
     check=_heads_divide_width,
 )
@@ -56,9 +57,9 @@ def gpt(ctx: StepContext) -> dict:
         Int("embed", 64, 4, 4096, "Size of each token's embedding."),
         Int("width", 256, 8, 4096, "GRU hidden size."),
         Int("layers", 2, 1, 16, "Stacked GRU layers."),
-        Int("block_size", 128, 4, 8192, "Tokens per training sequence (backpropagation through time); "
+        Int("block_size", 64, 4, 8192, "Tokens per training sequence (backpropagation through time); "
             "when writing, the model remembers everything it wrote.", unit="tokens"),
-        Float("dropout", 0.1, 0.0, 0.9, _DROPOUT_HELP),
+        Float("dropout", 0.0, 0.0, 0.9, _DROPOUT_HELP),
     ],
 )
 def gru_lm(ctx: StepContext) -> dict:
@@ -85,7 +86,7 @@ def _sampling_params() -> list:
         Float("time_budget", 0.0, 0.0, 10080.0, "Stop gracefully after this many minutes of training, with samples "
               "and a checkpoint; 0 = no limit (the epochs decide).", unit="min"),
         Int("batch_size", 32, 1, 4096, "Blocks of text per optimisation step."),
-        Float("lr", 1e-3, 1e-7, 1.0, "Learning rate (AdamW), reached after the warm-up."),
+        Float("lr", 2e-3, 1e-7, 1.0, "Learning rate (AdamW), reached after the warm-up."),
         Text("prompts", DEFAULT_PROMPTS, "Beginnings the live samples continue, separated by |.",
              parse=parse_prompts),
         *_sampling_params(),

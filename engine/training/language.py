@@ -43,7 +43,7 @@ from engine.training.algorithm import Algorithm, Outcome
 from engine.training.common import FromParams
 from engine.training.loop import LoopConfig, TrainingLoop
 
-DEFAULT_BLOCK_SIZE = 128
+DEFAULT_BLOCK_SIZE = 64
 MAX_VAL_TOKENS = 32_768  # validation is measured on at most this many tokens, evenly spread (seconds on a CPU)
 
 
@@ -52,7 +52,7 @@ class LMConfig(FromParams):
     """The language model's own training settings (the loop's are in :class:`LoopConfig`)."""
 
     batch_size: int = 32
-    lr: float = 1e-3
+    lr: float = 2e-3
     weight_decay: float = 0.1
     warmup_steps: int = 100
     grad_clip: float = 1.0
