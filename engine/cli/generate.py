@@ -132,8 +132,9 @@ def check_text_args(args: argparse.Namespace) -> None:
         raise UserInputError(f"--n {n}: use a number of texts between 1 and 10000")
     if args.max_tokens is not None and not 1 <= args.max_tokens <= 100000:
         raise UserInputError(f"--max-tokens {args.max_tokens}: use a number of tokens between 1 and 100000")
-    if args.temperature is not None and not (math.isfinite(args.temperature) and 0 <= args.temperature <= 100):
-        raise UserInputError(f"--temperature {args.temperature}: use a number from 0 (most likely token) to 100")
+    if args.temperature is not None and not (math.isfinite(args.temperature) and 0 <= args.temperature <= 5):
+        raise UserInputError(f"--temperature {args.temperature}: use a number from 0 (always the most likely token) "
+                             "to 5")
     if args.top_k is not None and not 0 <= args.top_k <= 10_000_000:
         raise UserInputError(f"--top-k {args.top_k}: use a whole number from 0 (all tokens) to 10000000")
     if args.out is not None:

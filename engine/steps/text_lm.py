@@ -77,7 +77,8 @@ def _sampling_params() -> list:
     "train_lm",
     title="Train language model",
     category="train",
-    description="Next-token training on the texts, with live text samples; validation perplexity per epoch.",
+    description="Next-token training on the texts with live text samples from step 0; validation perplexity "
+                "before training and after every epoch.",
     inputs=[Port("data", TEXT_DATASET, "Tokenized texts (the training split is learned, validation measured)"),
             Port("model", LANGUAGE_MODEL, "A GPT or GRU language model")],
     outputs=[Port("model", TRAINED_LANGUAGE_MODEL)],
