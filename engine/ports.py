@@ -49,6 +49,8 @@ register_port_type(IMAGE_DATASET, accepted_by=(DATASET,))
 register_port_type(TABULAR_DATASET, accepted_by=(DATASET,))
 register_port_type(TEXT_DATASET, accepted_by=(DATASET,))
 register_port_type(TEXTS)
+LANGUAGE_MODEL = register_port_type("LanguageModel")  # an untrained language model (gpt, gru_lm): a spec
+TRAINED_LANGUAGE_MODEL = register_port_type("TrainedLanguageModel")  # a fitted language model and its tokenizer
 
 
 def accepts(target_type: str, source_type: str) -> bool:
