@@ -11,6 +11,7 @@ report of mistakes) and the tokenizer as JSON (exported with the model).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -81,6 +82,20 @@ class TextDataset(TensorDataset):
     @property
     def vocab_size(self) -> int:
         return self.tokenizer.vocab_size
+
+    def batches(self, split: str, batch_size: int, device: str | torch.device = "cpu", **kwargs: Any
+                ) -> Iterator[tuple[torch.Tensor, torch.Tensor | None]]:
+        """Batches as :meth:`TensorDataset.batches`, cut after the longest text of each batch.
+
+        Texts are padded to ``max_len`` for storage, but a batch of short texts
+        needs only as many columns as its longest text: a recurrent model then
+        runs a few dozen time steps instead of hundreds.  The columns cut hold
+        nothing but padding, which every text model masks, so the results are
+        the same.
+        """
+        for xb, yb in super().batches(split, batch_size, device, **kwargs):
+            used = max(1, int((xb != self.pad_id).sum(1).max().item())) if len(xb) else 1  # padding only follows a text
+            yield xb[:, :used], yb
 
     def lengths(self, idx: torch.Tensor | None = None) -> torch.Tensor:
         """Tokens per text (before padding)."""
