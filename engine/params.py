@@ -170,7 +170,8 @@ class Param:
         except ValueError as exc:
             if isinstance(exc, ParamError):
                 raise
-            raise ParamError(f"{text!r} is not {self.describe_range()}") from None
+            what = {"int": "a whole number", "seed": "a whole number", "float": "a number"}.get(self.kind, "valid")
+            raise ParamError(f"{text!r} is not {what} — use {self.describe_range()}") from None
         return self.check(value)
 
     def to_json(self) -> dict[str, Any]:
