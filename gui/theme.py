@@ -28,7 +28,7 @@ class Colors:
 LIGHT = Colors(False, "#f4f5f7", "#e2e5ea", "#ffffff", "#dfe6f0", "#9aa5b1", "#1f2933", "#5f6b7a", "#2f80ed", "#ffffff", "#333333")
 DARK = Colors(True, "#1e2126", "#2a2e35", "#2d3139", "#3a4150", "#56606e", "#e6e9ee", "#9aa5b1", "#4c9aff", "#1b1d22", "#d0d4da")
 
-# Port type -> colour, so compatible ports are recognisable at a glance.
+# Port type -> colour, so compatible ports are recognisable at a glance (a test checks every registered type has one).
 PORT_COLORS = {
     "ImageDataset": "#2f9e44",
     "TabularDataset": "#1c7ed6",
@@ -39,6 +39,10 @@ PORT_COLORS = {
     "TrainedGenerator": "#c2255c",
     "Metrics": "#5c7cfa",
     "Images": "#f08c00",
+    "Texts": "#66a80f",
+    "TextDataset": "#0b7285",
+    "LanguageModel": "#e8590c",
+    "TrainedLanguageModel": "#862e9c",
 }
 
 STATE_COLORS = {

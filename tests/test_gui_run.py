@@ -92,7 +92,7 @@ def test_gan_run_streams_curves_and_samples_and_stops_at_the_next_batch(window, 
     dash.preview.slider.setValue(0)
     assert dash.preview.shown_step == frames[0].step
     assert dash.preview.save_png(tmp_path / "first.png")
-    assert same_pixels(QImage(str(tmp_path / "first.png")), frames[0].load())
+    assert same_pixels(QImage(str(tmp_path / "first.png")), dash.preview.payload_of(frames[0]))
 
     # Stop: the training step under way may finish, no other starts (stop is checked between batches).
     window.act.stop.trigger()

@@ -55,8 +55,12 @@ def text_builtin(ctx: StepContext) -> dict:
               "splits": {k: int(len(v)) for k, v in (data.splits or {}).items()}}
     data.report = report
     ctx.report(**report)
-    shown = "\n".join(f"[{data.classes[int(data.labels[i])]}] {data.texts[i]}" if data.labels is not None
-                      else data.texts[i][:200] for i in range(0, len(data), max(1, len(data) // 8))[:8])
-    ctx.text("preview", shown)
+    from engine.data.text_cleaning import examples, preview_text
+    from engine.fileio import atomic_write_text
+
+    path = ctx.node_dir / "preview.txt"  # the same preview as a text folder's, kept with the run
+    shown = preview_text(data, examples(data))
+    atomic_write_text(path, shown)
+    ctx.text("preview", shown, path=path)
     ctx.log(f"{len(data)} texts from {report['source']}")
     return {"data": data}

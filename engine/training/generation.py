@@ -52,7 +52,8 @@ class GeneratorTraining(Algorithm):
             self.previews(step)
 
     def on_stop(self, step: int) -> None:
-        self.previews(step)
+        if not self.writers[0].exists(step):  # stopped right after a preview: the same grid twice says nothing
+            self.previews(step)
 
     def on_train_end(self, outcome: Outcome) -> None:
         step = outcome.position.step

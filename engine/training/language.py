@@ -193,7 +193,8 @@ class LanguageModelTraining(Algorithm):
         return ""
 
     def on_stop(self, step: int) -> None:
-        self.writer.write(step)
+        if not self.writer.exists(step):  # stopped right after a sample: the same text twice says nothing
+            self.writer.write(step)
 
     def on_train_end(self, outcome: Outcome) -> None:
         step = outcome.position.step

@@ -1,8 +1,8 @@
-"""The dashboard: curves, progress, image preview and confusion matrix, fed by event batches.
+"""The dashboard: curves, progress, images, texts, mistakes and confusion matrix, fed by event batches.
 
 :meth:`Dashboard.handle` takes one coalesced batch from the bridge and
 redraws once; :meth:`Dashboard.load_run` rebuilds the same view from a run
-folder (metrics.csv, run.json, the saved PNGs, log.txt), so a finished run
+folder (metrics.csv, run.json, the saved PNGs and texts, log.txt), so a finished run
 looks the same as it did live.
 """
 
@@ -22,8 +22,10 @@ from gui.dashboard.confusion import ConfusionView
 from gui.dashboard.console import LogConsole
 from gui.dashboard.curves import MetricCurves
 from gui.dashboard.images import to_qimage
+from gui.dashboard.mistakes import MistakesTable
 from gui.dashboard.preview import ImagePreview
 from gui.dashboard.progress import RunProgress
+from gui.dashboard.texts import TextSamples
 from gui.theme import Colors
 
 
@@ -34,13 +36,19 @@ class Dashboard(QWidget):
         super().__init__(parent)
         self.curves = MetricCurves()
         self.preview = ImagePreview()
+        self.texts = TextSamples()
+        self.mistakes = MistakesTable()
         self.confusion = ConfusionView()
         self.progress = RunProgress()
         self.console = console or LogConsole()
         self.reports: dict[str, dict] = {}
         self.tabs = QTabWidget()
         self.tabs.addTab(self.preview, "Images")
-        self.tabs.addTab(self.confusion, "Confusion matrix")
+        self.tabs.addTab(self.texts, "Texts")
+        self.tabs.addTab(self.confusion, "Confusion")
+        self.tabs.addTab(self.mistakes, "Mistakes")
+        self.tab_chosen = False  # once the analyst picks a tab, the dashboard stops picking for them
+        self.tabs.tabBarClicked.connect(lambda _i: setattr(self, "tab_chosen", True))
         split = QSplitter(Qt.Horizontal)
         split.addWidget(self.curves)
         split.addWidget(self.tabs)
@@ -55,9 +63,12 @@ class Dashboard(QWidget):
     def reset(self) -> None:
         self.curves.clear()
         self.preview.clear()
+        self.texts.clear()
         self.confusion.clear()
+        self.mistakes.clear()
         self.progress.reset()
         self.reports.clear()
+        self.tab_chosen = False
 
     # -- live events ------------------------------------------------------------------------------
     def handle(self, events: list[ev.Event]) -> None:
@@ -71,6 +82,8 @@ class Dashboard(QWidget):
             elif isinstance(e, ev.ImageReady):
                 self.preview.add_event(e)
                 latest_image[e.node_id] = e
+            elif isinstance(e, ev.TextReady):
+                self._text(e.node_id, e.name, e.step, e.text, e.path)
             elif isinstance(e, ev.LogLine):
                 self.console.append(e.level, e.message, e.node_id, e.time)
             elif isinstance(e, ev.NodeReport):
@@ -85,14 +98,22 @@ class Dashboard(QWidget):
         for node_id, image_event in latest_image.items():
             self.thumbnail.emit(node_id, to_qimage(image_event.pixels))
 
+    def _text(self, node_id: str, name: str, step: int, text: str | None, path: str) -> None:
+        """A text frame; a run without pictures opens the Texts tab on its first text."""
+        first = not self.texts.streams
+        self.texts.add_frame(f"{node_id}: {name}", step, text, path)
+        if first and not self.preview.streams and not self.tab_chosen:
+            self.tabs.setCurrentWidget(self.texts)
+
     def _report(self, node_id: str, report: dict) -> None:
         self.reports.setdefault(node_id, {}).update(report)
-        if self.confusion.set_report(node_id, self.reports[node_id]) and self.preview.current_stream == "":
-            self.tabs.setCurrentWidget(self.confusion)
+        self.mistakes.set_report(node_id, self.reports[node_id])
+        if self.confusion.set_report(node_id, self.reports[node_id]) and not self.tab_chosen:
+            self.tabs.setCurrentWidget(self.confusion)  # the classifier's verdict, when its evaluation ends
 
     # -- a finished run, from its folder -------------------------------------------------------------
     def load_run(self, run_dir: str | Path) -> dict:
-        """Show a run folder's curves, images, confusion matrix and log; returns its run.json."""
+        """Show a run folder's curves, images, texts, confusion matrix, mistakes and log; returns its run.json."""
         from engine.store import read_metrics, read_run
 
         run_dir = Path(run_dir)
@@ -105,10 +126,15 @@ class Dashboard(QWidget):
         self.curves.redraw()
         for art in info.get("artifacts", []):
             path = run_dir / art.get("path", "")
-            if path.suffix.lower() == ".png" and path.exists():
-                numbers = re.findall(r"\d+", path.stem)
-                step = int(numbers[-1]) if numbers else 0
+            suffix = path.suffix.lower()
+            if suffix not in (".png", ".txt") or not path.exists():
+                continue
+            numbers = re.findall(r"\d+", path.stem)
+            step = int(numbers[-1]) if numbers else 0
+            if suffix == ".png":
                 self.preview.add_frame(f"{art.get('node')}: {art.get('kind')}", step, None, str(path))
+            else:
+                self._text(str(art.get("node")), str(art.get("kind")), step, None, str(path))
         for node_id, node in info.get("nodes", {}).items():
             if node.get("report"):
                 self._report(node_id, node["report"])
