@@ -1,13 +1,13 @@
-"""Event-loop stalls of the desktop app while a GAN trains and the dashboard updates.
+"""Event-loop stalls of the desktop app while a model trains and the dashboard updates.
 
 A 10 ms ``Qt.PreciseTimer`` runs on the GUI thread; every tick records how
 late it fired.  Lateness is measured twice, side by side in one process: with
 the window idle, then while the engine trains ``gan_digits.json`` on its
 worker thread and the dashboard draws every event (curves, sample grids,
-progress, log, node badges).  Targets: p99 <= 30 ms and max <= 100 ms.
+text samples, progress, log, node badges).  Targets: p99 <= 30 ms and max <= 100 ms.
 
     python bench/gui_responsiveness.py [--seconds 30] [--set train.batch_size=32 ...]
-        [--screenshots resources/screenshots]
+        [--workflow resources/examples/lm_python_docs.json] [--screenshots resources/screenshots]
 
 With ``--screenshots`` it also saves the main window, light and dark, at the
 end of the measured run (the README's screenshots).
@@ -74,7 +74,7 @@ def main() -> int:
     parser.add_argument("--idle-seconds", type=float, default=5.0, help="idle baseline time")
     parser.add_argument("--workflow", default=str(ROOT / "resources" / "examples" / "gan_digits.json"))
     parser.add_argument("--set", action="append", default=[], metavar="NODE.PARAM=VALUE")
-    parser.add_argument("--screenshots", help="folder for gan_run_light.png / gan_run_dark.png")
+    parser.add_argument("--screenshots", help="folder for gan_run_light.png / gan_run_dark.png (<workflow>_run_*.png for others)")
     args = parser.parse_args()
 
     import tempfile
@@ -125,6 +125,7 @@ def main() -> int:
     first = {key: s.n for key, s in series().items()}
     batches0, events0 = window.runs.bridge.batches_emitted, window.runs.bridge.events_received
     images0 = len(window.dashboard.preview.frames())
+    texts0 = sum(len(frames) for frames in window.dashboard.texts.streams.values())
     t0 = time.perf_counter()
     handler_ms.clear()
     busy = summary(measure(app, args.seconds))
@@ -134,6 +135,7 @@ def main() -> int:
     redraws = window.runs.bridge.batches_emitted - batches0
     events = window.runs.bridge.events_received - events0
     images = len(window.dashboard.preview.frames()) - images0
+    texts = sum(len(frames) for frames in window.dashboard.texts.streams.values()) - texts0
 
     if args.screenshots:
         folder = Path(args.screenshots)
@@ -141,7 +143,9 @@ def main() -> int:
         for theme in ("light", "dark"):
             window.set_theme(theme)
             app.processEvents()
-            window.grab().save(str(folder / f"gan_run_{theme}.png"))
+            stem = Path(args.workflow).stem
+            name = "gan_run" if stem == "gan_digits" else f"{stem}_run"
+            window.grab().save(str(folder / f"{name}_{theme}.png"))
         window.set_theme("light")
     t_stop = time.perf_counter()
     window.stop_run()
@@ -149,12 +153,14 @@ def main() -> int:
     stop_s = time.perf_counter() - t_stop
 
     cores = os.cpu_count()
-    print(f"GUI responsiveness ({cores} cores, {args.workflow.split('/')[-1]}, {elapsed:.1f} s measured)")
+    load = " / ".join(f"{x:.2f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "n/a"
+    print(f"GUI responsiveness ({cores} cores, load average {load}, {args.workflow.split('/')[-1]}, "
+          f"{elapsed:.1f} s measured)")
     print(f"{'':22s}{'ticks':>8s}{'p50 ms':>9s}{'p99 ms':>9s}{'max ms':>9s}")
     for label, s in (("idle window", idle), ("training + dashboard", busy)):
         print(f"{label:22s}{s['ticks']:8d}{s['p50']:9.1f}{s['p99']:9.1f}{s['max']:9.1f}")
     print(f"while training: {events} engine events -> {redraws} GUI batches ({redraws / elapsed:.1f}/s), "
-          f"{metric_points} metric points drawn, {images} sample grids shown")
+          f"{metric_points} metric points drawn, {images} sample grids and {texts} text samples shown")
     print(f"GUI time per batch (dashboard + canvas): median {statistics.median(drawing):.1f} ms, "
           f"max {drawing[-1]:.1f} ms; the rest of any stall is CPU/GIL contention with training")
     print(f"stop answered in {stop_s:.2f} s (status: {window.runs.last_status})")
