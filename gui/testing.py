@@ -122,3 +122,15 @@ def record_events(window) -> list:
 
     window.runs.bridge.post = tap
     return seen
+
+
+def small_example(name: str, **params: dict):
+    """An example workflow (``resources/examples/NAME.json``) with test-sized settings: same steps and links,
+    ``params`` maps node id -> the params to change."""
+    from engine.workflow import Workflow
+    from gui.paths import examples_dir
+
+    wf = Workflow.load(examples_dir() / f"{name}.json")
+    for node_id, values in params.items():
+        wf.node(node_id).params.update(values)
+    return wf

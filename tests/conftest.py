@@ -70,3 +70,14 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(_exit_status["code"])
+
+
+@pytest.fixture
+def window(qtbot):
+    """A shown main window (see gui.testing.make_window); a run still going at the end is stopped."""
+    from gui.testing import make_window, stop_run
+
+    window = make_window(qtbot)
+    yield window
+    if window.runs.active:
+        stop_run(window, qtbot)

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import os
+import signal
+import subprocess
+import sys
 import threading
+import time
+from pathlib import Path
 
 import pytest
 
@@ -53,3 +60,22 @@ def deterministic_torch():
     yield
     torch.use_deterministic_algorithms(False)
     torch.set_num_threads(threads)
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def kill_at_first_checkpoint(driver: str, flow: Path, out: Path) -> None:
+    """Run ``loom run FLOW --out OUT`` in a child (``driver``: a ``DETERMINISTIC_CLI`` script) and SIGKILL it
+    as soon as its train node's first checkpoint exists: the run folder is left as a crash leaves it."""
+    proc = subprocess.Popen([sys.executable, "-c", driver, "run", str(flow), "--out", str(out), "--device", "cpu",
+                             "-q"], cwd=ROOT, env={**os.environ, "OMP_NUM_THREADS": "1"},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    ckpt = out / "train" / "checkpoints" / "last.pt"
+    deadline = time.monotonic() + 300  # only catches a hang
+    while not ckpt.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.005)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL, "the run ended before it could be killed"
+    assert json.loads((out / "run.json").read_text())["status"] == "running"

@@ -6,8 +6,6 @@ Screenshots are saved with grab() (into $LOOM_SCREENSHOTS when set, e.g. resourc
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QMessageBox
@@ -17,18 +15,9 @@ pytest.importorskip("pytestqt")
 from engine import events as ev  # noqa: E402
 from engine.workflow import Workflow  # noqa: E402
 from gui.dashboard.images import to_qimage  # noqa: E402
-from gui.paths import examples_dir  # noqa: E402
 from gui.run_control import RunPhase  # noqa: E402
-from gui.testing import HANG_MS, make_window, record_events, stop_run  # noqa: E402
+from gui.testing import HANG_MS, make_window, record_events, small_example  # noqa: E402
 from tests.conftest import screenshots_dir  # noqa: E402
-
-
-def small(path: Path, **params: dict) -> Workflow:
-    """An example workflow with test-sized settings (same steps and links)."""
-    wf = Workflow.load(path)
-    for node_id, values in params.items():
-        wf.node(node_id).params.update(values)
-    return wf
 
 
 def same_pixels(a: QImage, b: QImage) -> bool:
@@ -36,17 +25,11 @@ def same_pixels(a: QImage, b: QImage) -> bool:
     return a.size() == b.size() and a.convertToFormat(fmt) == b.convertToFormat(fmt)
 
 
-@pytest.fixture
-def window(qtbot):
-    w = make_window(qtbot)
-    yield w
-    if w.runs.active:
-        stop_run(w, qtbot)
 
 
 def test_gan_run_streams_curves_and_samples_and_stops_at_the_next_batch(window, qtbot, tmp_path):
-    wf = small(
-        examples_dir() / "gan_digits.json",
+    wf = small_example(
+        "gan_digits",
         model={"width": 4, "latent_dim": 16},
         train={"epochs": 200, "batch_size": 16, "samples": 16, "sample_every": 10, "checkpoint_every": 100000},
     )
@@ -108,7 +91,7 @@ def test_gan_run_streams_curves_and_samples_and_stops_at_the_next_batch(window, 
 
 
 def test_classifier_run_shows_the_confusion_matrix_and_reopens_from_its_folder(window, qtbot, tmp_path):
-    wf = small(examples_dir() / "classify_digits.json", train={"epochs": 3})
+    wf = small_example("classify_digits", train={"epochs": 3})
     window.load_workflow(wf)
     out = tmp_path / "run"
     handle = window.start_run(out_dir=out)
@@ -137,7 +120,7 @@ def test_classifier_run_shows_the_confusion_matrix_and_reopens_from_its_folder(w
 
 
 def test_an_invalid_workflow_does_not_start_and_names_its_problems(window):
-    wf = small(examples_dir() / "classify_digits.json", train={"epochs": -1})
+    wf = small_example("classify_digits", train={"epochs": -1})
     wf.links = [lk for lk in wf.links if lk.target.node != "evaluate"]
     window.load_workflow(wf)
     assert window.start_run() is None
@@ -149,7 +132,7 @@ def test_an_invalid_workflow_does_not_start_and_names_its_problems(window):
 
 
 def test_closing_during_a_run_asks_once_stops_the_run_then_closes(window, qtbot):
-    window.load_workflow(small(examples_dir() / "classify_digits.json", train={"epochs": 500}))
+    window.load_workflow(small_example("classify_digits", train={"epochs": 500}))
     window.doc.undo_stack.setClean()
     handle = window.start_run()
     qtbot.waitUntil(lambda: window.dashboard.curves.series.get(("train", "train_loss")) is not None,

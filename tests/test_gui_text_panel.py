@@ -4,38 +4,19 @@ and both come back when the run folder is reopened.  Waits are for events, never
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 pytest.importorskip("pytestqt")
 
 from engine import events as ev  # noqa: E402
 from engine.ports import port_types  # noqa: E402
-from engine.workflow import Workflow  # noqa: E402
 from gui.dashboard.mistakes import MistakesTable  # noqa: E402
 from gui.dashboard.scrubber import KEEP_IN_MEMORY  # noqa: E402
 from gui.dashboard.texts import TextSamples  # noqa: E402
-from gui.paths import examples_dir  # noqa: E402
 from gui.run_control import RunPhase  # noqa: E402
-from gui.testing import HANG_MS, make_window, record_events, stop_run  # noqa: E402
+from gui.testing import HANG_MS, make_window, record_events, small_example  # noqa: E402
 from gui.theme import PORT_COLORS  # noqa: E402
 from tests.conftest import screenshots_dir  # noqa: E402
-
-
-def small(path: Path, **params: dict) -> Workflow:
-    wf = Workflow.load(path)
-    for node_id, values in params.items():
-        wf.node(node_id).params.update(values)
-    return wf
-
-
-@pytest.fixture
-def window(qtbot):
-    w = make_window(qtbot)
-    yield w
-    if w.runs.active:
-        stop_run(w, qtbot)
 
 
 def test_every_port_type_has_its_own_colour_on_the_canvas() -> None:
@@ -45,8 +26,7 @@ def test_every_port_type_has_its_own_colour_on_the_canvas() -> None:
 
 
 def test_language_model_samples_stream_into_the_texts_tab_and_reopen_from_the_folder(window, qtbot, tmp_path):
-    wf = small(examples_dir() / "lm_python_docs.json",
-               model={"embed": 16, "width": 32, "layers": 1, "block_size": 32},
+    wf = small_example("lm_python_docs", model={"embed": 16, "width": 32, "layers": 1, "block_size": 32},
                train={"epochs": 1000, "time_budget": 0.0, "batch_size": 8, "sample_every": 4, "sample_tokens": 40,
                       "checkpoint_every": 100000})
     window.load_workflow(wf)
@@ -118,8 +98,7 @@ def test_the_mistakes_table_lists_the_report_and_sorts_by_confidence(qtbot) -> N
 
 
 def test_text_classifier_run_fills_the_mistakes_table_and_it_reopens(window, qtbot, tmp_path):
-    wf = small(examples_dir() / "classify_text.json",
-               data={"per_class": 20}, tokenize={"vocab_size": 300, "max_len": 32},
+    wf = small_example("classify_text", data={"per_class": 20}, tokenize={"vocab_size": 300, "max_len": 32},
                model={"embed": 16, "width": 16},
                train={"epochs": 2, "time_budget": 0.0, "patience": 0}, evaluate={"mistakes": 8})
     wf.remove_node("export")  # not under test here

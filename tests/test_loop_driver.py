@@ -6,12 +6,7 @@ written in test code against the driver alone (no engine file knows it).
 
 from __future__ import annotations
 
-import json
 import math
-import os
-import signal
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -26,7 +21,7 @@ from engine.store import read_metrics, read_run
 from engine.training.divergence import LossWatch
 from engine.workflow import Workflow
 from tests import toy_dae
-from tests.fakes import DETERMINISTIC_CLI, deterministic_torch, install_fake_clock  # noqa: F401
+from tests.fakes import DETERMINISTIC_CLI, deterministic_torch, install_fake_clock, kill_at_first_checkpoint  # noqa: F401
 
 ROOT = Path(__file__).resolve().parents[1]
 DRIVER = DETERMINISTIC_CLI.format(imports="import tests.toy_dae; ")
@@ -170,17 +165,7 @@ def test_sigkill_then_resume_gives_bit_identical_weights_and_curves(tmp_path):
     assert Engine(disk_cache=False).run(Workflow.load(flow), out_dir=reference, device="cpu").status == "succeeded"
 
     killed = tmp_path / "killed"
-    proc = subprocess.Popen([sys.executable, "-c", DRIVER, "run", str(flow), "--out", str(killed), "--device", "cpu",
-                             "-q"], cwd=ROOT, env={**os.environ, "OMP_NUM_THREADS": "1"},
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    ckpt_path = killed / "train" / "checkpoints" / "last.pt"
-    deadline = time.monotonic() + 300  # only catches a hang
-    while not ckpt_path.exists() and proc.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.005)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    assert proc.returncode == -signal.SIGKILL, "the run ended before it could be killed"
-    assert json.loads((killed / "run.json").read_text())["status"] == "running"
+    kill_at_first_checkpoint(DRIVER, flow, killed)
 
     assert Engine(disk_cache=False).run(Workflow.load(flow), resume_from=killed, device="cpu").status == "succeeded"
     a, b = checkpoint(reference), checkpoint(killed)

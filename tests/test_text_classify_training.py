@@ -4,12 +4,6 @@ what cannot apply to text refused at validation."""
 from __future__ import annotations
 
 import csv
-import json
-import os
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -19,7 +13,7 @@ from engine.runner import Engine
 from engine.store import read_metrics, read_run
 from engine.validation import validate
 from engine.workflow import Workflow
-from tests.fakes import DETERMINISTIC_CLI, deterministic_torch  # noqa: F401
+from tests.fakes import DETERMINISTIC_CLI, deterministic_torch, kill_at_first_checkpoint  # noqa: F401
 from tests.text_flows import classify_texts
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -44,17 +38,7 @@ def test_sigkill_then_resume_gives_bit_identical_weights_for_a_text_model(tmp_pa
     assert Engine(disk_cache=False).run(Workflow.load(flow), out_dir=reference, device="cpu").status == "succeeded"
 
     killed = tmp_path / "killed"
-    proc = subprocess.Popen([sys.executable, "-c", DRIVER, "run", str(flow), "--out", str(killed), "--device", "cpu",
-                             "-q"], cwd=ROOT, env={**os.environ, "OMP_NUM_THREADS": "1"},
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    ckpt = killed / "train" / "checkpoints" / "last.pt"
-    deadline = time.monotonic() + 300  # only catches a hang
-    while not ckpt.exists() and proc.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.005)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    assert proc.returncode == -signal.SIGKILL, "the run ended before it could be killed"
-    assert json.loads((killed / "run.json").read_text())["status"] == "running"
+    kill_at_first_checkpoint(DRIVER, flow, killed)
 
     assert Engine(disk_cache=False).run(Workflow.load(flow), resume_from=killed, device="cpu").status == "succeeded"
     a, b = final_weights(reference), final_weights(killed)

@@ -6,12 +6,6 @@ Deterministic CPU settings: one intra-op thread and
 
 from __future__ import annotations
 
-import json
-import os
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -21,7 +15,7 @@ from safetensors.torch import load_file
 from engine.runner import Engine
 from engine.store import read_metrics
 from engine.workflow import Workflow
-from tests.fakes import DETERMINISTIC_CLI, deterministic_torch  # noqa: F401 (a fixture)
+from tests.fakes import DETERMINISTIC_CLI, deterministic_torch, kill_at_first_checkpoint  # noqa: F401 (a fixture)
 from tests.text_lm_support import lm_flow
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -49,17 +43,7 @@ def test_train_lm_killed_mid_epoch_resumes_to_bit_identical_weights_and_curves(t
     assert Engine(disk_cache=False).run(Workflow.load(flow), out_dir=reference, device="cpu").status == "succeeded"
 
     killed = tmp_path / "killed"
-    proc = subprocess.Popen([sys.executable, "-c", DRIVER, "run", str(flow), "--out", str(killed), "--device", "cpu",
-                             "-q"], cwd=ROOT, env={**os.environ, "OMP_NUM_THREADS": "1"},
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    ckpt_path = killed / "train" / "checkpoints" / "last.pt"
-    deadline = time.monotonic() + 300  # only catches a hang
-    while not ckpt_path.exists() and proc.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.005)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    assert proc.returncode == -signal.SIGKILL, "the run ended before it could be killed"
-    assert json.loads((killed / "run.json").read_text())["status"] == "running"
+    kill_at_first_checkpoint(DRIVER, flow, killed)
 
     assert Engine(disk_cache=False).run(Workflow.load(flow), resume_from=killed, device="cpu").status == "succeeded"
     a, b = weights(reference), weights(killed)

@@ -22,6 +22,7 @@ import io
 import re
 import unicodedata
 from dataclasses import dataclass
+from pathlib import Path
 
 MISSING_TOKENS = frozenset({"", "na", "n/a", "nan", "null", "none", "?", "-"})
 SAVE_AS_UTF8 = "save it as UTF-8 (in Excel: File ▸ Save As ▸ CSV UTF-8) and try again"
@@ -198,6 +199,17 @@ def parse_table(text: str, name: str) -> tuple[list[str], list[list[str]]]:
     width = len(header)
     body = [(r + [""] * width)[:width] for r in rows[1:]]
     return header, body
+
+
+HEAD_BYTES = 1 << 20  # a preflight reads this much of a CSV: header, encoding, and the whole of small tables
+
+
+def read_table_head(path: Path, limit: int = HEAD_BYTES) -> tuple[TableText, bool]:
+    """The first ``limit`` bytes of a CSV, parsed; True when that was the whole file.  Raises TableError."""
+    with path.open("rb") as f:
+        raw = f.read(limit + 1)
+    complete = len(raw) <= limit
+    return read_table_bytes(raw[:limit], path.name, complete), complete
 
 
 def read_table_bytes(raw: bytes, name: str, complete: bool = True) -> TableText:

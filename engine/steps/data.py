@@ -41,7 +41,6 @@ CSV_PATH = Path("path", "", "The CSV file (comma, semicolon or tab separated; fi
                 mode="file", required=True, must_exist=True)
 # engine.data.shapes.SHAPES, named here without importing torch (validation parses the list as you type)
 SHAPE_NAMES = ("circle", "square", "triangle", "pentagon", "hexagon", "star", "ring", "cross")
-CSV_HEAD_BYTES = 1 << 20  # the preflight reads this much of a CSV: header, encoding, and the whole of small tables
 
 
 @step(
@@ -215,15 +214,12 @@ def shapes(ctx: StepContext) -> dict:
 
 def _csv_head_issues(params: dict[str, Any]) -> list[Issue]:
     """Read the head of the CSV (the whole of a small one): binary, encoding, header, target column."""
-    from engine.data.csvtext import TableError, read_table_bytes, require_target
+    from engine.data.csvtext import TableError, read_table_head, require_target
 
     path = FsPath(params["path"]).expanduser()
     target = str(params.get("target") or "").strip()
-    with path.open("rb") as f:
-        raw = f.read(CSV_HEAD_BYTES + 1)
-    complete = len(raw) <= CSV_HEAD_BYTES
     try:
-        table = read_table_bytes(raw[:CSV_HEAD_BYTES], path.name, complete)
+        table, complete = read_table_head(path)
     except TableError as exc:
         return [(param_field("path"), str(exc))]
     try:

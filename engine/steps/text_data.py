@@ -25,7 +25,7 @@ from engine.params import Bool, Choice, Float, Int, Path, Seed, Text
 from engine.ports import TEXT_DATASET, TEXTS, Port
 from engine.preflight import path_problem, require_path
 from engine.problems import Issue, param_field
-from engine.steps.data import CSV_HEAD_BYTES, MAX_WARNINGS
+from engine.steps.data import MAX_WARNINGS
 from engine.steps.registry import step
 from engine.textparams import split_list
 
@@ -105,16 +105,13 @@ def _finish(ctx: StepContext, loaded: Any) -> dict:
 # -- text_csv ---------------------------------------------------------------------------------------------
 def _csv_issues(params: dict[str, Any]) -> list[Issue]:
     """Read the head of the CSV (the whole of a small one): binary, encoding, header, the named columns."""
-    from engine.data.csvtext import TableError, read_table_bytes
+    from engine.data.csvtext import TableError, read_table_head
     from engine.data.text_checks import TextSourceError, allow_long_texts, find_columns
 
     allow_long_texts()
     path = FsPath(params["path"]).expanduser()
-    with path.open("rb") as f:
-        raw = f.read(CSV_HEAD_BYTES + 1)
-    complete = len(raw) <= CSV_HEAD_BYTES
     try:
-        table = read_table_bytes(raw[:CSV_HEAD_BYTES], path.name, complete)
+        table, complete = read_table_head(path)
     except TableError as exc:
         return [(param_field("path"), str(exc))]
     try:
