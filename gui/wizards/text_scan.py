@@ -62,12 +62,11 @@ class TextTableScan:
         return min(spread)[2] if spread else (self.columns[-1] if self.columns else "")  # ties: the later column
 
     def guess_text(self, label: str) -> list[str]:
-        """A column named like texts, else the text-like column with the longest values."""
+        """The text-like column with the longest values, among those named like texts if there are any."""
         candidates = [c for c in self.text_columns() if c != label]
-        named = next((c for c in candidates if c.strip().lower() in TEXT_NAMES), "")
-        if named:
-            return [named]
-        return [max(candidates, key=self.mean_chars)] if candidates else []
+        named = [c for c in candidates if c.strip().lower() in TEXT_NAMES]
+        pool = named or candidates
+        return [max(pool, key=self.mean_chars)] if pool else []
 
     def problem(self, text_columns: list[str], label: str) -> str:
         """Why the chosen columns cannot train a classifier (empty text when they can), in the engine's words."""
