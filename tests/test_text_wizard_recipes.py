@@ -118,7 +118,7 @@ def test_every_write_source_and_size_gives_a_valid_workflow(source: str, size: s
     xs = [wf.node(i).position[0] for i in ("data", "tokenize", "train", "generate")]
     assert xs == sorted(xs) and len(set(xs)) == 4  # left to right
     if source == "folder":
-        assert wf.node("data").params == {"path": "/data/poems", "layout": "flat"}
+        assert wf.node("data").params == {"path": "/data/poems", "layout": "flat", "test": 0.0}
         assert wf.node("generate").params["prompt"] == "Roses are"
         assert wf.node("train").params["prompts"] == "Roses are"  # the live samples too
     else:

@@ -54,10 +54,10 @@ def window(qtbot):
 
 
 def corpus(folder: Path) -> Path:
-    """Three short stories, a few KB: enough for one epoch of the small writer."""
+    """Ten short stories, a few KB: enough for one epoch of the small writer and a validation text."""
     folder.mkdir(parents=True, exist_ok=True)
-    for i, animal in enumerate(("fox", "owl", "hare")):
-        lines = [f"Once upon a time a little {animal} lived at the edge of the wood, number {n}." for n in range(25)]
+    for i, animal in enumerate(("fox", "owl", "hare", "bear", "wren", "deer", "mole", "frog", "lynx", "seal")):
+        lines = [f"Once upon a time a little {animal} lived at the edge of the wood, number {n}." for n in range(8)]
         (folder / f"story_{i}.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
     return folder
 
@@ -134,7 +134,7 @@ def test_write_wizard_on_a_folder_of_texts_runs_and_writes_more(window, qtbot, t
     click.type_into(data.path_edit, str(folder))
     click(next_button(wiz))  # the folder may still be being looked at: the wizard goes on by itself
     qtbot.waitUntil(lambda: wiz.currentPage() is wiz.size_page, timeout=HANG_MS)
-    assert "3 text files" in data.summary.text()
+    assert "10 text files" in data.summary.text()
 
     size = wiz.size_page
     assert size.buttons["medium"].isChecked()
@@ -159,7 +159,7 @@ def test_write_wizard_on_a_folder_of_texts_runs_and_writes_more(window, qtbot, t
     wf = window.doc.workflow
     assert {n.id: n.type for n in wf.nodes} == {"data": "text_folder", "tokenize": "tokenize", "model": "gru_lm",
                                                 "train": "train_lm", "generate": "generate_text"}
-    assert wf.node("data").params == {"path": str(folder), "layout": "flat"}
+    assert wf.node("data").params == {"path": str(folder), "layout": "flat", "test": 0.0}
     assert wf.node("generate").params["prompt"] == "Once upon a"
     assert window.runs.active, "Finish starts the run"
     assert window.dashboard.tabs.currentWidget() is texts, "the dashboard opens on the text samples"
@@ -171,6 +171,8 @@ def test_write_wizard_on_a_folder_of_texts_runs_and_writes_more(window, qtbot, t
     assert results.writing.toPlainText().startswith("Once upon a")
     assert "generated.txt" in results.writing_caption.text()
     assert results.generate_button.text() == "Generate more text" and results.generate_button.isEnabled()
+    shown = {label.text() for label in results.findChildren(QLabel)}
+    assert "Perplexity on held-out text (lower is better)" in shown
     qtbot.wait(50)
     shot(window, "write_results")
 

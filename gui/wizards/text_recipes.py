@@ -158,8 +158,10 @@ def _data_node(b: Builder, data: TextDataChoice, builtin: str, labelled: bool) -
         if not data.path.strip():
             raise RecipeError("choose a folder of text files" if not labelled else
                               "choose a folder with one subfolder of text files per class")
-        return b.node("data", "text_folder", {"path": data.path.strip(),
-                                              "layout": "classes" if labelled else "flat"}, 0, 0)
+        params = {"path": data.path.strip(), "layout": "classes" if labelled else "flat"}
+        if not labelled:
+            params["test"] = 0.0  # nothing evaluates a language model's test split: those texts train instead
+        return b.node("data", "text_folder", params, 0, 0)
     raise RecipeError(f"unknown text source {data.source!r} (choose from {', '.join(TEXT_SOURCES)})")
 
 
