@@ -132,9 +132,11 @@ def test_write_wizard_on_a_folder_of_texts_runs_and_writes_more(window, qtbot, t
     assert data.source_buttons["builtin"].isChecked() and "csv" not in data.source_buttons
     click(data.source_buttons["folder"])
     click.type_into(data.path_edit, str(folder))
-    click(next_button(wiz))  # the folder may still be being looked at: the wizard goes on by itself
-    qtbot.waitUntil(lambda: wiz.currentPage() is wiz.size_page, timeout=HANG_MS)
-    assert "10 text files" in data.summary.text()
+    qtbot.waitUntil(lambda: "10 text files" in data.summary.text(), timeout=HANG_MS)
+    assert "Once upon a" in data.summary.text()  # what the samples will continue
+    shot(wiz, "write_1_data")
+    click(next_button(wiz))
+    assert wiz.currentPage() is wiz.size_page
 
     size = wiz.size_page
     assert size.buttons["medium"].isChecked()
@@ -301,6 +303,20 @@ def test_a_local_pretrained_model_is_offered_and_used_by_both_steps(qtbot, no_lo
     assert wf.node("model").type == "pretrained_text" and wf.node("model").params["model"] == str(model)
     assert wf.node("tokenize").params == {"method": "pretrained", "max_len": 128, "path": str(model)}
     assert wf.node("train").params["time_budget"] == 1.0
+    wiz.close()
+
+
+def test_a_local_model_without_a_tokenizer_is_named_not_offered(qtbot, no_local_models: Path) -> None:
+    model = no_local_models / "half-bert"
+    model.mkdir(parents=True)
+    (model / "config.json").write_text(json.dumps({"model_type": "bert"}))
+    (model / "model.safetensors").write_bytes(b"weights")
+    wiz = text_wizard(qtbot)
+    Clicker(qtbot)(next_button(wiz))
+    page = wiz.preset_page
+    qtbot.waitUntil(lambda: page.models is not None, timeout=HANG_MS)
+    assert not page.buttons["pretrained"].isEnabled()
+    assert "half-bert has no tokenizer.json" in page.found_note.text()
     wiz.close()
 
 

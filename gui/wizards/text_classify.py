@@ -29,18 +29,26 @@ BUILTIN = ("Built-in interface strings in 15 languages",
            "which language is each one in? Ships with Loom: no download.")
 
 
-def find_local_models() -> list[tuple[str, str]]:
-    """(shown name, folder) of the pretrained text encoders on this computer; reads folders only."""
+def find_local_models() -> tuple[list[tuple[str, str]], list[str]]:
+    """(shown name, folder) of the usable pretrained text encoders here, and the names of those without a tokenizer.
+
+    Reads folders only (never the network, never torch). A model without
+    ``tokenizer.json`` cannot tokenize its texts, so it is named, not offered.
+    """
     from engine.models.text_hub import local_models
 
-    return [(f"{m.name} ({m.model_type})", str(m.folder)) for m in local_models() if m.has_tokenizer]
+    found = local_models()
+    return ([(f"{m.name} ({m.model_type})", str(m.folder)) for m in found if m.has_tokenizer],
+            [m.name for m in found if not m.has_tokenizer])
 
 
-def where_models_go() -> str:
-    from engine.models.text_hub import fetch_advice, hf_cache_dir, models_dir
+def where_models_go(without_tokenizer: list[str] | None = None) -> str:
+    from engine.models.text_hub import TOKENIZER, fetch_advice, hf_cache_dir, models_dir
 
-    return (f"No pretrained text model was found on this computer. To offer one here, {fetch_advice('')}. "
-            f"Loom looks in {models_dir()} and in the Hugging Face cache ({hf_cache_dir()}).")
+    lacking = (f" ({', '.join(without_tokenizer)} {'has' if len(without_tokenizer) == 1 else 'have'} no {TOKENIZER}: "
+               "save the model's tokenizer into its folder)" if without_tokenizer else "")
+    return (f"No pretrained text model was found on this computer{lacking}. To offer one here, "
+            f"{fetch_advice('')}. Loom looks in {models_dir()} and in the Hugging Face cache ({hf_cache_dir()}).")
 
 
 class TextPresetPage(LoomPage):
@@ -87,7 +95,8 @@ class TextPresetPage(LoomPage):
                                                           on_error=self._search_failed)
 
     async def _find_models(self) -> None:
-        self._show_models(await tasks.run_blocking(find_local_models))
+        models, without_tokenizer = await tasks.run_blocking(find_local_models)
+        self._show_models(models, "" if models else where_models_go(without_tokenizer))
 
     def _search_failed(self, exc: BaseException) -> None:
         self._show_models([], f"Could not look for pretrained models: {exc}")
