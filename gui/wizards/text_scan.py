@@ -13,6 +13,7 @@ analyst picks; it runs in the background all the same (:mod:`gui.tasks`).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from gui.wizards.text_recipes import prompt_from_text
@@ -49,8 +50,13 @@ class TextTableScan:
         values = self._values(column)
         return bool(values) and not all(_is_number(v) for v in values)
 
-    def text_columns(self) -> list[str]:
+    @cached_property
+    def _text_like(self) -> list[str]:
         return [c for c in self.columns if self.is_text_like(c)]
+
+    def text_columns(self) -> list[str]:
+        """The columns that hold words (judged once: the page asks again at every tick)."""
+        return list(self._text_like)
 
     def guess_label(self) -> str:
         """A column named like a class, else the one with the fewest distinct values (at least 2)."""
@@ -77,7 +83,7 @@ class TextTableScan:
             return self.error
         if not self.rows:
             return f"'{name}' has a header but no rows: add one row per text below the header."
-        if not [c for c in self.text_columns() if c != label] and len(self.columns) >= 1:
+        if not [c for c in self.text_columns() if c != label]:
             return (f"'{name}' has no column of texts (every column holds numbers or is empty): Classify text "
                     "needs a column of words — for a table of numbers use Classify images (CSV table).")
         if not text_columns:
