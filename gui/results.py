@@ -1,4 +1,4 @@
-"""The results page shown after a run: the headline numbers, the picture that matters, where the files are.
+"""The results page shown after a run: the headline numbers, the picture (or text) that matters, where the files are.
 
 It reads only the run folder (``run.json`` and the PNGs listed as artifacts),
 so it shows the same thing for a run that just ended and one reopened later.
@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QGridLayout,
     QHBoxLayout,
     QLabel,
+    QPlainTextEdit,
     QPushButton,
     QScrollArea,
     QStackedWidget,
@@ -27,25 +28,35 @@ from PySide6.QtWidgets import (
 from engine.names import RunStatus
 from gui.dashboard.confusion import ConfusionView
 
-HEADLINES = (  # (report key, label, is a fraction shown as %)
-    ("accuracy", "Accuracy on held-out images", True),
+HEADLINES = (  # (report key, label, is a fraction shown as %); {what}: images or texts
+    ("accuracy", "Accuracy on held-out {what}", True),
     ("f1_macro", "F1 score (all classes alike)", True),
     ("val_accuracy", "Best validation accuracy", True),
     ("best_epoch", "Best epoch", False),
     ("stopped", "Training ended", False),
     ("loss_d", "Discriminator loss (last)", False),
     ("loss_g", "Generator loss (last)", False),
+    ("val_perplexity", "Perplexity on held-out text (lower is better)", False),
+    ("val_perplexity_start", "Perplexity before training", False),
     ("steps", "Training steps", False),
 )
+TEXT_STEPS = ("text_builtin", "text_csv", "text_folder", "tokenize")
+SAMPLE_CHARS = 4000  # the results page shows this much of the generated text (the file holds all of it)
+
+
+def is_text_run(info: dict[str, Any]) -> bool:
+    return any(node.get("type") in TEXT_STEPS for node in info.get("nodes", {}).values())
 
 
 def headline_metrics(info: dict[str, Any]) -> list[tuple[str, str]]:
     """(label, value) pairs worth a headline, from the node reports of a run.json."""
     out: list[tuple[str, str]] = []
     seen: set[str] = set()
+    what = "texts" if is_text_run(info) else "images"
     for node in info.get("nodes", {}).values():
         report = node.get("report") or {}
         for key, label, percent in HEADLINES:
+            label = label.format(what=what)
             if key in report and key not in seen and isinstance(report[key], (int, float, str)):
                 value = report[key]
                 if percent and isinstance(value, (int, float)):
@@ -57,7 +68,7 @@ def headline_metrics(info: dict[str, Any]) -> list[tuple[str, str]]:
                 out.append((label, text))
                 seen.add(key)
     order = {key: i for i, (key, _l, _p) in enumerate(HEADLINES)}
-    labels = {label: key for key, label, _p in HEADLINES}
+    labels = {label.format(what=what): key for key, label, _p in HEADLINES}
     return sorted(out, key=lambda kv: order[labels[kv[0]]])
 
 
@@ -89,6 +100,26 @@ def gallery_images(run_dir: Path, info: dict[str, Any]) -> list[tuple[str, Path]
     return out[:10]
 
 
+def latest_text(run_dir: Path, info: dict[str, Any]) -> tuple[str, str]:
+    """(caption, text) a language model wrote last: generate_text's file, else the latest live sample."""
+    for art in reversed(info.get("artifacts", [])):
+        path = run_dir / str(art.get("path", ""))
+        if art.get("kind") == "generated" and path.is_file():
+            return f"{art.get('node')}: {path.name}", _read_start(path)
+    samples = sorted(run_dir.glob("*/samples/step_*.txt"))
+    if samples:
+        return f"{samples[-1].parent.parent.name}: the last live sample ({samples[-1].name})", _read_start(samples[-1])
+    return "", ""
+
+
+def _read_start(path: Path) -> str:
+    try:
+        with path.open(encoding="utf-8", errors="replace") as f:
+            return f.read(SAMPLE_CHARS)
+    except OSError as exc:
+        return f"({path.name} could not be read: {exc.strerror or exc})"
+
+
 class ResultsPage(QWidget):
     export_requested = Signal()
     generate_more_requested = Signal()
@@ -118,6 +149,17 @@ class ResultsPage(QWidget):
         self.visual = QStackedWidget()
         self.visual.addWidget(self.confusion)
         self.visual.addWidget(self.gallery)
+        self.writing = QPlainTextEdit()
+        self.writing.setObjectName("generated_text")
+        self.writing.setReadOnly(True)
+        self.writing.setMinimumHeight(260)
+        self.writing_caption = QLabel()
+        self.writing_box = QWidget()
+        box = QVBoxLayout(self.writing_box)
+        box.setContentsMargins(0, 0, 0, 0)
+        box.addWidget(self.writing_caption)
+        box.addWidget(self.writing, 1)
+        self.visual.addWidget(self.writing_box)
         self.files = QLabel()
         self.files.setWordWrap(True)
         self.files.setTextInteractionFlags(Qt.TextSelectableByMouse)
@@ -155,7 +197,8 @@ class ResultsPage(QWidget):
         outer.setContentsMargins(0, 0, 0, 0)
         outer.addWidget(scroll)
 
-    def show_run(self, run_dir: str | Path, can_export: bool, is_generator: bool) -> dict[str, Any]:
+    def show_run(self, run_dir: str | Path, can_export: bool, is_generator: bool,
+                 is_writer: bool = False) -> dict[str, Any]:
         """Fill the page from a run folder; returns its run.json."""
         from engine.store import read_run
 
@@ -181,21 +224,29 @@ class ResultsPage(QWidget):
             shown.setFont(vfont)
             self.metrics.addWidget(name, row // 2, (row % 2) * 2)
             self.metrics.addWidget(shown, row // 2, (row % 2) * 2 + 1)
-        self._fill_visual(info)
+        self._fill_visual(info, is_writer)
         self.files.setText(f"Everything from this run is in <b>{self.run_dir}</b>: the workflow as it ran "
                            "(workflow.json), run.json, metrics.csv and one folder per step "
                            "(checkpoints, pictures, exported files).")
         self.export_button.setEnabled(can_export and status == RunStatus.SUCCEEDED)
         self.export_button.setToolTip("" if can_export else "This Loom has no export step for this kind of model.")
+        self.generate_button.setText("Generate more text" if is_writer else "Generate more images")
         self.generate_button.setVisible(is_generator)
         self.generate_button.setEnabled(status == RunStatus.SUCCEEDED)
         return info
 
-    def _fill_visual(self, info: dict[str, Any]) -> None:
+    def _fill_visual(self, info: dict[str, Any], is_writer: bool = False) -> None:
         while self.gallery_layout.count():
             item = self.gallery_layout.takeAt(0)
             if item.widget():
                 item.widget().deleteLater()
+        if is_writer and self.run_dir is not None:
+            caption, text = latest_text(self.run_dir, info)
+            self.writing_caption.setText(f"What the model wrote — {caption}" if caption else "")
+            self.writing.setPlainText(text)
+            self.visual.setCurrentWidget(self.writing_box)
+            self.visual.setVisible(bool(text))
+            return
         source = confusion_source(info)
         if source is not None:
             self.confusion.set_report(*source)

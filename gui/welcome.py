@@ -1,8 +1,9 @@
 """The welcome screen: what an analyst sees on first launch and on an empty canvas.
 
-Three big doors (classify, generate, fine-tune), the shipped examples and the
-recent workflows.  It only announces choices through signals; the wizards
-package decides what each door opens, so this widget stays a plain view.
+Five big doors in two rows (images: classify, generate, fine-tune; texts:
+classify, write), the shipped examples and the recent workflows.  It only
+announces choices through signals; the wizards package decides what each
+door opens, so this widget stays a plain view.
 """
 
 from __future__ import annotations
@@ -25,17 +26,20 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-DOORS = (
+DOORS = (  # the first row: pictures (and tables); the second: texts
     ("classify", "Classify images", "Teach a model to sort pictures into your classes\n(or rows of a CSV table)."),
     ("generate", "Generate images (GAN)", "Train a generator that draws new pictures\nlike yours, and watch it learn."),
     ("finetune", "Fine-tune a pretrained model", "Start from a model that already sees well:\nfewer images, less time."),
+    ("classify_text", "Classify text", "Sort texts into your classes: reviews, tickets,\nlanguages (a CSV or folders of .txt)."),
+    ("write", "Write like my text", "Train a language model on your texts and watch\nit learn to write like them."),
 )
+DOORS_PER_ROW = (3, 2)  # a 6-column grid: three doors of 2 columns, then two of 3 (each row fills the width)
 
 
 def _door_button(title: str, blurb: str) -> QPushButton:
     """A large button with a bold title and a wrapped explanation (labels let clicks through)."""
     button = QPushButton()
-    button.setMinimumSize(240, 130)
+    button.setMinimumSize(240, 110)
     button.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Preferred)
     head = QLabel(title)
     font = QFont(head.font())
@@ -65,7 +69,7 @@ def _example_title(path: Path) -> str:
 
 
 class WelcomeScreen(QWidget):
-    wizard_requested = Signal(str)  # classify | generate | finetune
+    wizard_requested = Signal(str)  # classify | generate | finetune | classify_text | write
     example_requested = Signal(Path)
     recent_requested = Signal(Path)
     canvas_requested = Signal()
@@ -85,12 +89,18 @@ class WelcomeScreen(QWidget):
         self.door_buttons: dict[str, QPushButton] = {}
         doors = QGridLayout()
         doors.setSpacing(16)
-        for col, (key, text, blurb) in enumerate(DOORS):
-            button = _door_button(text, blurb)
-            button.setObjectName(f"door_{key}")
-            button.clicked.connect(lambda _c=False, k=key: self.wizard_requested.emit(k))
-            self.door_buttons[key] = button
-            doors.addWidget(button, 0, col)
+        placed = 0
+        for row, count in enumerate(DOORS_PER_ROW):
+            span = 6 // count
+            for col, (key, text, blurb) in enumerate(DOORS[placed:placed + count]):
+                button = _door_button(text, blurb)
+                button.setObjectName(f"door_{key}")
+                button.clicked.connect(lambda _c=False, k=key: self.wizard_requested.emit(k))
+                self.door_buttons[key] = button
+                doors.addWidget(button, row, col * span, 1, span)
+            placed += count
+        for col in range(6):
+            doors.setColumnStretch(col, 1)
 
         self.examples = QListWidget()
         self.examples.setObjectName("examples")

@@ -93,6 +93,7 @@ def test_the_whole_text_is_learned_even_where_the_tokenize_step_cut_it_for_class
 def test_a_short_validation_split_is_still_measured_and_a_large_one_is_sampled_evenly():
     assert cut_blocks(torch.arange(5), 16).shape == (1, 5)
     assert cut_blocks(torch.arange(1), 16).shape == (0, 17)
+    assert cut_blocks(torch.arange(0), 16).shape == (0, 17)  # no validation texts (a one-file corpus)
     spread = cut_blocks(torch.arange(1001), 10, max_blocks=4)
     assert spread[:, 0].tolist() == [0, 330, 660, 990]
 

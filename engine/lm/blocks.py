@@ -46,7 +46,7 @@ def cut_blocks(stream: torch.Tensor, block_size: int, max_blocks: int = 0) -> to
     ``max_blocks`` > 0 keeps that many, evenly spread over the stream.
     """
     n = (len(stream) - 1) // block_size
-    if n == 0:
+    if n <= 0:  # an empty stream (no validation texts: a one-file corpus) gives -1
         return stream[None] if len(stream) >= 2 else stream.new_zeros((0, block_size + 1))
     starts = torch.arange(n) * block_size
     if 0 < max_blocks < n:

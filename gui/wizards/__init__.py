@@ -1,8 +1,9 @@
 """Training wizards: from nothing to a trained model, leaving an ordinary workflow on the canvas.
 
 ``install_wizards(main_window)`` adds the welcome screen, the Start menu
-(Classify, Generate, Fine-tune) and the results page to the main window.
-:mod:`gui.wizards.recipes` is the Qt-free part: choices -> Workflow.
+(Classify images, Generate, Fine-tune, Classify text, Write like my text) and the
+results page to the main window.
+:mod:`gui.wizards.recipes` and :mod:`gui.wizards.text_recipes` are the Qt-free part: choices -> Workflow.
 """
 
 from __future__ import annotations

@@ -40,6 +40,14 @@ def wizard_class(kind: str) -> type[LoomWizard]:
         from gui.wizards.finetune import FinetuneWizard
 
         return FinetuneWizard
+    if kind == "classify_text":
+        from gui.wizards.text_classify import TextClassifyWizard
+
+        return TextClassifyWizard
+    if kind == "write":
+        from gui.wizards.write import WriteWizard
+
+        return WriteWizard
     raise ValueError(f"unknown wizard {kind!r}")
 
 
@@ -63,6 +71,11 @@ def export_step_for(workflow: Workflow) -> tuple[str, Endpoint, str] | None:
 
 def is_generator_workflow(workflow: Workflow) -> bool:
     return any(n.type == "generate" for n in workflow.nodes)
+
+
+def is_writer_workflow(workflow: Workflow) -> bool:
+    """A language model that writes (its results show text, its "generate more" asks for new text)."""
+    return any(n.type == "generate_text" for n in workflow.nodes)
 
 
 class WizardsController(QObject):
@@ -104,7 +117,8 @@ class WizardsController(QObject):
         menu = self.window.menuBar().addMenu("&Start")
         self.actions: dict[str, QAction] = {}
         for key, text in (("welcome", "&Welcome Screen"), ("classify", "&Classify Images…"),
-                          ("generate", "&Generate Images…"), ("finetune", "&Fine-tune a Pretrained Model…")):
+                          ("generate", "&Generate Images…"), ("finetune", "&Fine-tune a Pretrained Model…"),
+                          ("classify_text", "Classify &Text…"), ("write", "&Write Like My Text…")):
             action = QAction(text, self.window)
             if key == "welcome":
                 action.triggered.connect(lambda _c=False: self.show_welcome())
@@ -153,6 +167,10 @@ class WizardsController(QObject):
         if is_generator_workflow(workflow):
             w.dashboard.tabs.setCurrentWidget(w.dashboard.preview)  # the dashboard opens on the samples
             self.samples_node = "train"
+        elif is_writer_workflow(workflow):
+            texts = getattr(w.dashboard, "texts", None)  # the text-samples tab, where this dashboard has one
+            if texts is not None:
+                w.dashboard.tabs.setCurrentWidget(texts)
         w.dashboard_dock.show()
         w.dashboard_dock.raise_()
 
@@ -185,7 +203,8 @@ class WizardsController(QObject):
         workflow = self.window.doc.workflow
         try:
             self.results.show_run(run_dir, can_export=export_step_for(workflow) is not None,
-                                  is_generator=is_generator_workflow(workflow))
+                                  is_generator=is_generator_workflow(workflow) or is_writer_workflow(workflow),
+                                  is_writer=is_writer_workflow(workflow))
         except Exception as exc:  # a half-written run folder must not break the window
             log.warning("cannot show the results of %s: %s", run_dir, exc)
             return
@@ -231,9 +250,9 @@ class WizardsController(QObject):
                     break
 
     def generate_more(self) -> None:
-        """Ask the generate step for a fresh batch (a new seed); training is reused from the cache."""
+        """Ask the generate step (images or text) for a fresh batch (a new seed); training is reused from the cache."""
         doc = self.window.doc
-        node = next((n for n in doc.workflow.nodes if n.type == "generate"), None)
+        node = next((n for n in doc.workflow.nodes if n.type in ("generate", "generate_text")), None)
         if node is None:
             return
         doc.set_param(node.id, "seed", int(node.params.get("seed", 0)) + 1)

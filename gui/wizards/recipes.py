@@ -167,8 +167,12 @@ def digits_size(side: int) -> int:
 
 
 # -- building blocks -----------------------------------------------------------------------------------
-class _Builder:
-    """Collects nodes and links, checking every type and param against the registry."""
+class Builder:
+    """Collects nodes and links, checking every type and param against the registry.
+
+    Public so the other recipe modules (:mod:`gui.wizards.text_recipes`) build
+    their workflows with the same checks rather than a copy of them.
+    """
 
     def __init__(self, name: str, description: str) -> None:
         self.wf = Workflow(name=name, description=description)
@@ -189,7 +193,7 @@ class _Builder:
         self.wf.links.append(Link(src, dst))
 
 
-def _data_node(b: _Builder, data: DataChoice, side: int, channels: str, unlabelled: bool = False,
+def _data_node(b: Builder, data: DataChoice, side: int, channels: str, unlabelled: bool = False,
                shapes_layout: str = "varied") -> str:
     """The ``data`` node for a choice; returns the id of the node whose ``data`` output feeds training."""
     if data.source == "digits":
@@ -233,7 +237,7 @@ def _train_params(preset: Preset, budget: Budget) -> dict[str, Any]:
     return params
 
 
-def _classifier(b: _Builder, data: DataChoice, side: int, model_type: str, model_params: dict[str, Any],
+def _classifier(b: Builder, data: DataChoice, side: int, model_type: str, model_params: dict[str, Any],
                 train_params: dict[str, Any]) -> None:
     """data [-> preprocess] -> train <- model; train -> evaluate <- (preprocessed) data."""
     _data_node(b, data, side, "keep")
@@ -265,7 +269,7 @@ def classify_workflow(c: ClassifyChoices) -> Workflow:
     """Classify images (or table rows): data -> preprocess -> model -> train -> evaluate."""
     preset = preset_for(c.data, c.preset)
     side = c.image_size or preset.image_size
-    b = _Builder(
+    b = Builder(
         f"Classify {_data_title(c.data)} ({preset.title.lower()})",
         f"Made by the Classify wizard: {preset.title} preset ({preset.blurb}) on {_data_title(c.data)}.",
     )
@@ -283,7 +287,7 @@ def generate_workflow(c: GenerateChoices) -> Workflow:
         raise RecipeError("a GAN learns from images, not a table")
     is_vae = c.model == "vae"
     titles = {"dcgan": "DCGAN", "gan_mlp": "MLP GAN", "vae": "VAE"}
-    b = _Builder(
+    b = Builder(
         f"Generate {_data_title(c.data)} ({titles[c.model]})",
         f"Made by the Generate wizard: a {titles[c.model]} learns to draw {_data_title(c.data)} at "
         f"{c.resolution} px, {'colour' if c.channels == 3 else 'grayscale'}; watch the sample grid sharpen.",
@@ -356,7 +360,7 @@ def finetune_workflow(c: FinetuneChoices) -> Workflow:
     preset = IMAGE_PRESETS["balanced"]
     train_params = _train_params(preset, c.budget)
     train_params["lr"] = 0.0005 if c.freeze == "none" else 0.002  # gentler when every layer moves
-    b = _Builder(
+    b = Builder(
         f"Fine-tune {what} on {_data_title(c.data)}",
         f"Made by the Fine-tune wizard: starts from {what}, freezes '{c.freeze}', trains on {_data_title(c.data)}.",
     )
