@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass
 
 from PySide6.QtGui import QColor, QPalette
@@ -28,7 +29,7 @@ class Colors:
 LIGHT = Colors(False, "#f4f5f7", "#e2e5ea", "#ffffff", "#dfe6f0", "#9aa5b1", "#1f2933", "#5f6b7a", "#2f80ed", "#ffffff", "#333333")
 DARK = Colors(True, "#1e2126", "#2a2e35", "#2d3139", "#3a4150", "#56606e", "#e6e9ee", "#9aa5b1", "#4c9aff", "#1b1d22", "#d0d4da")
 
-# Port type -> colour, so compatible ports are recognisable at a glance (a test checks every registered type has one).
+# Port type -> colour, so compatible ports are recognisable at a glance (others: see port_color).
 PORT_COLORS = {
     "ImageDataset": "#2f9e44",
     "TabularDataset": "#1c7ed6",
@@ -44,6 +45,20 @@ PORT_COLORS = {
     "LanguageModel": "#e8590c",
     "TrainedLanguageModel": "#862e9c",
 }
+
+
+
+def port_color(port_type: str) -> str:
+    """The colour of a port type: its own from PORT_COLORS, else a stable hue from its name.
+
+    A kind of data added by a plugin (``engine.ports.register_port_type``) gets
+    a colour of its own without editing this table, the same on every launch.
+    """
+    if port_type in PORT_COLORS:
+        return PORT_COLORS[port_type]
+    hue = zlib.crc32(port_type.encode("utf-8")) % 360
+    return QColor.fromHsv(hue, 170, 190).name()
+
 
 STATE_COLORS = {
     "queued": "#868e96",

@@ -15,14 +15,18 @@ from gui.dashboard.scrubber import KEEP_IN_MEMORY  # noqa: E402
 from gui.dashboard.texts import TextSamples  # noqa: E402
 from gui.run_control import RunPhase  # noqa: E402
 from gui.testing import HANG_MS, make_window, record_events, small_example  # noqa: E402
-from gui.theme import PORT_COLORS  # noqa: E402
+from gui.theme import PORT_COLORS, port_color  # noqa: E402
 from tests.conftest import screenshots_dir  # noqa: E402
 
 
 def test_every_port_type_has_its_own_colour_on_the_canvas() -> None:
-    missing = [t for t in port_types() if t not in PORT_COLORS]
-    assert not missing, f"port types drawn in the fallback grey: {missing}"
-    assert len(set(PORT_COLORS.values())) == len(PORT_COLORS)
+    import engine.ports as ports
+
+    builtin = {v for k, v in vars(ports).items() if k.isupper() and isinstance(v, str)}
+    assert builtin <= set(PORT_COLORS), f"built-in port types without a colour: {builtin - set(PORT_COLORS)}"
+    shown = {port_color(t) for t in port_types()}
+    assert len(shown) == len(port_types()), "two port types share a colour"
+    assert port_color("PluginDataset") == port_color("PluginDataset") != port_color("OtherDataset")
 
 
 def test_language_model_samples_stream_into_the_texts_tab_and_reopen_from_the_folder(window, qtbot, tmp_path):

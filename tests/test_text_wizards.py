@@ -151,11 +151,7 @@ def test_write_wizard_on_a_folder_of_texts_runs_and_writes_more(window, qtbot, t
     shot(wiz, "write_3_budget")
     click(next_button(wiz))
     shot(wiz, "write_4_review")
-    texts = getattr(window.dashboard, "texts", None)
-    if texts is None:  # the text-samples tab is being added to the dashboard elsewhere: stand one in
-        texts = QLabel("text samples")
-        window.dashboard.tabs.addTab(texts, "Text")
-        window.dashboard.texts = texts
+    texts = window.dashboard.texts
     click(finish_button(wiz))
 
     wf = window.doc.workflow
@@ -166,6 +162,8 @@ def test_write_wizard_on_a_folder_of_texts_runs_and_writes_more(window, qtbot, t
     assert window.runs.active, "Finish starts the run"
     assert window.dashboard.tabs.currentWidget() is texts, "the dashboard opens on the text samples"
     qtbot.waitUntil(lambda: window.pages.currentWidget() is controller.results, timeout=HANG_MS)
+    samples = texts.streams["train: samples"]
+    assert samples[0].step == 0 and texts.payload_of(samples[-1]).startswith("Once upon a")
     results = controller.results
     first_run = results.run_dir
     assert results.info["status"] == "succeeded"

@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QStyleOptionGrap
 
 from engine.ports import Port
 from engine.workflow import Endpoint, Link
-from gui.theme import PORT_COLORS, STATE_COLORS, colors
+from gui.theme import STATE_COLORS, colors, port_color
 
 NODE_WIDTH = 190.0
 HEADER = 28.0
@@ -51,7 +51,7 @@ class PortItem(QGraphicsItem):
         return path
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
-        color = QColor(PORT_COLORS.get(self.port.type, "#888888"))
+        color = QColor(port_color(self.port.type))
         ring = {"ok": QColor("#2f9e44"), "refused": QColor("#e03131")}.get(self.highlight, QColor(colors().node_border))
         painter.setRenderHint(QPainter.Antialiasing)
         painter.setPen(QPen(ring, 2.5 if self.highlight else 1.2))
@@ -212,7 +212,7 @@ class LinkItem(QGraphicsPathItem):
         self.setPath(curve(self.source.scene_anchor(), self.target.scene_anchor()))
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
-        color = QColor(colors().selection) if self.isSelected() else QColor(PORT_COLORS.get(self.source.port.type, colors().link))
+        color = QColor(colors().selection) if self.isSelected() else QColor(port_color(self.source.port.type))
         painter.setRenderHint(QPainter.Antialiasing)
         painter.setPen(QPen(color, 3.0 if self.isSelected() else 2.0))
         painter.setBrush(Qt.NoBrush)

@@ -168,9 +168,7 @@ class WizardsController(QObject):
             w.dashboard.tabs.setCurrentWidget(w.dashboard.preview)  # the dashboard opens on the samples
             self.samples_node = "train"
         elif is_writer_workflow(workflow):
-            texts = getattr(w.dashboard, "texts", None)  # the text-samples tab, where this dashboard has one
-            if texts is not None:
-                w.dashboard.tabs.setCurrentWidget(texts)
+            w.dashboard.tabs.setCurrentWidget(w.dashboard.texts)  # the samples it writes as it learns
         w.dashboard_dock.show()
         w.dashboard_dock.raise_()
 

@@ -5,7 +5,7 @@ refuse, with the same words, before the analyst has waited for a run to
 start.  So this reuses the engine's own checks:
 :func:`engine.data.text_checks.find_columns` judges the chosen columns and
 :func:`engine.data.text_checks.folder_problem` a folder's listing.  Only the
-head of a large CSV is read (the preflight's ``CSV_HEAD_BYTES``) and a folder
+head of a large CSV is read (the preflight's, ``engine.data.csvtext.read_table_head``) and a folder
 is judged from its file names and sizes, so a scan stays quick whatever the
 analyst picks; it runs in the background all the same (:mod:`gui.tasks`).
 """
@@ -119,9 +119,8 @@ def _sentence(text: str) -> str:
 
 def scan_text_table(path: str | Path) -> TextTableScan:
     """Header and rows of a text CSV (the head of a large one); never raises."""
-    from engine.data.csvtext import TableError, read_table_bytes
+    from engine.data.csvtext import TableError, read_table_head
     from engine.data.text_checks import allow_long_texts
-    from engine.steps.data import CSV_HEAD_BYTES
 
     p = Path(path).expanduser()
     if not str(path).strip():
@@ -130,10 +129,7 @@ def scan_text_table(path: str | Path) -> TextTableScan:
         return TextTableScan(p, error=f"'{p}' is not a file.")
     allow_long_texts()
     try:
-        with p.open("rb") as f:
-            raw = f.read(CSV_HEAD_BYTES + 1)
-        complete = len(raw) <= CSV_HEAD_BYTES
-        table = read_table_bytes(raw[:CSV_HEAD_BYTES], p.name, complete)
+        table, complete = read_table_head(p)
     except TableError as exc:
         return TextTableScan(p, error=_sentence(str(exc)))
     except OSError as exc:
