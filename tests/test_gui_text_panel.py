@@ -92,10 +92,11 @@ def test_the_mistakes_table_lists_the_report_and_sorts_by_confidence(qtbot) -> N
     assert not table.set_report("evaluate", {"accuracy": 0.5})  # an image evaluation: nothing to list
     assert table.set_report("evaluate", {"split": "test", "mistakes": rows})
     assert table.table.rowCount() == 3
-    assert [table.table.item(r, 4).text() for r in range(3)] == ["Datei öffnen", "Ouvrir", "Hamburger"]
-    assert table.table.item(0, 3).text() == "97.0%"
-    table.table.sortItems(3)  # ascending confidence
-    assert [table.table.item(r, 1).text() for r in range(3)] == ["en", "fr", "de"]
+    assert [table.table.item(r, 3).text() for r in range(3)] == ["Datei öffnen", "Ouvrir", "Hamburger"]
+    assert [table.table.item(r, 2).text() for r in range(3)] == ["de → nl", "fr → es", "en → de"]
+    assert table.table.item(0, 1).text() == "97.0%"
+    table.table.sortItems(1)  # ascending confidence
+    assert [table.table.item(r, 3).text() for r in range(3)] == ["Hamburger", "Ouvrir", "Datei öffnen"]
     assert "3 most confident mistakes on the test split" in table.title.text()
     assert table.set_report("evaluate", {"split": "test", "mistakes": []})
     assert table.table.rowCount() == 0 and "no mistakes" in table.title.text()
@@ -118,7 +119,7 @@ def test_text_classifier_run_fills_the_mistakes_table_and_it_reopens(window, qtb
     mistakes = window.dashboard.mistakes
     assert 0 < len(report["mistakes"]) <= 8
     assert mistakes.table.rowCount() == len(report["mistakes"])
-    assert [mistakes.table.item(r, 4).text() for r in range(mistakes.table.rowCount())] == \
+    assert [mistakes.table.item(r, 3).text() for r in range(mistakes.table.rowCount())] == \
         [m["text"] for m in report["mistakes"]]
     assert window.dashboard.tabs.currentWidget() is window.dashboard.confusion
     window.dashboard.tabs.setCurrentWidget(mistakes)

@@ -3,7 +3,8 @@
 Fed by an evaluate node's report (``mistakes``: rank, true, predicted,
 confidence, p_true, text — the text shortened to a few hundred characters;
 ``mistakes.csv`` in the node's folder has them whole).  Sorting by a column
-is a click; the full shown text is in each row's tooltip.
+is a click; the full shown text is in each row's tooltip.  "Sure" is the
+model's confidence in its wrong answer.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-COLUMNS = ("#", "True class", "Predicted", "Confidence", "Text")
+COLUMNS = ("#", "Sure", "True → read as", "Text")  # narrow first columns: the text gets the width
 
 
 class MistakesTable(QWidget):
@@ -67,8 +68,8 @@ class MistakesTable(QWidget):
         self.table.setRowCount(len(rows))
         for r, row in enumerate(rows):
             text = str(row.get("text", ""))
-            cells = (NumberItem(row.get("rank", r + 1)), str(row.get("true", "")), str(row.get("predicted", "")),
-                     NumberItem(row.get("confidence", 0.0), percent=True), text)
+            cells = (NumberItem(row.get("rank", r + 1)), NumberItem(row.get("confidence", 0.0), percent=True),
+                     f"{row.get('true', '')} → {row.get('predicted', '')}", text)
             for c, item in enumerate(cells):
                 item = item if isinstance(item, QTableWidgetItem) else QTableWidgetItem(item)
                 item.setToolTip(text)
