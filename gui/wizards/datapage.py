@@ -10,11 +10,10 @@ train what the wizard builds.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QButtonGroup,
     QComboBox,
@@ -28,8 +27,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gui import tasks
-from gui.wizards.pages import LoomPage, pixmap_of
+from gui.wizards.checked import CheckedSourcePage
+from gui.wizards.pages import pixmap_of
 from gui.wizards.recipes import DataChoice, has_param
 from gui.wizards.scan import FolderScan, TableScan, scan_folder, scan_table
 
@@ -41,7 +40,7 @@ BUILTIN_TEXT = {
 }
 
 
-class DataPage(LoomPage):
+class DataPage(CheckedSourcePage):
     """Built-in data, a folder of images or a CSV file; folders are scanned and checked before Next."""
 
     def __init__(self, choice: DataChoice, *, need_classes: bool, allow_csv: bool, subtitle: str) -> None:
@@ -99,13 +98,7 @@ class DataPage(LoomPage):
         info.addWidget(self.thumbs)
         self.body.addLayout(info, 1)
 
-        self.scan: FolderScan | TableScan | None = None
-        self._scan_key: tuple | None = None
-        self._scanning: asyncio.Task | None = None
-        self._next_when_checked = False  # Next was pressed while the scan was still running
-        self._debounce = QTimer(self, singleShot=True, interval=350)
-        self._debounce.timeout.connect(self._start_scan)
-        self.path_edit.textChanged.connect(lambda _t: self._path_changed())
+        self.init_checks()
         self.group.buttonToggled.connect(lambda _b, on: on and self._source_changed())
 
         start = choice.source if choice.source in self.source_buttons else "digits"
@@ -126,63 +119,26 @@ class DataPage(LoomPage):
             "Folder with one subfolder per class (cats/, dogs/)…" if self.need_classes and src == "folder"
             else "Folder of images…" if src == "folder" else "CSV file…")
         self.message.clear()
-        self._path_changed(immediate=True)
+        self.path_changed(immediate=True)
 
-    def _path_changed(self, immediate: bool = False) -> None:
-        self.message.clear()
-        if immediate:
-            self._start_scan()
-        else:
-            self._debounce.start()
+    def needs_path(self, src: str) -> bool:
+        return src in ("folder", "csv")
 
-    def _key(self) -> tuple:
-        src = self.source()
-        return (src, self.path_edit.text().strip() if src in ("folder", "csv") else "")
-
-    def _start_scan(self) -> None:
-        key = self._key()
-        if key == self._scan_key:
-            return
-        if self._scanning is not None:
-            self._scanning.cancel()  # an older scan's result is no longer wanted
-        self._scan_key, self.scan = key, None
-        self._next_when_checked = False
-        src, path = key
+    def check_for(self, src: str, path: str) -> Callable[[], Any] | None:
         self.thumbs.clear()
         self.thumbs.setMinimumSize(0, 0)
         if src in BUILTIN_TEXT:
             self.summary.setText(BUILTIN_TEXT[src][1])
-            fn: Callable[[], Any] = lambda: _builtin_thumbnails(src)  # noqa: E731
-        elif not path:
+            return lambda: _builtin_thumbnails(src)
+        if not path:
             self.summary.setText("Choose a folder with Browse…, or type its path."
                                  if src == "folder" else "Choose a CSV file with Browse…, or type its path.")
-            return
-        else:
-            self.summary.setText("Looking at the files…")
-            labels = "auto" if self.need_classes else "none"
-            fn = (lambda: scan_folder(path, labels)) if src == "folder" else (lambda: scan_table(path))
-        self._scanning = tasks.launch(self._scan(src, fn), owner=self, on_error=self._scan_failed)
+            return None
+        self.summary.setText("Looking at the files…")
+        labels = "auto" if self.need_classes else "none"
+        return (lambda: scan_folder(path, labels)) if src == "folder" else (lambda: scan_table(path))
 
-    async def _scan(self, src: str, fn: Callable[[], Any]) -> None:
-        self._show(src, await tasks.run_blocking(fn))
-        if self._next_when_checked:
-            self._next_when_checked = False
-            if not self.message.text():
-                QTimer.singleShot(0, self, self._go_on)  # outside this task: Next builds the following page
-
-    def _scan_failed(self, exc: BaseException) -> None:
-        """A scan must never crash the wizard: say so, and let the analyst choose again."""
-        self.summary.setText(f"Could not look at the data: {exc}")
-        if self._next_when_checked:
-            self._next_when_checked = False
-            self.refuse("The data could not be checked; choose it again.")
-
-    def _go_on(self) -> None:
-        wizard = self.wizard()
-        if wizard is not None and wizard.currentPage() is self:
-            wizard.next()
-
-    def _show(self, src: str, result: Any) -> None:
+    def show_result(self, src: str, result: Any) -> None:
         if src in BUILTIN_TEXT:
             if result is not None:
                 self._set_thumbs(result)
@@ -226,19 +182,14 @@ class DataPage(LoomPage):
         else:
             if not self.path_edit.text().strip():
                 return self.refuse("Choose a folder first." if src == "folder" else "Choose a CSV file first.")
-            self._debounce.stop()
-            self._start_scan()  # the path typed just now, if its scan has not started yet
-            if self.scan is None and self._scanning is not None and not self._scanning.done():
-                self._next_when_checked = True
-                self.summary.setText("Looking at the files… the wizard goes on by itself when they check out.")
-                self.refuse("")
+            if self.still_checking():
                 return False
             if isinstance(self.scan, FolderScan):
                 problem = self.scan.problem(self.need_classes)
             elif isinstance(self.scan, TableScan):
                 problem = self.scan.problem(self.target_box.currentText())
             else:
-                problem = "The data could not be checked; choose it again."
+                problem = self.unchecked
         if not self.refuse(problem):
             return False
         self.choice.source = src

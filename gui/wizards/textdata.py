@@ -12,11 +12,10 @@ the reason the run would refuse.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QButtonGroup,
     QComboBox,
@@ -32,16 +31,18 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gui import tasks
-from gui.wizards.pages import LoomPage
+from gui.wizards.checked import CheckedSourcePage
 from gui.wizards.text_recipes import TextDataChoice, column_names
 from gui.wizards.text_scan import TextFolderScan, TextTableScan, scan_text_folder, scan_text_table
 
 SOURCE_TITLES = {"csv": "A CSV file (one text per row, a column with its class)", "folder": ""}
 
 
-class TextDataPage(LoomPage):
+class TextDataPage(CheckedSourcePage):
     """Built-in texts, a CSV file (labelled only) or a folder; CSVs and folders are checked before Next."""
+
+    looking = "Looking at the texts…"
+    unchecked = "The texts could not be checked; choose them again."
 
     def __init__(self, choice: TextDataChoice, *, labelled: bool, builtin: tuple[str, str], subtitle: str) -> None:
         super().__init__("Your texts", subtitle)
@@ -90,14 +91,8 @@ class TextDataPage(LoomPage):
         self.summary.setTextInteractionFlags(Qt.TextSelectableByMouse)
         self.body.addWidget(self.summary, 1)
 
-        self.scan: TextTableScan | TextFolderScan | None = None
-        self._scan_key: tuple[str, str] | None = None
-        self._scanning: asyncio.Task | None = None
-        self._next_when_checked = False  # Next was pressed while the check was still running
         self._filling = False  # the column widgets are being filled from a scan: not the analyst's edits
-        self._debounce = QTimer(self, singleShot=True, interval=350)
-        self._debounce.timeout.connect(self._start_scan)
-        self.path_edit.textChanged.connect(lambda _t: self._path_changed())
+        self.init_checks()
         self.group.buttonToggled.connect(lambda _b, on: on and self._source_changed())
         self.columns.itemChanged.connect(lambda _i: self._columns_changed())
         self.label_box.currentTextChanged.connect(lambda _t: self._columns_changed())
@@ -124,61 +119,24 @@ class TextDataPage(LoomPage):
         self.path_box.setVisible(src != "builtin")
         self.csv_box.setVisible(src == "csv")
         self.path_edit.setPlaceholderText("CSV file…" if src == "csv" else "Folder…")
-        self._path_changed(immediate=True)
+        self.path_changed(immediate=True)
 
-    def _path_changed(self, immediate: bool = False) -> None:
-        self.message.clear()
-        if immediate:
-            self._start_scan()
-        else:
-            self._debounce.start()
+    def needs_path(self, src: str) -> bool:
+        return src != "builtin"
 
-    def _key(self) -> tuple[str, str]:
-        src = self.source()
-        return (src, self.path_edit.text().strip() if src != "builtin" else "")
-
-    def _start_scan(self) -> None:
-        key = self._key()
-        if key == self._scan_key:
-            return
-        if self._scanning is not None:
-            self._scanning.cancel()  # an older check's result is no longer wanted
-        self._scan_key, self.scan = key, None
-        self._next_when_checked = False
-        src, path = key
+    def check_for(self, src: str, path: str) -> Callable[[], Any] | None:
         if src == "builtin":
             self.summary.setText(self.builtin_text)
-            return
+            return None
         if not path:
             self.summary.setText("Choose a CSV file with Browse…, or type its path." if src == "csv"
                                  else "Choose a folder with Browse…, or type its path.")
-            return
+            return None
         self.summary.setText("Looking at the file…" if src == "csv" else "Looking at the folder…")
         labelled = self.labelled
-        fn: Callable[[], Any] = ((lambda: scan_text_table(path)) if src == "csv"
-                                 else (lambda: scan_text_folder(path, labelled)))
-        self._scanning = tasks.launch(self._scan(fn), owner=self, on_error=self._scan_failed)
+        return (lambda: scan_text_table(path)) if src == "csv" else (lambda: scan_text_folder(path, labelled))
 
-    async def _scan(self, fn: Callable[[], Any]) -> None:
-        self._show(await tasks.run_blocking(fn))
-        if self._next_when_checked:
-            self._next_when_checked = False
-            if not self.message.text():
-                QTimer.singleShot(0, self, self._go_on)  # outside this task: Next builds the following page
-
-    def _scan_failed(self, exc: BaseException) -> None:
-        """A check must never crash the wizard: say so, and let the analyst choose again."""
-        self.summary.setText(f"Could not look at the texts: {exc}")
-        if self._next_when_checked:
-            self._next_when_checked = False
-            self.refuse("The texts could not be checked; choose them again.")
-
-    def _go_on(self) -> None:
-        wizard = self.wizard()
-        if wizard is not None and wizard.currentPage() is self:
-            wizard.next()
-
-    def _show(self, result: TextTableScan | TextFolderScan) -> None:
+    def show_result(self, src: str, result: TextTableScan | TextFolderScan) -> None:
         self.scan = result
         if isinstance(result, TextTableScan):
             self._fill_columns(result)
@@ -215,7 +173,7 @@ class TextDataPage(LoomPage):
             return self.scan.problem(self.text_columns(), self.label())
         if isinstance(self.scan, TextFolderScan):
             return self.scan.problem()
-        return "The texts could not be checked; choose them again."
+        return self.unchecked
 
     def _browse(self) -> None:
         if self.source() == "csv":
@@ -236,12 +194,7 @@ class TextDataPage(LoomPage):
         if src != "builtin":
             if not self.path_edit.text().strip():
                 return self.refuse("Choose a CSV file first." if src == "csv" else "Choose a folder first.")
-            self._debounce.stop()
-            self._start_scan()  # the path typed just now, if its check has not started yet
-            if self.scan is None and self._scanning is not None and not self._scanning.done():
-                self._next_when_checked = True
-                self.summary.setText("Looking at the texts… the wizard goes on by itself when they check out.")
-                self.refuse("")
+            if self.still_checking():
                 return False
             if not self.refuse(self.problem()):
                 return False
