@@ -81,3 +81,25 @@ def window(qtbot):
     yield window
     if window.runs.active:
         stop_run(window, qtbot)
+
+
+@pytest.fixture
+def wizard_window(qtbot):
+    """The real main window with the wizards installed; the test's edits are discarded at the end."""
+    from PySide6.QtWidgets import QMessageBox
+
+    from gui.main_window import MainWindow
+    from gui.testing import stop_run
+    from gui.wizards import install_wizards
+
+    win = MainWindow(probe_device=False)
+    win.ask = lambda *_a, **_k: QMessageBox.Discard  # closing at teardown must not wait on a prompt
+    install_wizards(win)
+    qtbot.addWidget(win)
+    win.show()
+    yield win
+    if win.runs.active:
+        stop_run(win, qtbot)
+    win.doc.undo_stack.setClean()  # no unsaved-changes prompt while the window dies
+    if win.wizards.wizard is not None:
+        win.wizards.wizard.close()

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QMessageBox, QWizard
+from PySide6.QtWidgets import QLabel, QWizard
 
-from gui.testing import HANG_MS, stop_run
+from gui.testing import HANG_MS
 from gui.wizards.recipes import Budget
 from gui.wizards.text_recipes import TextClassifyChoices, TextDataChoice, WriteChoices
 from tests.test_wizard_flows import Clicker, finish_button, next_button, shot, wizard_of
@@ -35,22 +35,9 @@ def no_local_models(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytes
 
 
 @pytest.fixture
-def window(qtbot):
-    """The real main window with the wizards installed (as in tests/test_wizard_flows.py)."""
-    from gui.main_window import MainWindow
-    from gui.wizards import install_wizards
-
-    win = MainWindow(probe_device=False)
-    win.ask = lambda *_a, **_k: QMessageBox.Discard  # closing at teardown must not wait on a prompt
-    install_wizards(win)
-    qtbot.addWidget(win)
-    win.show()
-    yield win
-    if win.runs.active:
-        stop_run(win, qtbot)
-    win.doc.undo_stack.setClean()
-    if win.wizards.wizard is not None:
-        win.wizards.wizard.close()
+def window(wizard_window):
+    """The real main window with the wizards installed (tests.conftest.wizard_window)."""
+    return wizard_window
 
 
 def corpus(folder: Path) -> Path:

@@ -58,21 +58,9 @@ def finish_button(wizard) -> QAbstractButton:
 
 
 @pytest.fixture
-def window(qtbot):
-    from gui.main_window import MainWindow
-    from gui.wizards import install_wizards
-
-    win = MainWindow(probe_device=False)
-    win.ask = lambda *_a, **_k: QMessageBox.Discard  # closing at teardown must not wait on a prompt
-    install_wizards(win)
-    qtbot.addWidget(win)
-    win.show()
-    yield win
-    if win.runs.active:
-        stop_run(win, qtbot)
-    win.doc.undo_stack.setClean()  # discard the test's edits: no unsaved-changes signal while the window dies
-    if win.wizards.wizard is not None:
-        win.wizards.wizard.close()
+def window(wizard_window):
+    """The real main window with the wizards installed (tests.conftest.wizard_window)."""
+    return wizard_window
 
 
 def wizard_of(window, qtbot):

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QMessageBox
+from PySide6.QtWidgets import QLabel
 
 from gui.results import ResultsPage, headline_metrics
 from gui.testing import HANG_MS
@@ -99,19 +99,9 @@ def test_gan_results_show_a_gallery(qtbot, tmp_path: Path) -> None:
 
 
 @pytest.fixture
-def window(qtbot):
-    from gui.main_window import MainWindow
-    from gui.wizards import install_wizards
-
-    win = MainWindow(probe_device=False)
-    win.ask = lambda *_a, **_k: QMessageBox.Discard  # closing at teardown must not wait on a prompt
-    install_wizards(win)
-    qtbot.addWidget(win)
-    win.show()
-    yield win
-    win.doc.undo_stack.setClean()
-    if win.wizards.wizard is not None:
-        win.wizards.wizard.close()
+def window(wizard_window):
+    """The real main window with the wizards installed (tests.conftest.wizard_window)."""
+    return wizard_window
 
 
 def test_results_buttons_open_the_folder_reopen_the_wizard_and_go_back(window, qtbot, tmp_path: Path,
