@@ -84,19 +84,29 @@ class PastRuns(QObject):
             self.open(path)
 
     def open(self, run_dir: str | Path) -> bool:
-        """A finished run's dashboard, and its node states on the canvas."""
+        """A finished run's dashboard, and its node states on the canvas when the canvas shows its workflow.
+
+        An empty canvas gets the run's workflow (as a new untitled document, as Reuse does); a canvas holding
+        another workflow is left alone: painting this run's states on someone else's nodes would mislead.
+        """
         from engine.errors import UserInputError
 
         w = self.window
+        ran = _workflow_of(Path(run_dir))
+        if ran is not None and not w.doc.workflow.nodes:
+            w.load_workflow(ran)  # resets the dashboard: before the run is loaded into it
         try:
             info = w.dashboard.load_run(run_dir)
         except UserInputError as exc:
             w.show_error("Cannot open run", str(exc))
             return False
-        for node_id, node in info.get("nodes", {}).items():
-            w.scene.set_node_state(node_id, node.get("state", ""), node.get("message", ""))
+        same = ran is not None and _shape(ran) == _shape(w.doc.workflow)
+        if same:
+            for node_id, node in info.get("nodes", {}).items():
+                w.scene.set_node_state(node_id, node.get("state", ""), node.get("message", ""))
         w.dashboard_dock.raise_()
-        w.statusBar().showMessage(f"Run {info.get('run_id')}: {info.get('status')}", 8000)
+        note = "" if same else " — the canvas shows another workflow; Reuse opens this run's"
+        w.statusBar().showMessage(f"Run {info.get('run_id')}: {info.get('status')}{note}", 8000)
         return True
 
     # -- compare ----------------------------------------------------------------------------------------
@@ -156,3 +166,19 @@ class PastRuns(QObject):
                                    "This system has no trash Loom can use for:\n" + "\n".join(failed)
                                    + "\nDelete those folders yourself if you no longer need them.")
         return moved
+
+
+def _workflow_of(run_dir: Path):  # noqa: ANN202 - engine.workflow.Workflow | None
+    """The workflow a run ran (its ``workflow.json``), or None when it cannot be read."""
+    from engine.errors import UserInputError
+    from engine.workflow import Workflow
+
+    try:
+        return Workflow.load(run_dir / "workflow.json")
+    except (UserInputError, OSError, ValueError):
+        return None
+
+
+def _shape(workflow) -> set[tuple[str, str]]:  # noqa: ANN001
+    """Node ids and types: enough to say a canvas shows the workflow a run ran."""
+    return {(node.id, node.type) for node in workflow.nodes}

@@ -129,3 +129,19 @@ def test_text_classifier_run_fills_the_mistakes_table_and_it_reopens(window, qtb
     assert reopened.past_runs.open(out)
     assert reopened.dashboard.mistakes.table.rowCount() == len(report["mistakes"])
     assert "data: preview" in reopened.dashboard.texts.streams
+    # an empty canvas gets the workflow that ran, with its node states
+    assert [n.id for n in reopened.doc.workflow.nodes] == [n.id for n in wf.nodes]
+    assert reopened.scene.nodes["evaluate"].state == "done"
+    assert reopened.doc.path is None, "Save must not write into the run folder"
+    started = read_run(out)["started"]
+    first_line = reopened.dashboard.console.lines[0]
+    import datetime as dt
+
+    assert abs(first_line[0] - dt.datetime.fromisoformat(started).timestamp()) < 5, "the log keeps the run's times"
+
+    # a canvas showing another workflow is not painted with this run's states
+    other = make_window(qtbot)
+    other.load_workflow(small_example("classify_digits"))
+    assert other.past_runs.open(out)
+    assert all(item.state in ("", None) for item in other.scene.nodes.values())
+    assert "another workflow" in other.statusBar().currentMessage()

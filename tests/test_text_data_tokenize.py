@@ -67,7 +67,7 @@ def test_texts_longer_than_max_len_are_cut_and_counted_and_shorter_ones_padded(t
     assert data.x.shape == (5, 5)
     assert data.lengths().tolist() == [5, 3, 5, 2, 5]
     assert events.report["truncated"] == 3
-    assert "cut 3 of 5 texts to 5 tokens — raise max_len to keep more of each text" in events.logs("warning")
+    assert "cut 3 of 5 texts to 5 tokens for a classifier — raise max_len to keep more of each text (a language model reads every text whole, whatever max_len is)" in events.logs("warning")
 
 
 def test_max_len_0_pads_every_text_to_the_longest_and_cuts_nothing(tmp_path):

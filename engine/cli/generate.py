@@ -120,6 +120,19 @@ def check_args(args: argparse.Namespace) -> None:
         raise UserInputError("--out is missing: give a folder for the images, e.g. --out samples")
 
 
+def within_step_limits(option: str, value: float | None, name: str) -> None:
+    """``--option`` takes what the ``generate_text`` step's param of that name takes: one declaration, one range."""
+    from engine.errors import UserInputError
+    from engine.steps.registry import get_step
+
+    param = get_step("generate_text").param(name)
+    if value is None or param is None:
+        return
+    low, high = param.minimum, param.maximum
+    if not math.isfinite(value) or (low is not None and value < low) or (high is not None and value > high):
+        raise UserInputError(f"{option} {value}: use a number {param.describe_range()} ({param.help.rstrip('.')})")
+
+
 def check_text_args(args: argparse.Namespace) -> None:
     from engine.errors import UserInputError
 
@@ -128,15 +141,9 @@ def check_text_args(args: argparse.Namespace) -> None:
     if args.interpolate:
         raise UserInputError("--interpolate is for images; with --prompt the model writes text")
     n = DEFAULT_TEXTS if args.n is None else args.n
-    if not 1 <= n <= 10000:
-        raise UserInputError(f"--n {n}: use a number of texts between 1 and 10000")
-    if args.max_tokens is not None and not 1 <= args.max_tokens <= 100000:
-        raise UserInputError(f"--max-tokens {args.max_tokens}: use a number of tokens between 1 and 100000")
-    if args.temperature is not None and not (math.isfinite(args.temperature) and 0 <= args.temperature <= 5):
-        raise UserInputError(f"--temperature {args.temperature}: use a number from 0 (always the most likely token) "
-                             "to 5")
-    if args.top_k is not None and not 0 <= args.top_k <= 10_000_000:
-        raise UserInputError(f"--top-k {args.top_k}: use a whole number from 0 (all tokens) to 10000000")
+    for option, value, name in (("--n", n, "n"), ("--max-tokens", args.max_tokens, "max_tokens"),
+                                ("--temperature", args.temperature, "temperature"), ("--top-k", args.top_k, "top_k")):
+        within_step_limits(option, value, name)
     if args.out is not None:
         from engine.fileio import check_output_file
 
@@ -159,6 +166,9 @@ def write_text(args: argparse.Namespace) -> int:
     card = find_language_model(Path(args.run_dir), args.node)
     device, _ = select_device(args.device)
     trained = load_language_model(card, device)
+    unseen = trained.unseen_in(args.prompt)
+    if unseen:
+        print(f"loom: warning: {unseen}", file=sys.stderr)
     n = DEFAULT_TEXTS if args.n is None else args.n
     texts = trained.write(args.prompt, n, args.max_tokens or DEFAULT_MAX_TOKENS, args.temperature, args.top_k,
                           args.seed)

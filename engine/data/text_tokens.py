@@ -23,7 +23,7 @@ from engine.data.tokenizer import TextTokenizer
 
 CHUNK = 2048  # texts encoded between two checks of Stop ...
 CHUNK_CHARS = 1_000_000  # ... and characters: the tokenizer's working memory grows with them (~250 bytes each)
-MAX_IDS_BYTES = 4 << 30  # a token matrix larger than this is refused before it is allocated
+MAX_IDS_BYTES = 1 << 30  # a token matrix larger than this is refused before it is allocated
 TOKENS_SHOWN = 48
 
 
@@ -82,7 +82,8 @@ def encode_texts(raw: RawTexts, tok: TextTokenizer, max_len: int, check: Callabl
     size = len(raw) * length * 8
     if size > MAX_IDS_BYTES:
         raise TextSourceError(f"{len(raw):,} texts of {length:,} tokens would take {size / 2**30:.1f} GB — lower "
-                              "max_len (or split long texts into several files)", param("max_len"))
+                              "max_len (a language model reads every text whole whatever max_len is; a classifier sees the "
+                              "first max_len tokens of each)", param("max_len"))
     parts, cut = [], 0
     for start, end in chunks(raw.texts):
         check()

@@ -170,11 +170,14 @@ def read_prediction_texts(args: list[str], literal: list[str], text_columns: lis
                     texts.append(text)
                 continue
             read = read_text_file(f, PREDICT_MAX_CHARS)
-            if read.text is None:
+            text = clean_text(read.text) if read.text is not None else None
+            if text is None:
                 skipped.append(f"{f}: {read.why}")
+            elif not text.strip():
+                skipped.append(f"{f}: empty (nothing to classify)")
             else:
                 names.append(str(f))
-                texts.append(clean_text(read.text))
+                texts.append(text)
     if not texts and not skipped:
         raise UserInputError("nothing to classify — give text files, folders, a CSV or --text \"...\"")
     return names, texts, skipped
@@ -189,10 +192,15 @@ def csv_texts(path: Path, text_columns: list[str]) -> list[str]:
         table = read_table(path)
     except (TableError, OSError) as exc:
         raise UserInputError(f"{path}: {exc}") from None
+    if not text_columns:  # trained on built-in texts or a folder: no column name to follow
+        text_columns = ["text"] if "text" in table.header else table.header[:1] if len(table.header) == 1 else []
+        if not text_columns:
+            raise UserInputError(f"{path}: this model was not trained from a CSV, so it names no text column — "
+                                 f"call the column with the texts 'text' (the file has {', '.join(table.header)}), "
+                                 "or give a CSV of one column")
     missing = [c for c in text_columns if c not in table.header]
-    if not text_columns or missing:
-        want = ", ".join(text_columns) or "(none recorded)"
-        raise UserInputError(f"{path}: the model reads the column(s) {want}, but the file has "
+    if missing:
+        raise UserInputError(f"{path}: the model reads the column(s) {', '.join(text_columns)}, but the file has "
                              f"{', '.join(table.header)} — rename the column or give the texts another way")
     cols = [table.header.index(c) for c in text_columns]
     return [join_columns(row, cols) for row in table.rows]

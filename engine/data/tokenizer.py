@@ -111,6 +111,18 @@ class TextTokenizer:
     def encode(self, text: str) -> list[int]:
         return list(self.tok.encode(text).ids)
 
+    def unknown_parts(self, text: str) -> list[str]:
+        """The pieces of ``text`` read as ``[UNK]`` (characters or words the tokenizer never saw), each once."""
+        unk = self.token_id(UNK)
+        if unk is None:
+            return []
+        enc = self.tok.encode(text)
+        parts: list[str] = []
+        for token, (start, end) in zip(enc.ids, enc.offsets, strict=True):
+            if token == unk and text[start:end] not in parts:
+                parts.append(text[start:end])
+        return parts
+
     def encode_batch(self, texts: list[str], max_len: int) -> tuple[torch.Tensor, int]:
         """``N x max_len`` int64 ids padded with ``pad_id``, and how many texts were cut to fit."""
         out = torch.full((len(texts), max_len), self.pad_id, dtype=torch.long)

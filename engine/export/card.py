@@ -111,6 +111,11 @@ def find_export(path: str | Path) -> Path:
     found = sorted(root.glob(f"*/{CARD_NAME}"))
     if found:
         return found[0].parent
+    kinds = {a["kind"] for a in read_run(root, ("artifacts",))["artifacts"]} if (root / RUN_JSON).exists() else set()
+    if kinds & {"language_model", "generator"}:  # a writer or a drawer: nothing here classifies
+        prompt = ' --prompt "..."' if "language_model" in kinds else ""
+        raise UserInputError(f"{root}: this run trained a generative model, which writes or draws rather than "
+                             f"classifies — use: loom generate {root}{prompt}")
     raise UserInputError(
         f"{root}: this run has no exported model — add an 'Export model' step after training and run it again"
     )

@@ -78,6 +78,15 @@ class TrainedLanguageModel:
     def arch(self) -> str:
         return self.spec.arch
 
+    def unseen_in(self, prompt: str) -> str:
+        """A warning when the prompt holds what the model never saw (it reads those as one unknown token), or ''."""
+        parts = self.tokenizer.unknown_parts(prompt)
+        if not parts:
+            return ""
+        shown = " ".join(repr(p) for p in parts[:8]) + (" …" if len(parts) > 8 else "")
+        return (f"the prompt holds {len(parts)} piece(s) the model never saw in its training texts ({shown}): it "
+                "reads each as an unknown token, so the continuation may ignore them")
+
     def write(self, prompt: str, n: int, max_tokens: int, temperature: float | None = None,
               top_k: int | None = None, seed: int = 0) -> list[str]:
         """``n`` continuations of ``prompt`` (each starting with it); the same seed gives the same texts."""

@@ -94,12 +94,21 @@ def resolve(model: str) -> Path | None:
 
 
 def fetch_advice(model: str) -> str:
-    """Where to put a missing model and how to fetch it on a connected machine."""
-    name = str(model).strip() if is_model_name(str(model).strip()) else DEFAULT_MODEL
-    target = models_dir() / name
-    return (f"put the model's folder (config.json, model.safetensors, tokenizer.json) at {target}, or give the "
-            f"path of a folder that holds it. On a connected machine run `hf download {name} --local-dir "
-            f"{Path(name).name}` (older versions: `huggingface-cli download ...`) and copy that folder there")
+    """Where to put a missing model and how to fetch it on a connected machine.
+
+    A hub name (``bert-base-uncased``) gets its own folder and command; a folder path that does not exist is
+    the analyst's own model, so the advice is to copy it there, with a hub model as an example of one.
+    """
+    text = str(model).strip()
+    if is_model_name(text):
+        target = models_dir() / text
+        return (f"put the model's folder (config.json, model.safetensors, tokenizer.json) at {target}, or give the "
+                f"path of a folder that holds it. On a connected machine run `hf download {text} --local-dir "
+                f"{target}` (older versions: `huggingface-cli download ...`) and copy that folder here")
+    example = models_dir() / DEFAULT_MODEL
+    return (f"copy the model's folder (config.json, model.safetensors, tokenizer.json) to {text}, or give the path "
+            f"of a folder that holds one. To use a published model instead, on a connected machine run e.g. "
+            f"`hf download {DEFAULT_MODEL} --local-dir {example}` and copy that folder to {example}")
 
 
 def read_config(folder: Path) -> dict:

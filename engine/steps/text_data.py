@@ -257,8 +257,9 @@ def _tokenize_issues(params: dict[str, Any]) -> list[Issue]:
                "language model); pretrained: the tokenizer.json of a model folder (a pretrained model's own, e.g. BERT's WordPiece)."),
         Int("vocab_size", 8000, 50, 500_000, "Most tokens the learned vocabulary holds (ignored by pretrained; "
             "char keeps the most frequent characters)."),
-        Int("max_len", 256, 0, 1_000_000, "Tokens per text: longer texts are cut (counted in the report), shorter "
-            "ones padded; 0 = as long as the longest text.", unit="tokens"),
+        Int("max_len", 256, 0, 1_000_000, "Tokens per text a classifier reads: longer texts are cut (counted in "
+            "the report), shorter ones padded; 0 = as long as the longest text (memory grows with it). A language "
+            "model reads every text whole, whatever this is.", unit="tokens"),
         Bool("lowercase", False, "Lower-case every text before learning and encoding (ignored by pretrained: "
              "the model's tokenizer decides)."),
         Path("path", "", "With pretrained: the model folder that holds tokenizer.json (e.g. a Hugging Face model "
@@ -293,8 +294,8 @@ def tokenize(ctx: StepContext) -> dict:
     ctx.log(f"tokenizer ({opts.method}, {data.vocab_size:,} tokens) from {learned}; {len(data)} texts as "
             f"{data.max_len} token ids each")
     if cut:
-        ctx.log(f"cut {cut} of {len(data)} texts to {data.max_len} tokens — raise max_len to keep more of each "
-                "text", "warning")
+        ctx.log(f"cut {cut} of {len(data)} texts to {data.max_len} tokens for a classifier — raise max_len to keep "
+                "more of each text (a language model reads every text whole, whatever max_len is)", "warning")
     emit_preview(ctx, data, method=opts.method, truncated=cut, lowercase=opts.lowercase, tokenizer_from=learned,
                  tokenizer="tokenizer.json")
     return {"data": data}

@@ -140,6 +140,9 @@ def generate_text(ctx: StepContext) -> dict:
     from engine.lm.sampling import join_samples
 
     p, trained = ctx.params, ctx.inputs["model"]
+    unseen = trained.unseen_in(p["prompt"])
+    if unseen:
+        ctx.log(unseen, "warning")
     texts = trained.write(p["prompt"], p["n"], p["max_tokens"], p["temperature"], p["top_k"], p["seed"])
     text = join_samples(texts)
     path = ctx.node_dir / "generated.txt"

@@ -114,6 +114,10 @@ class TrainingLoop:
             return algo.result(Outcome("already_finished", self.position, self.clock.elapsed()))
         self.log(f"{algo.describe()}, {cfg.epochs} epochs x {algo.steps_per_epoch()} steps, {self.device}, "
                 f"{self.precision.describe()}" + (f", time budget {cfg.time_budget:g} min" if cfg.time_budget else ""))
+        if restored and self.clock.spent():  # the budget counts all training, the runs before this resume too
+            self.log(f"the time budget of {cfg.time_budget:g} min was already used before this resume "
+                     f"({self.clock.elapsed() / 60:.1f} min of training): nothing more is trained — raise "
+                     "time_budget to train longer", "warning")
         reason = self._train()
         if reason == "time_budget":
             self.log(f"time budget of {cfg.time_budget:g} min reached at step {self.position.step}")

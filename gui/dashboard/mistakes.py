@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 COLUMNS = ("#", "Sure", "True → read as", "Text")  # narrow first columns: the text gets the width
+CLASS_COLUMN_MAX = 150  # px; longer "Danish → Norwegian Nynorsk" elides (the tooltip and the CSV have it whole)
 
 
 class MistakesTable(QWidget):
@@ -38,8 +39,11 @@ class MistakesTable(QWidget):
         self.table.setWordWrap(True)
         self.table.verticalHeader().setVisible(False)
         header = self.table.horizontalHeader()
-        for col in range(len(COLUMNS) - 1):
+        for col in range(len(COLUMNS) - 2):
             header.setSectionResizeMode(col, QHeaderView.ResizeToContents)
+        header.setSectionResizeMode(2, QHeaderView.Interactive)  # capped below; the analyst may widen it
+        self.table.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)  # the text column takes what is left
+        self.table.setTextElideMode(Qt.ElideRight)
         header.setSectionResizeMode(len(COLUMNS) - 1, QHeaderView.Stretch)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
@@ -70,12 +74,15 @@ class MistakesTable(QWidget):
             text = str(row.get("text", ""))
             cells = (NumberItem(row.get("rank", r + 1)), NumberItem(row.get("confidence", 0.0), percent=True),
                      f"{row.get('true', '')} → {row.get('predicted', '')}", text)
+            tip = f"{cells[2]}\n\n{text}"
             for c, item in enumerate(cells):
                 item = item if isinstance(item, QTableWidgetItem) else QTableWidgetItem(item)
-                item.setToolTip(text)
+                item.setToolTip(tip)
                 self.table.setItem(r, c, item)
         self.table.horizontalHeader().setSortIndicator(0, Qt.AscendingOrder)  # a new report: surest mistake first
         self.table.setSortingEnabled(True)
+        self.table.resizeColumnToContents(2)
+        self.table.setColumnWidth(2, min(self.table.columnWidth(2), CLASS_COLUMN_MAX))  # long class names elide
         self.table.resizeRowsToContents()
         return True
 

@@ -141,11 +141,44 @@ class Dashboard(QWidget):
         log_path = run_dir / LOG_NAME
         if log_path.exists():
             lines = log_path.read_text(encoding="utf-8", errors="replace").splitlines()[-5000:]
+            clock = LogClock(info.get("started"))
             for entry in parse_log(lines):
-                self.console.append(entry.level, entry.message, entry.node_id)
+                self.console.append(entry.level, entry.message, entry.node_id, clock.at(entry.stamp))
         status = info.get("status", "")
         self.progress.set_status(f"{info.get('run_id', run_dir.name)}: {status}", 1.0 if status == RunStatus.SUCCEEDED else None)
         return info
 
     def apply_theme(self, c: Colors) -> None:
         self.curves.apply_theme(c)
+
+
+class LogClock:
+    """Turns a log line's ``HH:MM:SS`` back into a time, on the run's start date (a run may pass midnight).
+
+    So a reopened run's log shows when things happened, not when it was reopened.
+    """
+
+    def __init__(self, started: str | None) -> None:
+        import datetime as dt
+
+        try:
+            self.day = dt.datetime.fromisoformat(started).astimezone() if started else None
+        except (TypeError, ValueError):
+            self.day = None
+        self.last: float | None = None
+
+    def at(self, stamp: str) -> float | None:
+        import datetime as dt
+
+        if self.day is None:
+            return None
+        try:
+            clock = dt.time.fromisoformat(stamp)
+        except ValueError:
+            return self.last
+        when = self.day.replace(hour=clock.hour, minute=clock.minute, second=clock.second, microsecond=0)
+        if self.last is not None and when.timestamp() < self.last - 3600:  # past midnight
+            self.day += dt.timedelta(days=1)
+            when += dt.timedelta(days=1)
+        self.last = when.timestamp()
+        return self.last

@@ -62,6 +62,9 @@ class WriteChoices:
                                                           early_stopping=False))
 
 
+LM_STORED_TOKENS = 512  # the token matrix a tokenize step keeps; a language model reads texts whole
+
+
 # -- language model sizes ------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class WriterSize:
@@ -80,7 +83,7 @@ class WriterSize:
 # character vocabulary trains from the first step (every token is frequent), while sub-words would
 # leave most of a small vocabulary rare.  The medium size is the example's, measured at perplexity 3.4 on
 # the Python docs in 3 minutes on a CPU.
-CHAR_TOKENIZER = {"method": "char", "vocab_size": 500, "max_len": 0}
+CHAR_TOKENIZER = {"method": "char", "vocab_size": 500, "max_len": LM_STORED_TOKENS}
 WRITER_SIZES: dict[str, WriterSize] = {s.key: s for s in (
     WriterSize("small", "Small", "A one-layer GRU reading characters: the quickest — it learns spelling and "
                "punctuation within a minute or two on a CPU, sentences stay loose.",

@@ -146,6 +146,7 @@ class TextFolderScan:
     texts_per_class: dict[str, int] = field(default_factory=dict)
     text_files: int = 0
     other_files: int = 0
+    loose_texts: int = 0  # text files directly in a labelled folder, outside any class subfolder
     text_bytes: int = 0
     prompt: str = ""  # the first words of the first text file (Write)
     engine_problem: str = ""  # text_folder's own refusal, from the listing
@@ -185,6 +186,9 @@ class TextFolderScan:
                 lines.append(f"  • … and {len(self.classes) - 12} more classes")
         else:
             lines.append(f"{self.text_files} text files, {_size(self.text_bytes)} of text.")
+        if self.loose_texts:
+            lines.append(f"{self.loose_texts} text files lie directly in the folder, outside any class subfolder: "
+                         "a classifier cannot tell their class, so they are not used.")
         if self.other_files:
             lines.append(f"{self.other_files} other files will be skipped (Loom reads .txt, .text and .md).")
         if self.prompt and not self.labelled:
@@ -212,7 +216,9 @@ def scan_text_folder(path: str | Path, labelled: bool) -> TextFolderScan:
         scan = TextFolderScan(root, labelled, classes=list(listing.classes),
                               engine_problem=folder_problem(listing, layout) or "")
         texts = [(p, cls) for p, cls in listing.files if is_text_file(p)]
-        scan.text_files, scan.other_files = len(texts), len(listing.files) - len(texts) + len(listing.stray)
+        scan.loose_texts = sum(1 for p in listing.stray if is_text_file(p))
+        scan.text_files = len(texts)
+        scan.other_files = len(listing.files) - len(texts) + len(listing.stray) - scan.loose_texts
         for p, cls in texts:
             if cls >= 0:
                 name = listing.classes[cls]

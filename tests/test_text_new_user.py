@@ -1,0 +1,130 @@
+"""What a new user ran into with text, each now answered in words: a CSV for a model trained on folders or
+built-in texts, `predict` on a language model, a missing pretrained folder, limits of `generate`, characters
+a model never saw, an empty file, a spent time budget on resume, loose files in a class folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from engine.runner import Engine
+from engine.workflow import Workflow
+from tests.fakes import deterministic_torch  # noqa: F401 (a fixture)
+from tests.hardening_support import assert_refused, loom
+from tests.text_lm_support import lm_flow
+
+pytestmark = pytest.mark.usefixtures("deterministic_torch")
+
+
+@pytest.fixture(scope="module")
+def classifier_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A classifier trained from a folder of .txt files: its texts came with no column name."""
+    base = tmp_path_factory.mktemp("cls")
+    for label, words in (("pets", "cat dog fur paw purr bark"), ("food", "bread soup salt rice bake stew")):
+        (base / "texts" / label).mkdir(parents=True)
+        for i in range(20):
+            (base / "texts" / label / f"{i}.txt").write_text(" ".join(words.split()[i % 3:]) + f" {i}",
+                                                               encoding="utf-8")
+    flow = Workflow.from_json({"schema": 1, "name": "folder texts", "nodes": [
+        {"id": "data", "type": "text_folder", "params": {"path": str(base / "texts")}},
+        {"id": "tokenize", "type": "tokenize", "params": {"method": "char", "max_len": 32}},
+        {"id": "model", "type": "gru", "params": {"embed": 8, "width": 8}},
+        {"id": "train", "type": "train", "params": {"epochs": 1, "batch_size": 8}},
+        {"id": "export", "type": "export", "params": {}}],
+        "links": [{"source": "data.data", "target": "tokenize.data"}, {"source": "tokenize.data", "target": "train.data"},
+                  {"source": "model.model", "target": "train.model"}, {"source": "train.model", "target": "export.model"}]})
+    out = base / "run"
+    assert Engine(disk_cache=False).run(flow, out_dir=out, device="cpu").status == "succeeded"
+    return out
+
+
+@pytest.fixture(scope="module")
+def lm_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("lm") / "run"
+    assert Engine(disk_cache=False).run(lm_flow("gru_lm", epochs=1), out_dir=out, device="cpu").status == "succeeded"
+    return out
+
+
+def test_a_csv_with_a_text_column_is_read_by_a_model_trained_without_column_names(classifier_run, tmp_path, capsys):
+    table = tmp_path / "new.csv"
+    table.write_text("id,text\n1,the cat sat on the mat\n2,a dog ran in the park\n", encoding="utf-8")
+    done = loom(capsys, "predict", classifier_run, table, "--out", tmp_path / "preds.csv")
+    assert done.code == 0, done.err
+    assert len((tmp_path / "preds.csv").read_text().splitlines()) == 3  # a header and two rows
+
+    other = tmp_path / "other.csv"
+    other.write_text("id,body\n1,the cat sat\n", encoding="utf-8")
+    assert_refused(loom(capsys, "predict", classifier_run, other), "other.csv", "call the column with the texts 'text'",
+                   "id, body")
+
+
+def test_an_empty_text_file_is_skipped_with_its_reason_not_classified(classifier_run, tmp_path, capsys):
+    folder = tmp_path / "texts"
+    folder.mkdir()
+    (folder / "a.txt").write_text("the cat sat on the mat", encoding="utf-8")
+    (folder / "empty.txt").write_text("  \n", encoding="utf-8")
+    done = loom(capsys, "predict", classifier_run, folder, "--out", tmp_path / "preds.csv")
+    assert done.code == 0, done.err
+    rows = (tmp_path / "preds.csv").read_text().splitlines()
+    assert len(rows) == 2 and "a.txt" in rows[1]
+    assert "empty.txt: empty" in done.err
+
+
+def test_predict_on_a_language_model_points_to_generate(lm_run, capsys):
+    assert_refused(loom(capsys, "predict", lm_run, "--text", "hello"), "loom generate", "--prompt")
+
+
+def test_generate_takes_the_limits_the_generate_text_step_declares(lm_run, capsys):
+    from engine.steps.registry import get_step
+
+    most = get_step("generate_text").param("n").maximum
+    assert_refused(loom(capsys, "generate", lm_run, "--prompt", "the", "--n", int(most) + 1),
+                   f"--n {int(most) + 1}", f"between 1 and {int(most)}")
+
+
+def test_a_prompt_with_characters_the_model_never_saw_says_so(lm_run, capsys):
+    done = loom(capsys, "generate", lm_run, "--prompt", "the Ω cat ☃", "--n", "1", "--max-tokens", "5")
+    assert done.code == 0, done.err
+    assert "never saw" in done.err and "'Ω'" in done.err and "'☃'" in done.err
+    quiet = loom(capsys, "generate", lm_run, "--prompt", "the cat", "--n", "1", "--max-tokens", "5")
+    assert quiet.code == 0 and "never saw" not in quiet.err
+
+
+def test_a_missing_pretrained_folder_is_named_as_the_users_own_not_a_stock_model(tmp_path, monkeypatch):
+    monkeypatch.setenv("LOOM_MODELS_DIR", str(tmp_path / "models"))
+    from engine.models.text_hub import model_problem
+
+    missing = tmp_path / "my_bert"
+    problem = model_problem(str(missing))
+    assert problem.startswith(f"{missing}: no such folder")
+    assert f"copy the model's folder (config.json, model.safetensors, tokenizer.json) to {missing}" in problem
+
+
+def test_resuming_with_a_time_budget_already_used_says_so(tmp_path):
+    out = tmp_path / "run"
+    flow = lm_flow("gru_lm", epochs=1)
+    assert Engine(disk_cache=False).run(flow, out_dir=out, device="cpu").status == "succeeded"
+    # pretend the first run trained for an hour, then ask for more epochs within a one-minute budget
+    again = flow.copy()
+    again.node("train").params.update(epochs=3, time_budget=1.0)
+    import torch
+
+    ckpt_path = out / "train" / "checkpoints" / "last.pt"
+    ckpt = torch.load(ckpt_path, weights_only=True)
+    ckpt["elapsed"], ckpt["finished"] = 3600.0, False
+    torch.save(ckpt, ckpt_path)
+    assert Engine(disk_cache=False).run(again, resume_from=out, device="cpu").status == "succeeded"
+    log = (out / "log.txt").read_text(encoding="utf-8")
+    assert "the time budget of 1 min was already used before this resume (60.0 min of training)" in log
+
+
+def test_loose_texts_beside_class_folders_are_counted_as_such(tmp_path):
+    from gui.wizards.text_scan import scan_text_folder
+
+    for i in range(3):
+        (tmp_path / f"note_{i}.txt").write_text("hello there", encoding="utf-8")
+    scan = scan_text_folder(tmp_path, labelled=True)
+    assert "3 text files lie directly in the folder, outside any class subfolder" in scan.summary()
+    assert "other files" not in scan.summary()
+    assert "no class subfolders" in scan.problem()
