@@ -25,7 +25,8 @@ from engine.workflow import Workflow
 SCORE_KEYS = (
     "accuracy", "f1_macro", "precision_macro", "recall_macro", "loss",
     "val_accuracy", "val_f1", "val_loss", "best_epoch", "stopped", "steps",
-    "loss_d", "loss_g", "d_real", "d_fake", "recon", "kl", "train_seconds",
+    "loss_d", "loss_g", "d_real", "d_fake", "recon", "kl", "val_perplexity", "val_perplexity_start",
+    "train_seconds",
 )
 MISSING = "—"
 

@@ -70,7 +70,33 @@ def text_problems(wf: Workflow, specs: dict[str, StepSpec], flawed: set[str]) ->
                                     f"but '{data[0]}' gives {data[1]} — feed it from a tokenize step"))
         elif text and model_type == "pretrained_text":
             problems.extend(_pretrained_tokens(node_id, model_node, data[0], specs, params))
+        if text and model_type in TEXT_MODELS:
+            problems.extend(_unlabelled(wf, specs, params, node_id, data[0]))
     return problems
+
+
+# What makes a text source unlabelled, from its params alone (a flat folder, no label column, a corpus).
+UNLABELLED_SOURCES = {
+    "text_csv": ("its label column is empty", lambda p: not str(p.get("label", "")).strip(),
+                 "name the column holding each text's class"),
+    "text_folder": ("layout flat", lambda p: p.get("layout") == "flat",
+                    "use one subfolder per class and layout auto or classes"),
+    "text_builtin": ("the python_docs corpus", lambda p: p.get("dataset") == "python_docs", "choose ui_languages"),
+}
+
+
+def _unlabelled(wf: Workflow, specs: dict[str, StepSpec], params: dict[str, dict[str, Any]], node_id: str,
+                tokens_node: str) -> list[Problem]:
+    """A classifier fed texts without classes (a language model's corpus) fails in training: say so now."""
+    source = _feeder(wf, specs, tokens_node, "data")
+    if source is None or source[0] not in params:
+        return []
+    rule = UNLABELLED_SOURCES.get(specs[source[0]].type)
+    if rule is None or not rule[1](params[source[0]]):
+        return []
+    return [Problem(node_id, "input 'data'", f"'{source[0]}' gives texts without classes ({rule[0]}: a language "
+                    f"model's corpus), but a classifier learns classes — {rule[2]}, or train a language model "
+                    "(train_lm)")]
 
 
 def _gives(spec: StepSpec, port: str, port_type: str) -> bool:

@@ -128,3 +128,57 @@ def test_loose_texts_beside_class_folders_are_counted_as_such(tmp_path):
     assert "3 text files lie directly in the folder, outside any class subfolder" in scan.summary()
     assert "other files" not in scan.summary()
     assert "no class subfolders" in scan.problem()
+
+
+@pytest.mark.parametrize(("node", "params", "why"), [
+    ({"id": "data", "type": "text_csv", "params": {"path": "x.csv", "label": ""}}, {}, "its label column is empty"),
+    ({"id": "data", "type": "text_folder", "params": {"path": "texts", "layout": "flat"}}, {}, "layout flat"),
+    ({"id": "data", "type": "text_builtin", "params": {"dataset": "python_docs"}}, {}, "the python_docs corpus"),
+])
+def test_a_classifier_fed_texts_without_classes_is_refused_at_validation(node, params, why):
+    from engine.validation import validate
+
+    flow = Workflow.from_json({"schema": 1, "name": "corpus into a classifier", "nodes": [
+        node, {"id": "tokenize", "type": "tokenize", "params": {}}, {"id": "model", "type": "gru", "params": {}},
+        {"id": "train", "type": "train", "params": {}}],
+        "links": [{"source": "data.data", "target": "tokenize.data"}, {"source": "tokenize.data", "target": "train.data"},
+                  {"source": "model.model", "target": "train.model"}]})
+    problems = [str(p) for p in validate(flow)]
+    assert any(why in p and "a classifier learns classes" in p and p.startswith("node 'train'") for p in problems), \
+        problems
+
+
+def test_a_failure_is_said_once_on_the_terminal_not_once_per_event():
+    import io
+
+    from engine import events as ev
+    from engine.cli.run import ProgressPrinter
+    from engine.names import NodeStatus
+
+    out = io.StringIO()
+    printer = ProgressPrinter(out, quiet=False)
+    why = "node 'train': the dataset 'good' has no labels — a classifier needs a class per sample"
+    printer(ev.NodeState(node_id="train", state=NodeStatus.FAILED, message=why))
+    printer(ev.LogLine(level="error", message=why, node_id="train"))
+    printer(ev.LogLine(level="error", message="something else went wrong", node_id="train"))
+    assert out.getvalue().count(why) == 1
+    assert "something else went wrong" in out.getvalue()
+
+
+def test_loom_runs_and_compare_show_a_language_models_perplexity(lm_run):
+    from engine.cli.runs import headline
+    from engine.compare import report_scores
+    from engine.store import read_run
+
+    reports = {node_id: node.get("report", {}) for node_id, node in read_run(lm_run)["nodes"].items()}
+    assert headline(reports).startswith("train.val_perplexity ")
+    assert "train.val_perplexity" in report_scores(reports)
+
+
+def test_a_csv_whose_text_column_is_empty_is_refused_naming_that_column(tmp_path):
+    from gui.wizards.text_scan import scan_text_table
+
+    table = tmp_path / "empty.csv"
+    table.write_text("body,label\n" + "".join(f",{'pos' if i % 2 else 'neg'}\n" for i in range(20)), encoding="utf-8")
+    problem = scan_text_table(table).problem([], "label")
+    assert "'body' are empty in every row" in problem and "('label')" in problem

@@ -46,6 +46,7 @@ class ProgressPrinter:
         self._last = 0.0
         self._lock = threading.Lock()
         self._line_open = False
+        self._said: set[str] = set()  # failure messages printed once already (a node's state and its error log)
 
     def __call__(self, event: ev.Event) -> None:
         with self._lock:
@@ -54,12 +55,23 @@ class ProgressPrinter:
             elif self.quiet:
                 return
             elif isinstance(event, ev.NodeState) and event.state not in (NodeStatus.QUEUED, NodeStatus.RUNNING):
-                extra = f" — {event.message}" if event.message else ""
+                said = self._once(event.message) if event.state == NodeStatus.FAILED else event.message
+                extra = f" — {said}" if said else ""
                 self.print_line(f"  {event.node_id}: {event.state}{extra}")
             elif isinstance(event, ev.LogLine) and event.level in ("warning", "error"):
-                self.print_line(f"  {event.level}: {event.message.splitlines()[0] if event.message else ''}")
+                first = event.message.splitlines()[0] if event.message else ""
+                if event.level == "warning" or self._once(first):
+                    self.print_line(f"  {event.level}: {first}")
             elif isinstance(event, ev.RunStarted):
                 self.print_line(f"run {event.run_id} -> {event.run_dir} on {event.device}")
+
+    def _once(self, message: str) -> str:
+        """``message`` the first time a failure says it, '' after (the node's state and its error log say the same)."""
+        key = message.splitlines()[0].strip() if message else ""
+        if not key or key in self._said:
+            return ""
+        self._said.add(key)
+        return message
 
     def _progress(self, e: ev.Progress) -> None:
         now = time.monotonic()

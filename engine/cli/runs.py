@@ -7,7 +7,7 @@ import json
 
 from engine.compare import report_scores
 
-HEADLINE = ("accuracy", "val_accuracy", "loss_g", "loss")  # the first a run reports is shown
+HEADLINE = ("accuracy", "val_accuracy", "val_perplexity", "loss_g", "loss")  # the first a run reports is shown
 
 
 def register(sub: argparse._SubParsersAction) -> None:

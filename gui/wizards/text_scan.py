@@ -84,8 +84,13 @@ class TextTableScan:
         if not self.rows:
             return f"'{name}' has a header but no rows: add one row per text below the header."
         if not [c for c in self.text_columns() if c != label]:
-            return (f"'{name}' has no column of texts (every column holds numbers or is empty): Classify text "
-                    "needs a column of words — for a table of numbers use Classify images (CSV table).")
+            empty = [c for c in self.columns if c != label and not self._values(c)]
+            if empty:
+                listed = ", ".join(f"'{c}'" for c in empty[:4])
+                return (f"'{name}': the column(s) {listed} are empty in every row, and no other column besides the "
+                        f"class ('{label}') holds words — fill in the texts, or choose another file.")
+            return (f"'{name}' has no column of texts (every column holds numbers): Classify text needs a column "
+                    "of words — for a table of numbers use Classify images (CSV table).")
         if not text_columns:
             return "Tick the column (or columns) that hold the texts."
         if not label:
