@@ -182,3 +182,19 @@ def test_a_csv_whose_text_column_is_empty_is_refused_naming_that_column(tmp_path
     table.write_text("body,label\n" + "".join(f",{'pos' if i % 2 else 'neg'}\n" for i in range(20)), encoding="utf-8")
     problem = scan_text_table(table).problem([], "label")
     assert "'body' are empty in every row" in problem and "('label')" in problem
+
+
+def test_the_folder_page_names_files_the_run_will_skip_before_training(tmp_path):
+    from gui.wizards.text_scan import scan_text_folder
+
+    for label in ("pos", "neg"):
+        (tmp_path / label).mkdir()
+        for i in range(6):
+            (tmp_path / label / f"{i}.txt").write_text(f"a {label} text number {i}", encoding="utf-8")
+    (tmp_path / "pos" / "photo.txt").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(200))
+    (tmp_path / "neg" / "wide.txt").write_bytes("hello there, this is UTF-16".encode("utf-16-le"))
+    (tmp_path / "neg" / "long.txt").write_text("word " * 300_000, encoding="utf-8")
+    summary = scan_text_folder(tmp_path, labelled=True).summary()
+    assert "2 text file(s) will be skipped" in summary
+    assert "photo.txt (not text)" in summary and "wide.txt (UTF-16 without a byte-order mark)" in summary
+    assert "1 very long file(s) may be cut" in summary and "long.txt" in summary

@@ -152,6 +152,8 @@ class TextFolderScan:
     text_files: int = 0
     other_files: int = 0
     loose_texts: int = 0  # text files directly in a labelled folder, outside any class subfolder
+    unreadable: list[str] = field(default_factory=list)  # "name (why)" of text files the run will skip
+    huge: list[str] = field(default_factory=list)  # names of files longer than a text keeps (cut while read)
     text_bytes: int = 0
     prompt: str = ""  # the first words of the first text file (Write)
     engine_problem: str = ""  # text_folder's own refusal, from the listing
@@ -196,6 +198,13 @@ class TextFolderScan:
                          "a classifier cannot tell their class, so they are not used.")
         if self.other_files:
             lines.append(f"{self.other_files} other files will be skipped (Loom reads .txt, .text and .md).")
+        if self.unreadable:
+            shown = "; ".join(self.unreadable[:4]) + (f"; and {len(self.unreadable) - 4} more"
+                                                      if len(self.unreadable) > 4 else "")
+            lines.append(f"{len(self.unreadable)} text file(s) will be skipped, not being readable text: {shown}.")
+        if self.huge:
+            lines.append(f"{len(self.huge)} very long file(s) may be cut to their first million characters (max_chars): "
+                         f"{', '.join(self.huge[:4])}{' …' if len(self.huge) > 4 else ''}.")
         if self.prompt and not self.labelled:
             lines.append(f"Samples will continue: “{self.prompt}”")
         return "\n".join(lines)
@@ -203,6 +212,31 @@ class TextFolderScan:
 
 def _size(n: int) -> str:
     return f"{n / 1e6:.1f} MB" if n >= 1e6 else f"{n / 1e3:.1f} KB" if n >= 1e3 else f"{n} bytes"
+
+
+HUGE_FILE_BYTES = 1_000_000  # past text_folder's default max_chars (a million characters) for most texts
+HEAD_BYTES = 4096  # what the scan reads of each file: enough to tell binary, UTF-16 without a BOM, not UTF-8
+MAX_FILES_READ = 5000  # a larger folder is judged on its first files (the run reports every one)
+
+
+def unreadable_texts(files: list[Path]) -> list[str]:
+    """``name (why)`` of the files (of the first few thousand) the run will skip, judged from their first bytes
+    with the engine's own decoder."""
+    from engine.data.textread import decode_bytes
+
+    out = []
+    for path in files[:MAX_FILES_READ]:
+        try:
+            with path.open("rb") as f:
+                head = f.read(HEAD_BYTES)
+                more = bool(f.read(1))
+        except OSError as exc:
+            out.append(f"{path.name} (cannot be read: {exc.strerror or exc})")
+            continue
+        decoded = decode_bytes(head, final=not more)
+        if not decoded.ok:
+            out.append(f"{path.name} ({decoded.reason})")
+    return out
 
 
 def scan_text_folder(path: str | Path, labelled: bool) -> TextFolderScan:
@@ -228,7 +262,11 @@ def scan_text_folder(path: str | Path, labelled: bool) -> TextFolderScan:
             if cls >= 0:
                 name = listing.classes[cls]
                 scan.texts_per_class[name] = scan.texts_per_class.get(name, 0) + 1
-            scan.text_bytes += p.stat().st_size
+            size = p.stat().st_size
+            scan.text_bytes += size
+            if size > HUGE_FILE_BYTES:
+                scan.huge.append(p.name)
+        scan.unreadable = unreadable_texts([p for p, _ in texts])
     except OSError as exc:
         return TextFolderScan(root, labelled, error=f"'{root}' could not be read: {exc.strerror or exc}")
     if texts and not labelled:
