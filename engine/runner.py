@@ -30,6 +30,7 @@ from engine.context import RunControl, StepContext
 from engine.errors import RunStopped, UserInputError
 from engine.fileio import is_disk_full, write_failure_message
 from engine.names import CachePolicy, NodeStatus, RunStatus
+from engine.node_warnings import WarningCollector, cached_warnings, keep_warnings
 from engine.refusal import RunRefused, WorkflowInvalid
 from engine.resume_check import ResumePlan, check_resume
 from engine.run_folder import RunLock, claim_out_dir, discard_claim, enclosing_run, lock_run, refused_folder
@@ -334,6 +335,8 @@ class _RunJob:
                             self.bus.emit(ev.NodeReport(node_id=nid, report=dict(value.report)))
                     self._state(nid, NodeStatus.CACHED, "reused the cached result (inputs and settings unchanged)")
                     self._log("cached: inputs and settings unchanged, not recomputed", node_id=nid)
+                    for warning in cached_warnings(cached):  # what the step warned about still holds
+                        self._log(f"(when it was computed) {warning}", "warning", node_id=nid)
                     continue
             ctx = StepContext(
                 node_id=nid,
@@ -347,6 +350,8 @@ class _RunJob:
             )
             self._state(nid, NodeStatus.RUNNING)
             t0 = time.perf_counter()
+            warned = WarningCollector(nid)
+            stop_listening = self.bus.subscribe(warned)
             try:
                 result = spec.run(ctx) or {}
                 missing = [p.name for p in spec.outputs if p.name not in result]
@@ -369,8 +374,11 @@ class _RunJob:
                 if not first_failure:
                     first_failure = f"{nid}: {text}"
                 continue
+            finally:
+                stop_listening()
             outputs[nid] = result
             if spec.cache != CachePolicy.NONE:
+                keep_warnings(result, warned.lines)
                 self.engine.cache.put(key, result, to_disk=spec.cache == CachePolicy.DISK)
             self._state(nid, NodeStatus.DONE, f"finished in {time.perf_counter() - t0:.1f} s")
         if self.handle.control.stop_requested:

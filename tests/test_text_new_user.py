@@ -198,3 +198,18 @@ def test_the_folder_page_names_files_the_run_will_skip_before_training(tmp_path)
     assert "2 text file(s) will be skipped" in summary
     assert "photo.txt (not text)" in summary and "wide.txt (UTF-16 without a byte-order mark)" in summary
     assert "1 very long file(s) may be cut" in summary and "long.txt" in summary
+
+
+def test_a_cached_data_step_still_says_what_it_warned_about(tmp_path):
+    table = tmp_path / "latin1.csv"
+    rows = "".join(f"caf\xe9 num\xe9ro {i} tr\xe8s bien,{'a' if i % 2 else 'b'}\n" for i in range(40))
+    table.write_bytes(("text,label\n" + rows).encode("cp1252"))
+    flow = Workflow.from_json({"schema": 1, "name": "latin-1", "nodes": [
+        {"id": "data", "type": "text_csv", "params": {"path": str(table)}}], "links": []})
+    engine = Engine(cache_dir=tmp_path / "cache")
+    assert engine.run(flow, out_dir=tmp_path / "first", device="cpu").status == "succeeded"
+    assert engine.run(flow, out_dir=tmp_path / "second", device="cpu").status == "succeeded"
+    first = (tmp_path / "first" / "log.txt").read_text(encoding="utf-8")
+    second = (tmp_path / "second" / "log.txt").read_text(encoding="utf-8")
+    assert "Windows-1252" in first
+    assert "cached" in second and "(when it was computed)" in second and "Windows-1252" in second
