@@ -162,3 +162,19 @@ def test_a_tokenizer_learned_from_the_texts_feeding_pretrained_text_is_refused_a
     assert [str(p) for p in validate(flow)] == [
         "node 'train', input 'data': 'model' (pretrained_text) reads the token ids of its own model, but 'data' "
         "learns a bpe tokenizer — set its method to pretrained with the same model folder"]
+
+
+def test_a_max_len_longer_than_the_pretrained_model_reads_is_refused_before_training(bert):
+    import json
+
+    from engine.preflight import preflight
+
+    limit = json.loads((bert / "config.json").read_text())["max_position_embeddings"]
+    flow = Workflow.from_json({"schema": 1, "name": "too long", "nodes": [
+        {"id": "tokenize", "type": "tokenize", "params": {"method": "pretrained", "path": str(bert),
+                                                         "max_len": limit + 1}}], "links": []})
+    problems = [str(p) for p in preflight(flow)]
+    assert problems == [f"node 'tokenize', param 'max_len': max_len {limit + 1} is longer than the model in "
+                        f"{bert.name} reads ({limit} tokens) — set max_len to {limit} or less"]
+    flow.node("tokenize").params["max_len"] = limit
+    assert preflight(flow) == []

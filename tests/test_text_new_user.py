@@ -213,3 +213,15 @@ def test_a_cached_data_step_still_says_what_it_warned_about(tmp_path):
     second = (tmp_path / "second" / "log.txt").read_text(encoding="utf-8")
     assert "Windows-1252" in first
     assert "cached" in second and "(when it was computed)" in second and "Windows-1252" in second
+
+
+def test_the_classify_text_wizard_keeps_max_len_within_what_a_small_pretrained_model_reads(tmp_path):
+    import json
+
+    from gui.wizards.text_recipes import TextClassifyChoices, text_classify_workflow
+    from tests.toy_texts import tiny_bert_folder
+
+    folder = tiny_bert_folder(tmp_path / "tiny-bert")
+    limit = json.loads((folder / "config.json").read_text())["max_position_embeddings"]
+    wf = text_classify_workflow(TextClassifyChoices(preset="pretrained", model_folder=str(folder)))
+    assert wf.node("tokenize").params["max_len"] == min(128, limit)

@@ -111,6 +111,17 @@ def fetch_advice(model: str) -> str:
             f"`hf download {DEFAULT_MODEL} --local-dir {example}` and copy that folder to {example}")
 
 
+POSITION_OFFSET_TYPES = ("roberta", "xlm-roberta", "camembert")  # two positions reserved before the text
+
+
+def usable_positions(config: dict) -> int | None:
+    """How many tokens the model reads at most (None when its config does not say)."""
+    limit = config.get("max_position_embeddings")
+    if not isinstance(limit, int):
+        return None
+    return limit - 2 if config.get("model_type") in POSITION_OFFSET_TYPES else limit
+
+
 def read_config(folder: Path) -> dict:
     """The model folder's ``config.json`` as a dict (``ValueError`` saying what is wrong)."""
     path = folder / CONFIG

@@ -23,9 +23,9 @@ from torch import nn
 
 from engine.models import architecture
 from engine.models.text_common import TextFacts
+from engine.models.text_hub import usable_positions
 
 # Families whose position ids start after the padding id (RoBERTa's offset of 2).
-POSITION_OFFSET_TYPES = ("roberta", "xlm-roberta", "camembert")
 
 
 @contextlib.contextmanager
@@ -58,14 +58,6 @@ def hf_config(config: Mapping[str, Any], num_classes: int) -> Any:
                          "BERT, DistilBERT, RoBERTa or similar encoder") from None
     cfg.num_labels = int(num_classes)
     return cfg
-
-
-def usable_positions(config: Mapping[str, Any]) -> int | None:
-    """How many tokens the model reads at most (None when its config does not say)."""
-    limit = config.get("max_position_embeddings")
-    if not isinstance(limit, int):
-        return None
-    return limit - 2 if config.get("model_type") in POSITION_OFFSET_TYPES else limit
 
 
 class PretrainedTextClassifier(nn.Module):

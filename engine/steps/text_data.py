@@ -239,8 +239,26 @@ def _tokenize_issues(params: dict[str, Any]) -> list[Issue]:
 
     if params["method"] != "pretrained":
         return []
-    problem = path_problem(params["path"], "folder") or pretrained_problem(FsPath(params["path"]).expanduser())
-    return [(param_field("path"), problem)] if problem else []
+    folder = FsPath(params["path"]).expanduser()
+    problem = path_problem(params["path"], "folder") or pretrained_problem(folder)
+    if problem:
+        return [(param_field("path"), problem)]
+    return _too_long_for_the_model(folder, int(params["max_len"]))
+
+
+def _too_long_for_the_model(folder: FsPath, max_len: int) -> list[Issue]:
+    """A pretrained model reads at most its positions: a longer max_len would fail in training, minutes later."""
+    from engine.models.text_hub import read_config, usable_positions
+
+    try:
+        limit = usable_positions(read_config(folder))
+    except ValueError:
+        return []  # the model step's own check names a damaged config.json
+    if limit is None or 0 < max_len <= limit:
+        return []
+    asked = f"max_len {max_len}" if max_len else "max_len 0 (as long as the longest text)"
+    return [(param_field("max_len"), f"{asked} is longer than the model in {folder.name} reads ({limit} tokens) — "
+             f"set max_len to {limit} or less")]
 
 
 @step(

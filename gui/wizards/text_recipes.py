@@ -185,6 +185,17 @@ def _classify_train(preset: TextPreset, budget: Budget) -> dict[str, Any]:
 
 
 # -- recipes -------------------------------------------------------------------------------------------
+def model_positions(model: str) -> int | None:
+    """How many tokens a pretrained model (folder or name) reads at most, when its config says (reads one file)."""
+    from engine.models.text_hub import read_config, resolve, usable_positions
+
+    folder = resolve(model)
+    try:
+        return usable_positions(read_config(folder)) if folder is not None else None
+    except ValueError:
+        return None
+
+
 def text_classify_workflow(c: TextClassifyChoices) -> Workflow:
     """Classify texts: data -> tokenize -> model -> train -> evaluate (test split, 16 mistakes) -> export."""
     preset = text_preset(c.preset)
@@ -196,6 +207,7 @@ def text_classify_workflow(c: TextClassifyChoices) -> Workflow:
             raise RecipeError("the pretrained model needs a model on this computer: choose one, or pick the "
                               "Fast GRU or the Transformer")
         tokenize["path"] = folder
+        tokenize["max_len"] = min(int(tokenize["max_len"]), model_positions(folder) or int(tokenize["max_len"]))
         model["model"] = folder
         what = f"{preset.title}: {Path(folder).name or folder}"
     title = data_title(c.data, CLASSIFY_DATASET)
