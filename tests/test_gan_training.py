@@ -173,7 +173,7 @@ def test_a_time_budget_ends_generative_training_gracefully(example, tmp_path, mo
     # It ends like a finished run: final samples, a checkpoint that knows the time spent, a usable generator.
     assert (run / "train" / "samples" / f"step_{report['steps']:06d}.png").exists()
     ckpt = torch.load(run / "train" / "checkpoints" / "last.pt", weights_only=True)
-    assert ckpt["position"]["step"] == report["steps"] and ckpt["elapsed"] >= 0.6
+    assert ckpt["position"]["step"] == report["steps"] and ckpt["elapsed"] >= 0.6  # fake-clock seconds: the budget
     assert len(list((run / "generate").rglob("*.png"))) >= 2
     # Resuming a run whose budget is spent trains no further.
     assert Engine(disk_cache=False).run(wf, device="cpu", resume_from=run).status == "succeeded"

@@ -69,7 +69,7 @@ def test_the_time_budget_ends_training_on_the_training_clock(tmp_path, monkeypat
     assert report["stopped"] == "time_budget"
     assert 0 < report["steps"] < 1000 * STEPS_PER_EPOCH
     final = checkpoint(run)
-    assert final["elapsed"] >= 30.0 and final["position"]["step"] == report["steps"]
+    assert final["elapsed"] >= 30.0 and final["position"]["step"] == report["steps"]  # fake-clock seconds
     # A resumed run counts its earlier time: the budget is spent, so it trains no further.
     assert Engine(disk_cache=False).run(dae_flow(epochs=1000, time_budget=0.5), resume_from=run,
                                         device="cpu").status == "succeeded"
@@ -112,7 +112,7 @@ def test_pause_holds_the_loop_and_paused_time_is_not_training_time(tmp_path, mon
     handle.resume()
     assert handle.wait(120).status == "succeeded"
     assert max(seen) == STEPS_PER_EPOCH
-    assert checkpoint(tmp_path / "run")["elapsed"] < 3600.0
+    assert checkpoint(tmp_path / "run")["elapsed"] < 3600.0  # the fake clock's paused hour is not training time
 
 
 def test_a_nan_loss_stops_the_run_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch):

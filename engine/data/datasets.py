@@ -171,29 +171,11 @@ class TensorDataset(Splits):
         """Plain tensors and values for the disk cache; ``kind`` says which kind reads it back."""
         from engine.data.kinds import kind_of
 
-        state: dict[str, Any] = {
-            "kind": kind_of(self).name,
-            "x": self.x.contiguous(),
-            "classes": list(self.classes),
-            "name": self.name,
-            "report": plain(self.report),
-        }
-        if self.labels is not None:
-            state["labels"] = self.labels
-        if self.splits is not None:
-            state["splits"] = dict(self.splits)
-        return state
+        return {"kind": kind_of(self).name, "x": self.x.contiguous(), **labelled_state(self)}
 
     @classmethod
     def common_from_state(cls, state: dict[str, Any]) -> dict[str, Any]:
-        return {
-            "x": state["x"],
-            "labels": state.get("labels"),
-            "classes": list(state["classes"]),
-            "name": state.get("name", "dataset"),
-            "splits": state.get("splits"),
-            "report": dict(state.get("report", {})),
-        }
+        return {"x": state["x"], **labelled_fields(state, "dataset")}
 
 
 @dataclass
@@ -282,6 +264,23 @@ def dataset_from_state(state: dict[str, Any]) -> TensorDataset:
     if kind is None:
         raise ValueError(f"no data kind named {name!r} is registered")
     return kind.from_state(state)
+
+
+def labelled_state(data: Any) -> dict[str, Any]:
+    """What every dataset kind keeps in the cache beside its samples: classes, name, report, labels, splits."""
+    state: dict[str, Any] = {"classes": list(data.classes), "name": data.name, "report": plain(data.report)}
+    if data.labels is not None:
+        state["labels"] = data.labels
+    if data.splits is not None:
+        state["splits"] = dict(data.splits)
+    return state
+
+
+def labelled_fields(state: dict[str, Any], default_name: str) -> dict[str, Any]:
+    """The constructor arguments :func:`labelled_state` wrote."""
+    return {"labels": state.get("labels"), "classes": list(state["classes"]),
+            "name": state.get("name", default_name), "splits": state.get("splits"),
+            "report": dict(state.get("report", {}))}
 
 
 def plain(obj: Any) -> Any:

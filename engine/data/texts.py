@@ -18,7 +18,7 @@ from typing import Any
 
 import torch
 
-from engine.data.datasets import TensorDataset, plain
+from engine.data.datasets import TensorDataset, labelled_fields, labelled_state, plain
 from engine.data.splits import Splits
 from engine.data.tokenizer import TextTokenizer
 
@@ -46,19 +46,12 @@ class RawTexts(Splits):
         return [self.texts[int(i)] for i in self.split(split)]
 
     def to_state(self) -> dict[str, Any]:
-        state: dict[str, Any] = {"kind": "texts", "texts": list(self.texts), "classes": list(self.classes),
-                                 "name": self.name, "report": plain(self.report), "source": plain(self.source)}
-        if self.labels is not None:
-            state["labels"] = self.labels
-        if self.splits is not None:
-            state["splits"] = dict(self.splits)
-        return state
+        return {"kind": "texts", "texts": list(self.texts), "source": plain(self.source), **labelled_state(self)}
 
     @classmethod
     def from_state(cls, state: dict[str, Any]) -> RawTexts:
-        return cls(texts=list(state["texts"]), labels=state.get("labels"), classes=list(state["classes"]),
-                   name=state.get("name", "texts"), splits=state.get("splits"), report=dict(state.get("report", {})),
-                   source=dict(state.get("source", {})))
+        return cls(texts=list(state["texts"]), source=dict(state.get("source", {})),
+                   **labelled_fields(state, "texts"))
 
 
 @dataclass

@@ -104,14 +104,14 @@ def find_export(path: str | Path) -> Path:
         return root
     if not root.is_dir():
         raise UserInputError(f"{root}: no such run or export folder")
-    if (root / RUN_JSON).exists():
-        for art in read_run(root, ("artifacts",))["artifacts"]:
-            if art["kind"] == "model_card" and artifact_path(root, art).is_file():
-                return artifact_path(root, art).parent
+    artifacts = read_run(root, ("artifacts",))["artifacts"] if (root / RUN_JSON).exists() else []
+    for art in artifacts:
+        if art["kind"] == "model_card" and artifact_path(root, art).is_file():
+            return artifact_path(root, art).parent
     found = sorted(root.glob(f"*/{CARD_NAME}"))
     if found:
         return found[0].parent
-    kinds = {a["kind"] for a in read_run(root, ("artifacts",))["artifacts"]} if (root / RUN_JSON).exists() else set()
+    kinds = {a["kind"] for a in artifacts}
     if kinds & {"language_model", "generator"}:  # a writer or a drawer: nothing here classifies
         prompt = ' --prompt "..."' if "language_model" in kinds else ""
         raise UserInputError(f"{root}: this run trained a generative model, which writes or draws rather than "

@@ -8,6 +8,7 @@ looks the same as it did live.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from pathlib import Path
 
@@ -159,8 +160,6 @@ class LogClock:
     """
 
     def __init__(self, started: str | None) -> None:
-        import datetime as dt
-
         try:
             self.day = dt.datetime.fromisoformat(started).astimezone() if started else None
         except (TypeError, ValueError):
@@ -168,8 +167,6 @@ class LogClock:
         self.last: float | None = None
 
     def at(self, stamp: str) -> float | None:
-        import datetime as dt
-
         if self.day is None:
             return None
         try:
