@@ -4,7 +4,7 @@ Produces the report kept in run.json (accuracy, macro and per-class
 precision/recall/F1, the confusion matrix), the confusion matrix as an image
 event, PNG and CSV, the most confident mistakes (a grid of images; for texts
 a table in the report and ``mistakes.csv``, with each text), optional FGSM
-robustness, and for k-fold models the mean ± std over the fold models.
+robustness, what fell in each confusion cell (:mod:`engine.training.cells`), and for k-fold models the mean ± std over the fold models.
 """
 
 from __future__ import annotations
@@ -79,6 +79,7 @@ def evaluate_classifier(ctx: StepContext, trained: TrainedModel, data: TensorDat
     write_confusion_csv(out / "confusion_matrix.csv", report["confusion_matrix"], trained.classes)
     ctx.image("confusion_matrix", pixels, path=out / "confusion_matrix.png")
     ctx.artifact("confusion_matrix_csv", out / "confusion_matrix.csv")
+    _cells(ctx, trained, data, split, result)
     if mistakes > 0 and isinstance(data, ImageDataset):
         report["mistakes_shown"] = _mistakes(ctx, trained, data, split, result, mistakes, mistakes_grid, save_png)
     elif mistakes > 0 and isinstance(data, TextDataset):
@@ -105,6 +106,20 @@ def evaluate_classifier(ctx: StepContext, trained: TrainedModel, data: TensorDat
     for name in ("accuracy", "f1_macro", "precision_macro", "recall_macro"):
         ctx.metric(f"{split}_{name}", report[name], step=0)
     return report
+
+
+def _cells(ctx: StepContext, trained: TrainedModel, data: TensorDataset, split: str, result: dict[str, Any]) -> None:
+    """Keep what fell in each confusion cell (predictions.csv, cells.json, thumbnails) for the app's drill-down."""
+    from engine.training.cells import write_cells
+
+    images = (lambda idx: data.pixels01(data.take(idx))) if isinstance(data, ImageDataset) else None
+    texts = (lambda i: sample_text(data, i)) if isinstance(data, TextDataset) else None
+    for path in write_cells(ctx.node_dir, list(trained.classes), split, result, data.split(split), images, texts):
+        ctx.artifact(path.name.replace(".", "_"), path)
+
+
+def sample_text(data: TextDataset, i: int) -> str:
+    return data.texts[i] if i < len(data.texts) else data.tokenizer.decode(data.x[i])
 
 
 def most_confident_mistakes(result: dict[str, Any], limit: int) -> torch.Tensor:
@@ -145,7 +160,7 @@ def text_mistakes(ctx: StepContext, trained: TrainedModel, data: TextDataset, sp
     rows = []
     for rank, (pos, i) in enumerate(zip(order.tolist(), idx.tolist(), strict=True), 1):
         probs = result["probs"][pos]
-        text = data.texts[i] if i < len(data.texts) else data.tokenizer.decode(data.x[i])
+        text = sample_text(data, i)
         rows.append({"rank": rank, "sample": i, "true": trained.classes[int(result["true"][pos])],
                      "predicted": trained.classes[int(result["pred"][pos])],
                      "confidence": round(float(probs.max()), 4),
