@@ -26,7 +26,10 @@ from PySide6.QtWidgets import (
 )
 
 from engine.names import RunStatus
+from engine.training.cells import has_cells
+from gui.dashboard.cells import MistakesGallery
 from gui.dashboard.confusion import ConfusionView
+from gui.try_panel import TryPanel
 
 HEADLINES = (  # (report key, label, is a fraction shown as %); {what}: images or texts
     ("accuracy", "Accuracy on held-out {what}", True),
@@ -41,6 +44,8 @@ HEADLINES = (  # (report key, label, is a fraction shown as %); {what}: images o
     ("steps", "Training steps", False),
 )
 TEXT_STEPS = ("text_builtin", "text_csv", "text_folder", "tokenize")
+CLASSIFIER_ARTIFACTS = ("model_card", "classifier")  # an export, or the card a finished train step leaves
+CONTINUABLE = (RunStatus.STOPPED, RunStatus.FAILED, "interrupted")  # a run that can go on from its checkpoints
 SAMPLE_CHARS = 4000  # the results page shows this much of the generated text (the file holds all of it)
 
 
@@ -78,6 +83,10 @@ def confusion_source(info: dict[str, Any]) -> tuple[str, dict] | None:
         if report.get("confusion_matrix"):
             return node_id, report
     return None
+
+
+def has_classifier(info: dict[str, Any]) -> bool:
+    return any(art.get("kind") in CLASSIFIER_ARTIFACTS for art in info.get("artifacts", []))
 
 
 def gallery_images(run_dir: Path, info: dict[str, Any]) -> list[tuple[str, Path]]:
@@ -125,6 +134,7 @@ class ResultsPage(QWidget):
     generate_more_requested = Signal()
     train_again_requested = Signal()
     back_requested = Signal()
+    continue_requested = Signal()  # a stopped or failed run: go on from its last checkpoints
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -144,6 +154,10 @@ class ResultsPage(QWidget):
         self.confusion = ConfusionView()
         self.confusion.setMinimumSize(360, 300)
         self.confusion.setMaximumHeight(440)
+        self.confusion.setToolTip("Click a cell to see the held-out samples that fell there.")
+        self.try_panel = TryPanel()
+        self.try_panel.setMinimumWidth(320)
+        self.mistakes = MistakesGallery()
         self.gallery = QWidget()
         self.gallery_layout = QHBoxLayout(self.gallery)
         self.visual = QStackedWidget()
@@ -169,13 +183,17 @@ class ResultsPage(QWidget):
         self.open_button = QPushButton("Open run folder")
         self.again_button = QPushButton("Train again with changes")
         self.back_button = QPushButton("Back to the workflow")
+        self.continue_button = QPushButton("Continue training")
+        self.continue_button.setToolTip("Go on from the run's last checkpoint, in the same run folder.")
+        self.continue_button.clicked.connect(self.continue_requested.emit)
+        self.continue_button.setVisible(False)
         self.export_button.clicked.connect(self.export_requested.emit)
         self.generate_button.clicked.connect(self.generate_more_requested.emit)
         self.open_button.clicked.connect(self.open_folder)
         self.again_button.clicked.connect(self.train_again_requested.emit)
         self.back_button.clicked.connect(self.back_requested.emit)
         buttons = QHBoxLayout()
-        for b in (self.export_button, self.generate_button, self.open_button, self.again_button):
+        for b in (self.continue_button, self.export_button, self.generate_button, self.open_button, self.again_button):
             buttons.addWidget(b)
         buttons.addStretch(1)
         buttons.addWidget(self.back_button)
@@ -186,7 +204,11 @@ class ResultsPage(QWidget):
         layout.addWidget(self.title)
         layout.addWidget(self.status)
         layout.addLayout(self.metrics)
-        layout.addWidget(self.visual, 1)
+        middle = QHBoxLayout()
+        middle.addWidget(self.visual, 3)
+        middle.addWidget(self.try_panel, 2)
+        layout.addLayout(middle, 1)
+        layout.addWidget(self.mistakes)
         layout.addWidget(self.files)
         layout.addLayout(buttons)
         scroll = QScrollArea()
@@ -233,7 +255,23 @@ class ResultsPage(QWidget):
         self.generate_button.setText("Generate more text" if is_writer else "Generate more images")
         self.generate_button.setVisible(is_generator)
         self.generate_button.setEnabled(status == RunStatus.SUCCEEDED)
+        self.continue_button.setVisible(status in CONTINUABLE)
+        self._fill_classifier(info, is_generator or is_writer)
         return info
+
+    def _fill_classifier(self, info: dict[str, Any], generative: bool) -> None:
+        """Try it (any run that left a classifier card) and the surest mistakes (any evaluation that kept cells)."""
+        classifier = not generative and has_classifier(info) and self.run_dir is not None
+        self.try_panel.setVisible(classifier)
+        if classifier:
+            self.try_panel.set_run(self.run_dir)
+        source = confusion_source(info) if not generative else None
+        folder = self.run_dir / source[0] if source and self.run_dir else None
+        self.confusion.set_folder(folder)
+        kept = folder is not None and has_cells(folder)
+        self.mistakes.setVisible(kept)
+        if kept:
+            self.mistakes.load(folder)
 
     def _fill_visual(self, info: dict[str, Any], is_writer: bool = False) -> None:
         while self.gallery_layout.count():

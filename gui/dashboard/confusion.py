@@ -1,23 +1,42 @@
-"""The confusion-matrix view: rows are true classes, columns predicted, cells shaded by row share."""
+"""The confusion-matrix view: rows are true classes, columns predicted, cells shaded by row share.
+
+A click on a cell emits :attr:`ConfusionView.cell_clicked` (true, predicted
+class names); when the view knows the evaluate node's folder (``folder``) it
+also opens that cell's held-out samples itself, so the results page and the
+dashboard's Confusion tab drill down the same way.
+"""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QRectF, Qt
-from PySide6.QtGui import QColor, QFont, QPainter
+from pathlib import Path
+
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QFont, QMouseEvent, QPainter
 from PySide6.QtWidgets import QSizePolicy, QWidget
+
+LABEL_W, TOP = 70.0, 48.0
 
 
 class ConfusionView(QWidget):
+    cell_clicked = Signal(str, str)  # true class, predicted class
+
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.matrix: list[list[int]] = []
         self.classes: list[str] = []
         self.title = ""
+        self.folder: Path | None = None  # the evaluate node's folder: where each cell's samples are kept
+        self.dialogs: list[QWidget] = []
         self.setMinimumSize(220, 220)
         self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Expanding)
+        self.setMouseTracking(True)
 
-    def set_report(self, node_id: str, report: dict) -> bool:
-        """Take the matrix from an evaluate node's report; False when it has none."""
+    def set_folder(self, folder: str | Path | None) -> None:
+        """Where the evaluate step kept each cell's samples; None: clicks only emit :attr:`cell_clicked`."""
+        self.folder = Path(folder) if folder else None
+
+    def set_report(self, node_id: str, report: dict, folder: str | Path | None = None) -> bool:
+        """Take the matrix from an evaluate node's report (and its folder, for the drill-down); False when it has none."""
         matrix = report.get("confusion_matrix")
         if not matrix:
             return False
@@ -26,6 +45,8 @@ class ConfusionView(QWidget):
         split = report.get("split", "")
         title = f"{node_id}" + (f" · {split} split" if split else "") + (f" · accuracy {acc:.1%}" if acc is not None else "")
         self.set_matrix(matrix, classes, title)
+        if folder is not None:
+            self.set_folder(folder)
         return True
 
     def set_matrix(self, matrix: list[list[int]], classes: list[str], title: str = "") -> None:
@@ -36,6 +57,48 @@ class ConfusionView(QWidget):
 
     def clear(self) -> None:
         self.set_matrix([], [], "")
+        self.folder = None
+
+    def _side(self) -> float:
+        n = max(len(self.matrix), 1)
+        return max(min((self.width() - LABEL_W - 10), (self.height() - TOP - 30)) / n, 4.0)
+
+    def cell_at(self, pos: QPointF) -> tuple[int, int] | None:
+        """(row, column) of the cell under ``pos``, or None."""
+        if not self.matrix:
+            return None
+        side = self._side()
+        row, col = int((pos.y() - TOP) // side), int((pos.x() - LABEL_W) // side)
+        n = len(self.matrix)
+        return (row, col) if 0 <= row < n and 0 <= col < n and pos.x() >= LABEL_W and pos.y() >= TOP else None
+
+    def cell_center(self, row: int, col: int) -> QPointF:
+        side = self._side()
+        return QPointF(LABEL_W + (col + 0.5) * side, TOP + (row + 0.5) * side)
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        cell = self.cell_at(event.position())
+        self.setCursor(Qt.PointingHandCursor if cell else Qt.ArrowCursor)
+        if cell:
+            r, c = cell
+            self.setToolTip(f"{self.matrix[r][c]} of class {self._label(r)} predicted as {self._label(c)} — "
+                            "click to see them")
+        else:
+            self.setToolTip("")
+        super().mouseMoveEvent(event)
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        cell = self.cell_at(event.position()) if event.button() == Qt.LeftButton else None
+        if cell is None:
+            super().mouseReleaseEvent(event)
+            return
+        true, predicted = self._label(cell[0]), self._label(cell[1])
+        self.cell_clicked.emit(true, predicted)
+        if self.folder is not None:
+            from gui.dashboard.cells import show_cell
+
+            dialog = show_cell(self.folder, true, predicted, self)
+            self.dialogs = [d for d in self.dialogs if _alive(d)] + [dialog]
 
     def paintEvent(self, event) -> None:  # noqa: N802
         painter = QPainter(self)
@@ -48,8 +111,8 @@ class ConfusionView(QWidget):
             painter.drawText(self.rect(), Qt.AlignCenter, "The confusion matrix appears when an evaluate step finishes.")
             return
         n = len(self.matrix)
-        label_w, top = 70.0, 48.0
-        side = max(min((self.width() - label_w - 10), (self.height() - top - 30)) / n, 4.0)
+        label_w, top = LABEL_W, TOP
+        side = self._side()
         font = QFont(painter.font())
         font.setPointSizeF(max(min(side / 3.2, 10.0), 5.0))
         painter.setFont(font)
@@ -82,3 +145,10 @@ class ConfusionView(QWidget):
 
     def _label(self, i: int) -> str:
         return self.classes[i] if i < len(self.classes) else str(i)
+
+
+def _alive(widget: QWidget) -> bool:
+    try:
+        return widget.isVisible()
+    except RuntimeError:  # closed and deleted
+        return False

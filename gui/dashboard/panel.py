@@ -43,6 +43,7 @@ class Dashboard(QWidget):
         self.progress = RunProgress()
         self.console = console or LogConsole()
         self.reports: dict[str, dict] = {}
+        self.run_dir: Path | None = None  # where the shown run's evaluate folders are (the confusion drill-down)
         self.tabs = QTabWidget()
         self.tabs.addTab(self.preview, "Images")
         self.tabs.addTab(self.texts, "Texts")
@@ -92,6 +93,7 @@ class Dashboard(QWidget):
             elif isinstance(e, ev.Rewind):
                 self.curves.rewind(e.node_id, e.step)
             elif isinstance(e, ev.RunStarted):
+                self.run_dir = Path(e.run_dir)
                 self.progress.set_status(f"running on {e.device}", 0.0)
             elif isinstance(e, ev.RunFinished):
                 self.progress.set_status(e.status + (f": {e.message}" if e.message else ""))
@@ -109,7 +111,8 @@ class Dashboard(QWidget):
     def _report(self, node_id: str, report: dict) -> None:
         self.reports.setdefault(node_id, {}).update(report)
         self.mistakes.set_report(node_id, self.reports[node_id])
-        if self.confusion.set_report(node_id, self.reports[node_id]) and not self.tab_chosen:
+        folder = self.run_dir / node_id if self.run_dir is not None else None
+        if self.confusion.set_report(node_id, self.reports[node_id], folder) and not self.tab_chosen:
             self.tabs.setCurrentWidget(self.confusion)  # the classifier's verdict, when its evaluation ends
 
     # -- a finished run, from its folder -------------------------------------------------------------
@@ -120,6 +123,7 @@ class Dashboard(QWidget):
         run_dir = Path(run_dir)
         info = read_run(run_dir)
         self.reset()
+        self.run_dir = run_dir
         for row in read_metrics(run_dir):
             self.curves.add_point(
                 ev.MetricPoint(node_id=row["node"], name=row["name"], step=row["step"], epoch=row["epoch"], value=row["value"])

@@ -1,0 +1,325 @@
+"""Try it: a finished classifier run answers new inputs, in the engine and in the app's panel.
+
+One seeded digits CNN run (the built-in example without its Export step, 4
+epochs: ~99 % test accuracy) is trained once for the module; its train step
+leaves the model card the panel loads.  The 20 digit images are real: two
+of each class from the run's own held-out test split, written as PNG files.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from PySide6.QtWidgets import QLabel
+
+from engine import Engine, Workflow
+from engine.errors import UserInputError
+from gui.testing import HANG_MS
+from tests.conftest import EXAMPLES, screenshots_dir
+
+pytestmark = pytest.mark.timeout(600)
+SHOTS = screenshots_dir()
+
+
+def digits_cnn_workflow(epochs: int = 4, export: bool = False) -> Workflow:
+    data = json.loads((EXAMPLES / "classify_digits_cnn.json").read_text())
+    if not export:
+        data["nodes"] = [n for n in data["nodes"] if n["id"] != "export"]
+        data["links"] = [lk for lk in data["links"] if not lk["target"].startswith("export.")]
+    for node in data["nodes"]:
+        if node["id"] == "train":
+            node["params"].update(epochs=epochs, seed=0)
+    return Workflow.from_json(data)
+
+
+@pytest.fixture(scope="module")
+def digits_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A finished digits CNN run with no Export step: only its train step's card holds the model."""
+    run = tmp_path_factory.mktemp("try") / "run"
+    result = Engine(disk_cache=False).run(digits_cnn_workflow(), out_dir=run, device="cpu")
+    assert result.status == "succeeded", result.message
+    return run
+
+
+@pytest.fixture(scope="module")
+def digit_pngs(digits_run: Path, tmp_path_factory: pytest.TempPathFactory) -> list[tuple[Path, str]]:
+    """Two held-out test images of each digit as 16 px PNG files (the run's input size), with their class."""
+    from engine.data.builtin import load_digits
+
+    data = load_digits(16)
+    with (digits_run / "evaluate" / "predictions.csv").open() as f:
+        test_rows = list(csv.DictReader(f))
+    picked: dict[str, list[int]] = {}
+    for row in test_rows:
+        if len(picked.setdefault(row["true"], [])) < 2:
+            picked[row["true"]].append(int(row["sample"]))
+    assert sorted(picked) == [str(d) for d in range(10)] and all(len(v) == 2 for v in picked.values())
+    folder = tmp_path_factory.mktemp("digits")
+    out = []
+    for label, samples in sorted(picked.items()):
+        for i in samples:
+            assert data.classes[int(data.labels[i])] == label
+            pixels = (data.x[i, 0].numpy() * 255).round().astype(np.uint8)
+            path = folder / f"digit_{label}_{i}.png"
+            Image.fromarray(pixels).save(path)
+            out.append((path, label))
+    return out
+
+
+# -- the engine ----------------------------------------------------------------------------------------
+def test_a_run_without_an_export_step_leaves_a_model_card_that_loads(digits_run: Path) -> None:
+    from engine.export.load import load_export
+    from engine.export.trained import trained_model_folder
+
+    folder = trained_model_folder(digits_run)
+    assert folder == digits_run / "train" / "model"
+    assert sorted(p.name for p in folder.iterdir()) == ["model.safetensors", "model_card.json"]
+    kinds = {a["kind"]: a["path"] for a in json.loads((digits_run / "run.json").read_text())["artifacts"]}
+    assert kinds["classifier"] == "train/model/model_card.json"
+    model = load_export(folder)
+    assert model.classes == [str(d) for d in range(10)] and model.card["input"]["height"] == 16
+
+
+def test_the_engine_predictor_names_the_right_digit(digits_run: Path, digit_pngs) -> None:
+    from engine.try_model import load_run_classifier, predict_files
+
+    model = load_run_classifier(digits_run)
+    guesses = predict_files(model, [p for p, _ in digit_pngs])
+    assert [g.best for g in guesses] == [label for _, label in digit_pngs]
+    for g in guesses:
+        assert len(g.top) == 5 and g.top[0][1] >= g.top[1][1] and 0 < sum(p for _, p in g.top) <= 1.0001
+
+
+def test_unreadable_inputs_get_their_own_message_and_the_others_their_answer(digits_run: Path, digit_pngs,
+                                                                           tmp_path: Path) -> None:
+    from engine.try_model import load_run_classifier, predict_files, predict_texts
+
+    model = load_run_classifier(digits_run)
+    fake = tmp_path / "notes.png"
+    fake.write_text("this is not a picture")
+    good, label = digit_pngs[0]
+    guesses = predict_files(model, [fake, good, tmp_path / "missing.png"])
+    assert [g.name for g in guesses] == [str(fake), str(good), str(tmp_path / "missing.png")]
+    assert "not an image" in guesses[0].error and guesses[0].top == []
+    assert guesses[1].best == label and not guesses[1].error
+    assert guesses[2].error == "no such file or folder"
+    with pytest.raises(UserInputError, match="classifies images, not texts"):
+        predict_texts(model, ["seven"])
+
+
+def test_a_run_with_no_finished_classifier_says_why(tmp_path: Path) -> None:
+    from engine.try_model import load_run_classifier
+
+    run = tmp_path / "stopped"
+    run.mkdir()
+    (run / "run.json").write_text(json.dumps({"status": "stopped", "nodes": {}, "artifacts": [
+        {"node": "train", "kind": "checkpoint", "path": "train/checkpoints/last.pt"}]}))
+    with pytest.raises(UserInputError, match="stopped before training ended; continue it first"):
+        load_run_classifier(run)
+    gan = tmp_path / "gan"
+    gan.mkdir()
+    (gan / "run.json").write_text(json.dumps({"status": "succeeded", "nodes": {}, "artifacts": [
+        {"node": "train", "kind": "generator", "path": "train/generator/card.json"}]}))
+    with pytest.raises(UserInputError, match="generative model"):
+        load_run_classifier(gan)
+
+
+def test_a_cached_train_step_writes_its_card_into_the_new_run(tmp_path: Path) -> None:
+    from engine.export.trained import trained_model_folder
+
+    wf = Workflow.from_json({"schema": 1, "name": "tiny", "nodes": [
+        {"id": "data", "type": "digits", "params": {}},
+        {"id": "model", "type": "mlp", "params": {"hidden": "16"}},
+        {"id": "train", "type": "train", "params": {"epochs": 1}},
+    ], "links": [{"source": "data.data", "target": "train.data"}, {"source": "model.model", "target": "train.model"}]})
+    engine = Engine(disk_cache=False)
+    assert engine.run(wf, out_dir=tmp_path / "first", device="cpu").status == "succeeded"
+    second = engine.run(wf, out_dir=tmp_path / "second", device="cpu")
+    assert second.node_states["train"] == "cached"
+    assert trained_model_folder(tmp_path / "second") == tmp_path / "second" / "train" / "model"
+    first_weights = (tmp_path / "first" / "train" / "model" / "model.safetensors").read_bytes()
+    assert (tmp_path / "second" / "train" / "model" / "model.safetensors").read_bytes() == first_weights
+
+
+def test_the_export_folder_is_preferred_when_the_run_has_one(tmp_path: Path) -> None:
+    from engine.export.trained import trained_model_folder
+
+    result = Engine(disk_cache=False).run(digits_cnn_workflow(epochs=1, export=True), out_dir=tmp_path / "run",
+                                          device="cpu")
+    assert result.status == "succeeded", result.message
+    assert trained_model_folder(tmp_path / "run") == tmp_path / "run" / "export"
+    assert trained_model_folder(tmp_path / "run", node="train") == tmp_path / "run" / "train" / "model"
+
+
+# -- the app -------------------------------------------------------------------------------------------
+def test_try_panel_on_the_results_page_names_20_real_digits(qtbot, digits_run: Path, digit_pngs,
+                                                             tmp_path: Path) -> None:
+    from gui.results import ResultsPage
+
+    page = ResultsPage()
+    qtbot.addWidget(page)
+    page.resize(1280, 900)
+    page.show()
+    with qtbot.waitSignal(page.try_panel.model_loaded, timeout=HANG_MS):
+        page.show_run(digits_run, can_export=True, is_generator=False)
+    panel = page.try_panel
+    assert panel.isVisible() and panel.model is not None and panel.pick_button.isEnabled()
+    assert not page.continue_button.isVisible()  # a finished run has nothing to continue
+    with qtbot.waitSignal(panel.predicted, timeout=HANG_MS):
+        panel.try_files([p for p, _ in digit_pngs])
+    assert [g.best for g in panel.guesses] == [label for _, label in digit_pngs]
+    rows = panel.rows.findChildren(QLabel)
+    assert any(lb.text() == f"<b>{digit_pngs[0][1]}</b>" for lb in rows)
+    assert "20 classified" in panel.hint.text()
+    qtbot.waitUntil(lambda: page.mistakes.heading.text() and "Loading" not in page.mistakes.heading.text(),
+                    timeout=HANG_MS)
+    qtbot.waitUntil(lambda: panel.rows.height() > 100, timeout=HANG_MS)  # laid out before the picture
+    page.grab().save(str(SHOTS / "results_try_it.png"))
+
+    bad = tmp_path / "broken.png"
+    bad.write_bytes(b"\x89PNG\r\n\x1a\n not really")
+    with qtbot.waitSignal(panel.predicted, timeout=HANG_MS):
+        panel.try_files([bad, digit_pngs[3][0]])
+    assert "not an image" in panel.guesses[0].error and panel.guesses[1].best == digit_pngs[3][1]
+    errors = [lb.text() for lb in panel.rows.findChildren(QLabel) if lb.objectName() == "try_error"]
+    assert len(errors) == 1 and "not an image" in errors[0]
+    assert "1 could not be read" in panel.hint.text()
+
+
+def test_try_dialog_opens_for_any_finished_classifier_run(qtbot, digits_run: Path, digit_pngs) -> None:
+    from PySide6.QtWidgets import QWidget
+
+    from gui.try_panel import open_try_dialog
+
+    host = QWidget()
+    qtbot.addWidget(host)
+    dialog = open_try_dialog(host, digits_run)
+    assert not dialog.isModal() and dialog.isVisible()
+    qtbot.waitUntil(lambda: dialog.try_panel.model is not None, timeout=HANG_MS)
+    with qtbot.waitSignal(dialog.try_panel.predicted, timeout=HANG_MS):
+        dialog.try_panel.try_files([digit_pngs[-1][0]])
+    assert dialog.try_panel.guesses[0].best == digit_pngs[-1][1]
+    dialog.close()
+
+
+def test_try_panel_says_in_words_when_the_run_has_no_classifier(qtbot, tmp_path: Path) -> None:
+    from gui.try_panel import TryPanel
+
+    run = tmp_path / "stopped"
+    run.mkdir()
+    (run / "run.json").write_text(json.dumps({"status": "stopped", "nodes": {}, "artifacts": []}))
+    panel = TryPanel()
+    qtbot.addWidget(panel)
+    with qtbot.waitSignal(panel.model_loaded, timeout=HANG_MS):
+        panel.set_run(run)
+    assert panel.model is None and not panel.pick_button.isEnabled()
+    assert "continue it first" in panel.hint.text()
+
+
+def test_a_stopped_run_offers_continue_training(qtbot, tmp_path: Path) -> None:
+    from gui.results import ResultsPage
+
+    run = tmp_path / "stopped"
+    run.mkdir()
+    (run / "run.json").write_text(json.dumps({"run_id": "stopped", "status": "stopped", "message": "stopped by the user",
+                                              "nodes": {}, "artifacts": []}))
+    page = ResultsPage()
+    qtbot.addWidget(page)
+    page.show()
+    page.show_run(run, can_export=True, is_generator=False)
+    assert page.continue_button.isVisible() and not page.try_panel.isVisible()
+    with qtbot.waitSignal(page.continue_requested, timeout=HANG_MS):
+        page.continue_button.click()
+
+
+# -- the confusion matrix drill-down ---------------------------------------------------------------------
+def test_the_evaluate_step_keeps_each_cells_samples(digits_run: Path) -> None:
+    from engine.training.cells import read_cell, read_mistakes
+
+    folder = digits_run / "evaluate"
+    report = json.loads((digits_run / "run.json").read_text())["nodes"]["evaluate"]["report"]
+    matrix = report["confusion_matrix"]
+    with (folder / "predictions.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == report["samples"]
+    cell = read_cell(folder, "3", "3")
+    assert cell.count == matrix[3][3] == len(cell.items)
+    assert all(item.image is not None and item.image.shape == (16, 16, 3) for item in cell.items)
+    assert [i.confidence for i in cell.items] == sorted((i.confidence for i in cell.items), reverse=True)
+    wrong = [(t, p) for t in range(10) for p in range(10) if t != p and matrix[t][p]]
+    mistakes = read_mistakes(folder, 16)
+    assert len(mistakes) == sum(matrix[t][p] for t, p in wrong)
+    assert {(int(m.true), int(m.predicted)) for m in mistakes} == set(wrong)
+    with pytest.raises(UserInputError, match="no class named"):
+        read_cell(folder, "3", "eleven")
+
+
+def test_clicking_a_confusion_cell_shows_that_cells_test_images(qtbot, digits_run: Path) -> None:
+    from PySide6.QtCore import Qt
+
+    from gui.dashboard.cells import CellDialog
+    from gui.results import ResultsPage
+
+    page = ResultsPage()
+    qtbot.addWidget(page)
+    page.resize(1280, 900)
+    page.show()
+    page.show_run(digits_run, can_export=True, is_generator=False)
+    view = page.confusion
+    matrix = view.matrix
+    true, predicted = next((t, p) for t in range(10) for p in range(10) if t != p and matrix[t][p])
+    with qtbot.waitSignal(view.cell_clicked, timeout=HANG_MS) as clicked:
+        qtbot.mouseClick(view, Qt.LeftButton, pos=view.cell_center(true, predicted).toPoint())
+    assert clicked.args == [str(true), str(predicted)]
+    dialog = view.dialogs[-1]
+    assert isinstance(dialog, CellDialog) and not dialog.isModal()
+    qtbot.waitUntil(lambda: dialog.cell is not None, timeout=HANG_MS)
+    assert dialog.cell.count == matrix[true][predicted] == len(dialog.tiles.captions)
+    assert all(c.startswith(f"{true} → {predicted}") for c in dialog.tiles.captions)
+    assert f"class <b>{true}</b> predicted as <b>{predicted}</b> (wrong)" in dialog.heading.text()
+    dialog.grab().save(str(SHOTS / "confusion_cell.png"))
+    with qtbot.waitSignal(view.cell_clicked, timeout=HANG_MS):
+        qtbot.mouseClick(view, Qt.LeftButton, pos=view.cell_center(0, 0).toPoint())
+    qtbot.waitUntil(lambda: view.dialogs[-1].cell is not None, timeout=HANG_MS)
+    assert len(view.dialogs[-1].tiles.captions) == matrix[0][0]
+
+
+def test_the_dashboard_confusion_tab_drills_down_too(qtbot, digits_run: Path) -> None:
+    from PySide6.QtCore import Qt
+
+    from gui.dashboard.panel import Dashboard
+
+    dash = Dashboard()
+    qtbot.addWidget(dash)
+    dash.resize(1000, 700)
+    dash.show()
+    dash.load_run(digits_run)
+    assert dash.confusion.folder == digits_run / "evaluate"
+    dash.tabs.setCurrentWidget(dash.confusion)
+    with qtbot.waitSignal(dash.confusion.cell_clicked, timeout=HANG_MS):
+        qtbot.mouseClick(dash.confusion, Qt.LeftButton, pos=dash.confusion.cell_center(1, 1).toPoint())
+    qtbot.waitUntil(lambda: dash.confusion.dialogs[-1].cell is not None, timeout=HANG_MS)
+    assert dash.confusion.dialogs[-1].cell.true == "1"
+
+
+def test_the_results_page_shows_the_surest_mistakes_large(qtbot, digits_run: Path) -> None:
+    from gui.dashboard.cells import TILE
+    from gui.results import ResultsPage
+
+    page = ResultsPage()
+    qtbot.addWidget(page)
+    page.show()
+    page.show_run(digits_run, can_export=True, is_generator=False)
+    qtbot.waitUntil(lambda: bool(page.mistakes.items) or "No mistakes" in page.mistakes.heading.text(),
+                    timeout=HANG_MS)
+    confidences = [m.confidence for m in page.mistakes.items]
+    assert confidences == sorted(confidences, reverse=True)
+    pictures = [lb.pixmap() for lb in page.mistakes.tiles.findChildren(QLabel) if not lb.pixmap().isNull()]
+    assert len(pictures) == len(page.mistakes.items) and all(p.width() >= TILE for p in pictures)
+    captions = [lb.text() for lb in page.mistakes.tiles.findChildren(QLabel) if lb.objectName() == "caption"]
+    assert captions == [m.caption for m in page.mistakes.items]
