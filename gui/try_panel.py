@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QScrollArea,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -214,6 +215,7 @@ def _row(guess, thumb: QImage) -> QWidget:  # noqa: ANN001 - engine.try_model.Gu
     row = QFrame()
     row.setObjectName("try_row")
     row.setFrameShape(QFrame.StyledPanel)
+    row.setSizePolicy(QSizePolicy.Preferred, QSizePolicy.Fixed)  # a long list scrolls; rows never squeeze
     layout = QHBoxLayout(row)
     layout.setContentsMargins(6, 4, 6, 4)
     if not thumb.isNull():

@@ -178,7 +178,8 @@ def test_try_panel_on_the_results_page_names_20_real_digits(qtbot, digits_run: P
     assert "20 classified" in panel.hint.text()
     qtbot.waitUntil(lambda: page.mistakes.heading.text() and "Loading" not in page.mistakes.heading.text(),
                     timeout=HANG_MS)
-    qtbot.waitUntil(lambda: panel.rows.height() > 100, timeout=HANG_MS)  # laid out before the picture
+    first = panel.rows_layout.itemAt(0).widget()  # Qt shows and lays out new rows on its next turns
+    qtbot.waitUntil(lambda: first.isVisible() and first.height() >= first.sizeHint().height(), timeout=HANG_MS)
     page.grab().save(str(SHOTS / "results_try_it.png"))
 
     bad = tmp_path / "broken.png"
@@ -323,3 +324,49 @@ def test_the_results_page_shows_the_surest_mistakes_large(qtbot, digits_run: Pat
     assert len(pictures) == len(page.mistakes.items) and all(p.width() >= TILE for p in pictures)
     captions = [lb.text() for lb in page.mistakes.tiles.findChildren(QLabel) if lb.objectName() == "caption"]
     assert captions == [m.caption for m in page.mistakes.items]
+
+
+# -- a text classifier --------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def text_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A toy text classifier (sport, cooking, computers) with no Export step."""
+    import torch
+
+    from tests.text_flows import classify_texts
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    torch.manual_seed(0)
+    out = tmp_path_factory.mktemp("try_text") / "run"
+    result = Engine(disk_cache=False).run(classify_texts("transformer", export=False, epochs=12, lr=0.01),
+                                          out_dir=out, device="cpu")
+    torch.set_num_threads(threads)
+    assert result.status == "succeeded", result.message
+    return out
+
+
+def test_a_text_run_is_tried_by_typing(qtbot, text_run: Path) -> None:
+    from gui.try_panel import TryPanel
+
+    assert (text_run / "train" / "model" / "tokenizer.json").is_file()  # the card's tokenizer travels with it
+    panel = TryPanel()
+    qtbot.addWidget(panel)
+    panel.show()
+    with qtbot.waitSignal(panel.model_loaded, timeout=HANG_MS):
+        panel.set_run(text_run)
+    assert panel.noun == "texts" and panel.text.isVisible() and not panel.pick_button.isVisible()
+    panel.text.setPlainText("Garlic sauce in the oven.\nThe referee stopped the match.")
+    with qtbot.waitSignal(panel.predicted, timeout=HANG_MS):
+        panel.classify_button.click()
+    assert [g.best for g in panel.guesses] == ["cooking", "sport"]
+    assert panel.guesses[0].name == "Garlic sauce in the oven."
+
+
+def test_a_text_confusion_cell_shows_its_texts(text_run: Path) -> None:
+    from engine.training.cells import read_cell
+
+    report = json.loads((text_run / "run.json").read_text())["nodes"]["evaluate"]["report"]
+    cell = read_cell(text_run / "evaluate", "sport", "sport")
+    assert cell.count == report["confusion_matrix"][0][0] and cell.items
+    assert all(item.image is None and item.text for item in cell.items)
+    assert not (text_run / "evaluate" / "cells.safetensors").exists()

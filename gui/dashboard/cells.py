@@ -99,7 +99,8 @@ class CellDialog(QDialog):
     async def _load(self, folder: Path, true: str, predicted: str) -> None:
         cell = await tasks.run_blocking(read_cell, folder, true, predicted)
         self.cell = cell
-        what = "texts" if any(item.image is None for item in cell.items) else "images"
+        what = "text" if any(item.image is None for item in cell.items) else "image"
+        what += "" if cell.count == 1 else "s"
         verdict = "right" if true == predicted else "wrong"
         if not cell.count:
             self.heading.setText(f"No held-out {what} of class {true} were predicted as {predicted}.")
@@ -111,8 +112,18 @@ class CellDialog(QDialog):
         self.loaded.emit()
 
     def _failed(self, exc: BaseException) -> None:
-        self.heading.setText(str(exc))
+        self.heading.setText(_words(exc))
         self.loaded.emit()
+
+
+def _words(exc: BaseException) -> str:
+    """A UserInputError's words; anything else is also reported (never lost)."""
+    from engine.errors import UserInputError
+
+    if isinstance(exc, UserInputError):
+        return str(exc)
+    tasks.report(exc)
+    return f"The samples could not be shown: {type(exc).__name__}: {exc}"
 
 
 def show_cell(folder: Path, true: str, predicted: str, parent: QWidget | None = None) -> CellDialog:
@@ -154,6 +165,6 @@ class MistakesGallery(QWidget):
 
     def _failed(self, exc: BaseException) -> None:
         self.items = []
-        self.heading.setText(str(exc))
+        self.heading.setText(_words(exc))
         self.tiles.set_items([])
         self.loaded.emit()
