@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 
 from engine.errors import UserInputError
 from gui import tasks
+from gui.dashboard.cells import wrong_color
 
 THUMB = 72  # px a side of each tried picture
 MAX_ROWS = 200  # a dropped folder of thousands: the first ones are shown
@@ -106,7 +107,7 @@ class TryPanel(QFrame):
         """Load the run's classifier in the background; inputs can be tried once :attr:`model_loaded` fires."""
         from engine.try_model import load_run_classifier
 
-        self.run_dir = Path(run_dir)
+        self.run_dir = run = Path(run_dir)
         self.model = None
         self.clear_results()
         self._set_ready(False)
@@ -115,7 +116,9 @@ class TryPanel(QFrame):
         async def load() -> None:
             from engine.try_model import input_noun
 
-            model = await tasks.run_blocking(load_run_classifier, self.run_dir, node)
+            model = await tasks.run_blocking(load_run_classifier, run, node)
+            if self.run_dir != run:
+                return  # another run was picked meanwhile: its own load shows it
             self.model, self.noun = model, input_noun(model)
             self._set_ready(True)
             classes = ", ".join(model.classes[:8]) + ("…" if len(model.classes) > 8 else "")
@@ -233,7 +236,7 @@ def _row(guess, thumb: QImage) -> QWidget:  # noqa: ANN001 - engine.try_model.Gu
         problem = QLabel(guess.error)
         problem.setObjectName("try_error")
         problem.setWordWrap(True)
-        problem.setStyleSheet("color: #c92a2a;")
+        problem.setStyleSheet(f"color: {wrong_color()};")
         info.addWidget(problem)
     else:
         bars = QGridLayout()

@@ -11,7 +11,13 @@ import torch
 from PIL import Image, ImageDraw, ImageFont
 
 
-def _font() -> ImageFont.ImageFont:
+def _font(size: int = 0) -> ImageFont.ImageFont:
+    """Pillow's built-in font, scalable when Pillow has FreeType (``size`` px); else its small bitmap font."""
+    if size:
+        try:
+            return ImageFont.load_default(size=size)
+        except (TypeError, OSError, ImportError):  # an older Pillow, or one built without FreeType
+            pass
     return ImageFont.load_default()
 
 
@@ -54,21 +60,23 @@ def confusion_image(cm: torch.Tensor | list[list[int]], classes: list[str]) -> n
     return np.asarray(img)
 
 
-def mistakes_grid(images01: torch.Tensor, captions: list[str], columns: int = 8, min_side: int = 64) -> np.ndarray:
+def mistakes_grid(images01: torch.Tensor, captions: list[str], columns: int = 8, min_side: int = 96,
+                  font_px: int = 14) -> np.ndarray:
     """Tiles of N x C x H x W [0, 1] images (upscaled to ``min_side``), each with a caption underneath."""
     n = len(images01)
     if n == 0:
         return np.full((32, 200, 3), 255, np.uint8)
     height, width = int(images01.shape[-2]), int(images01.shape[-1])
     scale = max(1, -(-min_side // max(height, width)))
-    tile_h, tile = height * scale, max(width * scale, 72)
-    cap_h = 26
+    tile_h, tile = height * scale, max(width * scale, 7 * font_px)  # room for "-> airplane 97%"
+    line_h = font_px + 3
+    cap_h = 2 * line_h + 2
     cols = min(columns, n)
     rows = -(-n // cols)
     pad = 6
     img = Image.new("RGB", (cols * (tile + pad) + pad, rows * (tile_h + cap_h + pad) + pad), "white")
     draw = ImageDraw.Draw(img)
-    font = _font()
+    font = _font(font_px)
     x = images01.detach().float().clamp(0, 1)
     if x.shape[1] == 1:
         x = x.expand(-1, 3, -1, -1)
@@ -80,7 +88,7 @@ def mistakes_grid(images01: torch.Tensor, captions: list[str], columns: int = 8,
         pic = Image.fromarray(arr[i]).resize((width * scale, tile_h), Image.NEAREST)
         img.paste(pic, (x0 + (tile - width * scale) // 2, y0))
         for line_no, line in enumerate(captions[i].split("\n")[:2]):
-            draw.text((x0, y0 + tile_h + 1 + line_no * 12), line, fill=(160, 20, 20) if line_no else "black",
+            draw.text((x0, y0 + tile_h + 1 + line_no * line_h), line, fill=(160, 20, 20) if line_no else "black",
                       font=font)
     return np.asarray(img)
 

@@ -44,6 +44,14 @@ class SampleTiles(QWidget):
         for i, item in enumerate(items):
             self.grid.addWidget(_tile(item), i // columns, i % columns, Qt.AlignTop | Qt.AlignLeft)
         self.grid.setColumnStretch(columns, 1)
+        self.grid.setRowStretch(-(-len(items) // columns), 1)  # tiles pack at the top, the space goes below
+
+
+def wrong_color() -> str:
+    """Red that reads on the current theme's background (a darker red on light, a lighter one on dark)."""
+    from PySide6.QtWidgets import QApplication
+
+    return "#ff8787" if QApplication.palette().window().color().lightness() < 128 else "#c92a2a"
 
 
 def _tile(item: CellItem) -> QWidget:
@@ -69,7 +77,7 @@ def _tile(item: CellItem) -> QWidget:
     caption = QLabel(item.caption)
     caption.setObjectName("caption")
     wrong = item.true != item.predicted
-    caption.setStyleSheet("font-weight: bold;" + (" color: #c92a2a;" if wrong else ""))
+    caption.setStyleSheet("font-weight: bold;" + (f" color: {wrong_color()};" if wrong else ""))
     box.addWidget(caption)
     return tile
 
