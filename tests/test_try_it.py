@@ -156,6 +156,19 @@ def test_the_export_folder_is_preferred_when_the_run_has_one(tmp_path: Path) -> 
     assert trained_model_folder(tmp_path / "run", node="train") == tmp_path / "run" / "train" / "model"
 
 
+def drop_files(widget, paths: list[Path]) -> None:
+    """Drop files on ``widget`` as a file manager does (a drag enter, then the drop, with file URLs)."""
+    from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+    from PySide6.QtGui import QDragEnterEvent, QDropEvent
+
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
+    enter = QDragEnterEvent(QPointF(widget.rect().center()), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
+    widget.dragEnterEvent(enter)
+    assert enter.isAccepted()
+    widget.dropEvent(QDropEvent(QPointF(widget.rect().center()), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier))
+
+
 # -- the app -------------------------------------------------------------------------------------------
 def test_try_panel_on_the_results_page_names_20_real_digits(qtbot, digits_run: Path, digit_pngs,
                                                              tmp_path: Path) -> None:
@@ -171,7 +184,7 @@ def test_try_panel_on_the_results_page_names_20_real_digits(qtbot, digits_run: P
     assert panel.isVisible() and panel.model is not None and panel.pick_button.isEnabled()
     assert not page.continue_button.isVisible()  # a finished run has nothing to continue
     with qtbot.waitSignal(panel.predicted, timeout=HANG_MS):
-        panel.try_files([p for p, _ in digit_pngs])
+        drop_files(panel, [p for p, _ in digit_pngs])
     assert [g.best for g in panel.guesses] == [label for _, label in digit_pngs]
     rows = panel.rows.findChildren(QLabel)
     assert any(lb.text() == f"<b>{digit_pngs[0][1]}</b>" for lb in rows)
@@ -192,8 +205,8 @@ def test_try_panel_on_the_results_page_names_20_real_digits(qtbot, digits_run: P
     assert "1 could not be read" in panel.hint.text()
 
 
-def test_try_dialog_opens_for_any_finished_classifier_run(qtbot, digits_run: Path, digit_pngs) -> None:
-    from PySide6.QtWidgets import QWidget
+def test_try_dialog_opens_for_any_finished_classifier_run(qtbot, digits_run: Path, digit_pngs, monkeypatch) -> None:
+    from PySide6.QtWidgets import QFileDialog, QWidget
 
     from gui.try_panel import open_try_dialog
 
@@ -202,8 +215,9 @@ def test_try_dialog_opens_for_any_finished_classifier_run(qtbot, digits_run: Pat
     dialog = open_try_dialog(host, digits_run)
     assert not dialog.isModal() and dialog.isVisible()
     qtbot.waitUntil(lambda: dialog.try_panel.model is not None, timeout=HANG_MS)
+    monkeypatch.setattr(QFileDialog, "getOpenFileNames", lambda *a, **k: ([str(digit_pngs[-1][0])], ""))
     with qtbot.waitSignal(dialog.try_panel.predicted, timeout=HANG_MS):
-        dialog.try_panel.try_files([digit_pngs[-1][0]])
+        dialog.try_panel.pick_button.click()
     assert dialog.try_panel.guesses[0].best == digit_pngs[-1][1]
     dialog.close()
 
