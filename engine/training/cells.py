@@ -20,10 +20,7 @@ import csv
 import io
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import numpy as np
-import torch
+from typing import TYPE_CHECKING, Any
 
 from engine.errors import UserInputError
 from engine.fileio import atomic_write, atomic_write_json, atomic_write_text, read_json
@@ -35,6 +32,10 @@ PER_CELL = 32  # samples kept per cell; the cell's count says how many there wer
 MAX_IMAGES = 1500  # thumbnails in all (mistakes first): a 10-class, 10,000-image test split stays a few MB
 THUMB_SIDE = 96  # px; bigger pictures are shrunk to this (the app shows them at least this large)
 TEXT_CHARS = 400
+
+if TYPE_CHECKING:  # the app reads cells without importing torch (its window shows before torch loads)
+    import numpy as np
+    import torch
 
 
 @dataclass
@@ -69,6 +70,8 @@ def write_cells(out: Path, classes: list[str], split: str, result: dict[str, Any
     ``samples`` the dataset index of each position; ``images(idx)`` gives N x C
     x H x W [0, 1] pictures of dataset indices, ``texts(i)`` one sample's text.
     """
+    import torch
+
     true, pred = result["true"].cpu(), result["pred"].cpu()
     conf = result["probs"].cpu().max(1).values if len(true) else torch.empty(0)
     samples = samples.cpu()
@@ -170,6 +173,7 @@ def _read(folder: Path) -> tuple[dict[str, Any], np.ndarray | None]:
 
 def _thumbnails(x01: torch.Tensor) -> torch.Tensor:
     """N x C x H x W [0, 1] -> N x H x W x 3 uint8, no side above THUMB_SIDE."""
+    import torch
     import torch.nn.functional as F  # noqa: N812
 
     x = x01.detach().float().cpu().clamp(0, 1)
