@@ -89,6 +89,12 @@ class TryPanel(QFrame):
         self.rows = QWidget()
         self.rows_layout = QVBoxLayout(self.rows)
         self.rows_layout.setContentsMargins(0, 0, 0, 0)
+        self.empty = QLabel()
+        self.empty.setAlignment(Qt.AlignCenter)
+        self.empty.setWordWrap(True)
+        self.empty.setMinimumHeight(120)
+        self.empty.setEnabled(False)  # drawn greyed: a placeholder, not a message
+        self.rows_layout.addWidget(self.empty)
         self.rows_layout.addStretch(1)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
@@ -121,6 +127,7 @@ class TryPanel(QFrame):
                 return  # another run was picked meanwhile: its own load shows it
             self.model, self.noun = model, input_noun(model)
             self._set_ready(True)
+            self._placeholder()
             classes = ", ".join(model.classes[:8]) + ("…" if len(model.classes) > 8 else "")
             if self.noun == "texts":
                 self.hint.setText(f"Type a text (or several, one per line) and press Classify. Classes: {classes}.")
@@ -197,16 +204,23 @@ class TryPanel(QFrame):
     # -- results -------------------------------------------------------------------------------------
     def clear_results(self) -> None:
         self.guesses = []
-        while self.rows_layout.count() > 1:
-            item = self.rows_layout.takeAt(0)
+        while self.rows_layout.count() > 2:  # the placeholder and the stretch stay
+            item = self.rows_layout.takeAt(1)
             if item.widget():
                 item.widget().deleteLater()
+        self._placeholder()
+
+    def _placeholder(self) -> None:
+        """The empty list says where to drop (a text model is typed into the box above instead)."""
+        self.empty.setText(f"Drop {self.noun} here\nor use “Pick {self.noun}…”")
+        self.empty.setVisible(not self.guesses and self.noun != "texts" and self.model is not None)
 
     def _show(self, shown: list) -> None:
         self.clear_results()
         for guess, thumb in shown:
             self.guesses.append(guess)
             self.rows_layout.insertWidget(self.rows_layout.count() - 1, _row(guess, thumb))
+        self._placeholder()
         bad = sum(1 for g in self.guesses if g.error)
         said = f"{len(self.guesses) - bad} classified" + (f", {bad} could not be read" if bad else "")
         self.hint.setText(said + (". Type more to try again." if self.noun == "texts" else

@@ -121,6 +121,12 @@ def test_a_run_with_no_finished_classifier_says_why(tmp_path: Path) -> None:
         {"node": "train", "kind": "checkpoint", "path": "train/checkpoints/last.pt"}]}))
     with pytest.raises(UserInputError, match="stopped before training ended; continue it first"):
         load_run_classifier(run)
+    old = tmp_path / "old"
+    old.mkdir()
+    (old / "run.json").write_text(json.dumps({"status": "succeeded", "nodes": {}, "artifacts": [
+        {"node": "train", "kind": "checkpoint", "path": "train/checkpoints/last.pt"}]}))
+    with pytest.raises(UserInputError, match="older Loom.*run the workflow again"):
+        load_run_classifier(old)
     gan = tmp_path / "gan"
     gan.mkdir()
     (gan / "run.json").write_text(json.dumps({"status": "succeeded", "nodes": {}, "artifacts": [
@@ -182,16 +188,18 @@ def test_try_panel_on_the_results_page_names_20_real_digits(qtbot, digits_run: P
         page.show_run(digits_run, can_export=True, is_generator=False)
     panel = page.try_panel
     assert panel.isVisible() and panel.model is not None and panel.pick_button.isEnabled()
+    assert panel.empty.isVisibleTo(panel) and "Drop images here" in panel.empty.text()
     assert not page.continue_button.isVisible()  # a finished run has nothing to continue
     with qtbot.waitSignal(panel.predicted, timeout=HANG_MS):
         drop_files(panel, [p for p, _ in digit_pngs])
     assert [g.best for g in panel.guesses] == [label for _, label in digit_pngs]
+    assert not panel.empty.isVisibleTo(panel)
     rows = panel.rows.findChildren(QLabel)
     assert any(lb.text() == f"<b>{digit_pngs[0][1]}</b>" for lb in rows)
     assert "20 classified" in panel.hint.text()
     qtbot.waitUntil(lambda: page.mistakes.heading.text() and "Loading" not in page.mistakes.heading.text(),
                     timeout=HANG_MS)
-    first = panel.rows_layout.itemAt(0).widget()  # Qt shows and lays out new rows on its next turns
+    first = panel.rows_layout.itemAt(1).widget()  # after the placeholder; Qt shows and lays out new rows on its next turns
     qtbot.waitUntil(lambda: first.isVisible() and first.height() >= first.sizeHint().height(), timeout=HANG_MS)
     page.grab().save(str(SHOTS / "results_try_it.png"))
 

@@ -69,4 +69,7 @@ def trained_model_folder(run_dir: str | Path, node: str | None = None) -> Path:
     if status in ("stopped", "failed", "interrupted"):
         raise UserInputError(f"{root}: {where} has no finished classifier — the run {status} before training "
                              "ended; continue it first")
+    if "checkpoint" in kinds:  # finished, but before Loom left a card after training
+        raise UserInputError(f"{root}: {where} kept its training checkpoints but no model card (it ran in an older "
+                             "Loom) — run the workflow again, or add an Export step, to try it")
     raise UserInputError(f"{root}: {where} has no trained classifier (no model card from a train or export step)")

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QMouseEvent, QPainter
+from PySide6.QtGui import QColor, QFont, QFontMetricsF, QMouseEvent, QPainter
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 LABEL_W, TOP = 70.0, 48.0
@@ -59,22 +59,30 @@ class ConfusionView(QWidget):
         self.set_matrix([], [], "")
         self.folder = None
 
+    def _label_w(self) -> float:
+        """Room left of the matrix for "true →" and the longest class name (at most a third of the width)."""
+        if not self.classes:
+            return LABEL_W
+        longest = max(QFontMetricsF(self.font()).horizontalAdvance(c) for c in self.classes)
+        return max(LABEL_W, min(longest + 34.0, self.width() / 3))
+
     def _side(self) -> float:
         n = max(len(self.matrix), 1)
-        return max(min((self.width() - LABEL_W - 10), (self.height() - TOP - 30)) / n, 4.0)
+        return max(min((self.width() - self._label_w() - 10), (self.height() - TOP - 30)) / n, 4.0)
 
     def cell_at(self, pos: QPointF) -> tuple[int, int] | None:
         """(row, column) of the cell under ``pos``, or None."""
         if not self.matrix:
             return None
         side = self._side()
-        row, col = int((pos.y() - TOP) // side), int((pos.x() - LABEL_W) // side)
+        left = self._label_w()
+        row, col = int((pos.y() - TOP) // side), int((pos.x() - left) // side)
         n = len(self.matrix)
-        return (row, col) if 0 <= row < n and 0 <= col < n and pos.x() >= LABEL_W and pos.y() >= TOP else None
+        return (row, col) if 0 <= row < n and 0 <= col < n and pos.x() >= left and pos.y() >= TOP else None
 
     def cell_center(self, row: int, col: int) -> QPointF:
         side = self._side()
-        return QPointF(LABEL_W + (col + 0.5) * side, TOP + (row + 0.5) * side)
+        return QPointF(self._label_w() + (col + 0.5) * side, TOP + (row + 0.5) * side)
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802
         cell = self.cell_at(event.position())
@@ -111,7 +119,7 @@ class ConfusionView(QWidget):
             painter.drawText(self.rect(), Qt.AlignCenter, "The confusion matrix appears when an evaluate step finishes.")
             return
         n = len(self.matrix)
-        label_w, top = LABEL_W, TOP
+        label_w, top = self._label_w(), TOP
         side = self._side()
         font = QFont(painter.font())
         font.setPointSizeF(max(min(side / 3.2, 10.0), 5.0))
