@@ -68,6 +68,7 @@ class TryPanel(QFrame):
         self.noun = "images"
         self.guesses: list = []  # engine.try_model.Guess of the inputs shown, in order
         self.run_dir: Path | None = None
+        self.asked = 0  # how many batches were asked for: only the latest one's answers are shown
         title = QLabel("<b>Try it</b>")
         self.hint = QLabel("Pick a finished classifier run to try it.")
         self.hint.setWordWrap(True)
@@ -175,10 +176,13 @@ class TryPanel(QFrame):
             return
         model, paths = self.model, [str(p) for p in paths]
         self.hint.setText(f"Classifying {len(paths)} input(s)…")
+        self.asked += 1
+        asked = self.asked
 
         async def run() -> None:
             shown = await tasks.run_blocking(_predict_files, model, paths)
-            self._show(shown)
+            if asked == self.asked:  # a later drop overtook this one: its answers win
+                self._show(shown)
 
         tasks.launch(run(), owner=self, on_error=self._predict_failed)
 
@@ -190,10 +194,13 @@ class TryPanel(QFrame):
             self.hint.setText("Type a text to classify first." if self.model is not None else self.hint.text())
             return
         model = self.model
+        self.asked += 1
+        asked = self.asked
 
         async def run() -> None:
             guesses = await tasks.run_blocking(predict_texts, model, texts)
-            self._show([(g, QImage()) for g in guesses])
+            if asked == self.asked:
+                self._show([(g, QImage()) for g in guesses])
 
         tasks.launch(run(), owner=self, on_error=self._predict_failed)
 

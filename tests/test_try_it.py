@@ -392,3 +392,19 @@ def test_a_text_confusion_cell_shows_its_texts(text_run: Path) -> None:
     assert cell.count == report["confusion_matrix"][0][0] and cell.items
     assert all(item.image is None and item.text for item in cell.items)
     assert not (text_run / "evaluate" / "cells.safetensors").exists()
+
+
+def test_only_the_latest_drop_is_shown(qtbot, digits_run: Path, digit_pngs) -> None:
+    from gui import tasks
+    from gui.try_panel import TryPanel
+
+    panel = TryPanel()
+    qtbot.addWidget(panel)
+    with qtbot.waitSignal(panel.model_loaded, timeout=HANG_MS):
+        panel.set_run(digits_run)
+    panel.try_files([p for p, _ in digit_pngs])  # a big batch, then at once a single image
+    with qtbot.waitSignal(panel.predicted, timeout=HANG_MS):
+        panel.try_files([digit_pngs[5][0]])
+    qtbot.waitUntil(lambda: not tasks.live_tasks(panel), timeout=HANG_MS)  # the first batch has ended too
+
+    assert [g.name for g in panel.guesses] == [str(digit_pngs[5][0])]
