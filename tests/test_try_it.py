@@ -272,7 +272,7 @@ def test_the_evaluate_step_keeps_each_cells_samples(digits_run: Path) -> None:
     assert len(rows) == report["samples"]
     cell = read_cell(folder, "3", "3")
     assert cell.count == matrix[3][3] == len(cell.items)
-    assert all(item.image is not None and item.image.shape == (16, 16, 3) for item in cell.items)
+    assert all(item.image is not None and item.image.shape == (16, 16, 1) for item in cell.items)
     assert [i.confidence for i in cell.items] == sorted((i.confidence for i in cell.items), reverse=True)
     wrong = [(t, p) for t in range(10) for p in range(10) if t != p and matrix[t][p]]
     mistakes = read_mistakes(folder, 16)

@@ -46,7 +46,7 @@ class CellItem:
     true: str
     predicted: str
     confidence: float
-    image: np.ndarray | None = None  # H x W x 3 uint8
+    image: np.ndarray | None = None  # H x W x C uint8 (C = 1 grey or 3 colour)
     text: str | None = None
 
     @property
@@ -172,7 +172,7 @@ def _read(folder: Path) -> tuple[dict[str, Any], np.ndarray | None]:
 
 
 def _thumbnails(x01: torch.Tensor) -> torch.Tensor:
-    """N x C x H x W [0, 1] -> N x H x W x 3 uint8, no side above THUMB_SIDE."""
+    """N x C x H x W [0, 1] -> N x H x W x C uint8 (C: 1 or 3; grey stays one channel), no side above THUMB_SIDE."""
     import torch
     import torch.nn.functional as F  # noqa: N812
 
@@ -181,8 +181,6 @@ def _thumbnails(x01: torch.Tensor) -> torch.Tensor:
     if side > THUMB_SIDE:
         size = (max(1, int(x.shape[-2]) * THUMB_SIDE // side), max(1, int(x.shape[-1]) * THUMB_SIDE // side))
         x = F.interpolate(x, size=size, mode="area")
-    if x.shape[1] == 1:
-        x = x.expand(-1, 3, -1, -1)
     return (x[:, :3] * 255).round().to(torch.uint8).permute(0, 2, 3, 1).contiguous()
 
 
