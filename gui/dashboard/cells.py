@@ -117,6 +117,8 @@ class CellDialog(QDialog):
             self.heading.setText(f"{cell.count} held-out {what} of class <b>{true}</b> predicted as "
                                  f"<b>{predicted}</b> ({verdict}){shown}.")
         self.tiles.set_items(cell.items)
+        hint = self.tiles.sizeHint()  # a cell of two fits its two; a big one gets a scrolling window
+        self.resize(min(max(460, hint.width() + 48), 1000), min(max(240, hint.height() + 90), 720))
         self.loaded.emit()
 
     def _failed(self, exc: BaseException) -> None:
