@@ -333,6 +333,7 @@ class _RunJob:
                     for value in cached.values():  # keep run.json's counts/skipped files on a cache hit
                         if getattr(value, "report", None):
                             self.bus.emit(ev.NodeReport(node_id=nid, report=dict(value.report)))
+                    self._write_cards(nid, cached)
                     self._state(nid, NodeStatus.CACHED, "reused the cached result (inputs and settings unchanged)")
                     self._log("cached: inputs and settings unchanged, not recomputed", node_id=nid)
                     for warning in cached_warnings(cached):  # what the step warned about still holds
@@ -386,6 +387,22 @@ class _RunJob:
         if first_failure:
             return RunStatus.FAILED, first_failure, input_error
         return RunStatus.SUCCEEDED, "", False
+
+    def _write_cards(self, nid: str, outputs: dict[str, Any]) -> None:
+        """A reused output that keeps files in its node's folder (a trained model's card) writes them in this run too."""
+        from engine.context import path_in_run
+
+        for value in outputs.values():
+            write = getattr(value, "write_card", None)
+            if not callable(write):
+                continue
+            try:
+                node_dir = path_in_run(self.handle.run_dir, nid)
+                node_dir.mkdir(parents=True, exist_ok=True)
+                for kind, path in write(node_dir):
+                    self.bus.emit(ev.ArtifactSaved(node_id=nid, kind=kind, path=str(path)))
+            except OSError as exc:
+                self._log(f"could not write the model card: {exc}", "warning", node_id=nid)
 
     def _fail(self, nid: str, message: str) -> None:
         self._state(nid, NodeStatus.FAILED, message)

@@ -9,7 +9,7 @@ from typing import Any
 
 from engine.cardcheck import sibling_file_problem, whole_in
 from engine.errors import UserInputError
-from engine.fileio import json_type, json_type_name, read_json
+from engine.fileio import atomic_write_json, json_type, json_type_name, read_json
 from engine.models import TrainedModel
 
 CARD_NAME = "model_card.json"
@@ -50,6 +50,26 @@ def make_card(trained: TrainedModel, metrics: dict[str, Any] | None, files: dict
     card.update(kind.card_fields(trained.facts, trained.inputs))
     if metrics:
         card["metrics"] = {k: metrics[k] for k in _METRIC_KEYS if k in metrics}
+    return card
+
+
+def write_card(trained: TrainedModel, folder: Path, metrics: dict[str, Any] | None, files: dict[str, str],
+               **extra: Any) -> dict[str, Any]:
+    """The kind's own files (a text model's tokenizer) and then the card, written into ``folder``.
+
+    The one way a card is written, whether by an Export step or at the end of
+    training (:mod:`engine.export.trained`), so both folders load the same way.
+    ``extra`` keys with a value ("checks", "not_exported", "source") join the card.
+    """
+    from engine.data.kinds import kind_named
+
+    kind = kind_named(trained.input_kind)
+    if kind is None:
+        raise ValueError(f"no data kind named {trained.input_kind!r}")
+    files = {**files, **kind.export_files(trained.inputs, folder)}
+    card = make_card(trained, metrics, files)
+    card.update({key: value for key, value in extra.items() if value})
+    atomic_write_json(folder / CARD_NAME, card)
     return card
 
 

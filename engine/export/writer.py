@@ -9,9 +9,8 @@ import torch
 
 from engine.context import StepContext
 from engine.errors import UserInputError
-from engine.export.card import CARD_NAME, ONNX_NAME, TORCHSCRIPT_NAME, WEIGHTS_NAME, make_card
+from engine.export.card import CARD_NAME, ONNX_NAME, TORCHSCRIPT_NAME, WEIGHTS_NAME, write_card
 from engine.export.formats import cpu_copy, onnx_max_diff, save_onnx, save_torchscript, save_weights
-from engine.fileio import atomic_write_json
 from engine.models import TrainedModel
 
 
@@ -59,15 +58,11 @@ def write_export(ctx: StepContext, trained: TrainedModel, metrics: dict[str, Any
                 checks["onnx_max_abs_diff"] = diff
                 level = "info" if diff < 1e-3 else "warning"
                 ctx.log(f"ONNX vs PyTorch on 8 random inputs: max |logit difference| {diff:.2e}", level)
-    for role, name in kind.export_files(trained.inputs, out).items():  # e.g. the tokenizer of a text model
-        files[role] = name
-        ctx.artifact(role, out / name)
-    card = make_card(trained, metrics, files)
-    if checks:
-        card["checks"] = checks
-    if skipped:
-        card["not_exported"] = skipped  # format -> why this model could not be written in it
-    atomic_write_json(out / CARD_NAME, card)
+    card = write_card(trained, out, metrics, files, checks=checks, not_exported=skipped)
+    for role, name in card["files"].items():
+        if role not in files:  # the kind's own files, e.g. the tokenizer of a text model
+            ctx.artifact(role, out / name)
+    files = card["files"]
     ctx.artifact("model_card", out / CARD_NAME)
     ctx.log(f"exported {trained.spec.arch} ({len(trained.classes)} classes) to {out}: {', '.join(files.values())}")
     return card

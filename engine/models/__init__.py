@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     import torch
     from torch import nn
 
@@ -95,6 +97,12 @@ class TrainedModel:
     @property
     def sample_shape(self) -> tuple[int, ...]:
         return tuple(self.facts["input_shape"])
+
+    def write_card(self, node_dir: Path) -> list[tuple[str, Path]]:
+        """Leave this model's card in its train node's folder (also when a later run reuses it from the cache)."""
+        from engine.export.trained import write_trained_card
+
+        return write_trained_card(self, node_dir)
 
     def predict_logits(self, x: torch.Tensor, batch_size: int = 512) -> torch.Tensor:
         import torch

@@ -80,5 +80,7 @@ def train(ctx: StepContext) -> dict:
             trained = fit_classifier(ctx, data, spec, cfg, loop)
     except ValueError as exc:  # an architecture that does not fit the data
         raise UserInputError(f"node '{ctx.node_id}': {exc}") from None
+    for kind, path in trained.write_card(ctx.node_dir):  # a run without an Export step can still be tried
+        ctx.artifact(kind, path)
     ctx.report(**trained.history)
     return {"model": trained}
