@@ -33,6 +33,7 @@ from engine.export.card import CARD_NAME, ONNX_NAME, TORCHSCRIPT_NAME, WEIGHTS_N
 
 WEIGHTS_FORMAT = "safetensors"  # always written, with the card: it is what Loom and `loom predict` load
 OPTIONAL_FILES = {"torchscript": TORCHSCRIPT_NAME, "onnx": ONNX_NAME}
+FORMAT_TITLES = {WEIGHTS_FORMAT: "Weights and model card", "torchscript": "TorchScript", "onnx": "ONNX"}
 Log = Callable[[str, str], None]  # (message, level) -> None
 
 
@@ -46,6 +47,10 @@ class ExportFormat:
     default: bool
     required: bool = False
 
+    @property
+    def title(self) -> str:
+        return FORMAT_TITLES.get(self.name, self.name)
+
 
 @dataclass(frozen=True)
 class ExportPlan:
@@ -56,8 +61,16 @@ class ExportPlan:
     classes: tuple[str, ...]
     files: list[tuple[str, str]] = field(default_factory=list)  # (file name, what it is)
 
-    def lines(self) -> list[str]:
-        return [f"{name} — {what}" for name, what in self.files]
+    def lines(self, formats: Iterable[str] | None = None) -> list[str]:
+        """One line per file, for the formats given (None: all the plan was made for)."""
+        return [f"{name} — {what}" for name, what in self.only(formats)]
+
+    def only(self, formats: Iterable[str] | None) -> list[tuple[str, str]]:
+        """The plan's files for a subset of its formats (the dialog's check boxes, without reading the run again)."""
+        if formats is None:
+            return list(self.files)
+        dropped = {file for fmt, file in OPTIONAL_FILES.items() if fmt not in set(formats)}
+        return [(name, what) for name, what in self.files if name not in dropped]
 
 
 def export_formats() -> list[ExportFormat]:
@@ -109,6 +122,29 @@ def describe_export(run_dir: str | Path, formats: Iterable[str] | None = None, n
     if "onnx" in chosen:
         files.append((ONNX_NAME, "ONNX: runs in onnxruntime, browsers, phones"))
     return ExportPlan(source, str(card["architecture"]), tuple(card["classes"]), files)
+
+
+def default_destination(run_dir: str | Path, parent: str | Path | None = None) -> Path:
+    """A folder that does not exist yet for this run's export: ``~/Loom exports/<workflow>-<run id>`` (``-2``...).
+
+    Only proposed, never created: the analyst may pick another one.
+    """
+    import re
+
+    from engine.run_files import read_run
+
+    root = _run_folder(run_dir)
+    try:
+        info = read_run(root)
+    except UserInputError:
+        info = {}
+    name = "-".join(p for p in (str(info.get("workflow") or "model"), str(info.get("run_id") or root.name)) if p)
+    name = re.sub(r"[^\w.-]+", "-", name).strip("-.")[:100] or "model"
+    base = Path(parent).expanduser() if parent is not None else Path.home() / "Loom exports"
+    candidate, number = base / name, 2
+    while candidate.exists():
+        candidate, number = base / f"{name}-{number}", number + 1
+    return candidate
 
 
 def check_destination(dest: str | Path) -> Path:
