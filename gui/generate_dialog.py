@@ -96,6 +96,11 @@ class GenerateDialog(QDialog):
         self.max_tokens.setValue(200)
         self.max_tokens.setToolTip("Tokens written per text at most (fewer when the model ends a text).")
         self.form = QFormLayout()
+        self.form.setFieldGrowthPolicy(QFormLayout.FieldsStayAtSizeHint)  # short numbers, not page-wide bars
+        for spin in (self.count, self.seed, self.max_tokens):
+            spin.setMinimumWidth(120)
+        self.prompt.setMinimumWidth(480)
+        self.class_box.setMinimumWidth(200)
         self.form.addRow("How many:", self.count)
         self.form.addRow("Seed:", self.seed)
         self.form.addRow("Class:", self.class_box)
