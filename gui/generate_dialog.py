@@ -164,6 +164,8 @@ class GenerateDialog(QDialog):
             self.setWindowTitle("Generate more text — Loom")
             self.intro.setText("New texts from the language model this run trained (the workflow is not run again). "
                                f"Each batch is saved in a new folder under {self.run_dir / 'more'}.")
+            if info.prompt:
+                self.prompt.setText(info.prompt)
             self.count.setRange(1, 50)
             self.count.setValue(3)
             self._show_row(self.prompt, True)

@@ -34,6 +34,7 @@ class GeneratorInfo:
     node: str
     classes: tuple[str, ...] = ()  # a conditional generator's classes (empty: draws no chosen class)
     sampling: dict[str, Any] | None = None  # a language model's defaults (temperature, top_k)
+    prompt: str = ""  # the prompt the run's own generate_text step continued, to start from
 
 
 def find_artifact(run_dir: Path, node: str | None, kind: str) -> Path | None:
@@ -92,9 +93,27 @@ def generator_info(run_dir: str | Path, node: str | None = None) -> GeneratorInf
         if not (isinstance(classes, list) and all(isinstance(c, str) for c in classes)):
             raise UserInputError(f"{card}: \"classes\" is not a list of class names — the card is damaged")
         sampling = data.get("sampling") if isinstance(data.get("sampling"), dict) else None
-        return GeneratorInfo(kind, card, card.parent.name, tuple(classes), sampling)
+        prompt = _workflow_prompt(run_dir) if kind == "text" else ""
+        return GeneratorInfo(kind, card, card.parent.name, tuple(classes), sampling, prompt)
     find_generator(run_dir, node)  # raises the message that says what this run trained instead
     raise AssertionError("unreachable")
+
+
+def _workflow_prompt(run_dir: Path) -> str:
+    """The prompt of the run's generate_text step ('' when there is none or workflow.json cannot be read)."""
+    from engine.fileio import read_json
+    from engine.run_files import WORKFLOW_JSON
+
+    try:
+        nodes = read_json(run_dir / WORKFLOW_JSON).get("nodes")
+    except UserInputError:
+        return ""
+    for node in nodes if isinstance(nodes, list) else []:
+        if isinstance(node, dict) and node.get("type") == "generate_text":
+            prompt = (node.get("params") or {}).get("prompt")
+            if isinstance(prompt, str):
+                return prompt
+    return ""
 
 
 def new_output_folder(run_dir: str | Path) -> Path:
