@@ -10,12 +10,14 @@ from __future__ import annotations
 import json
 import os
 import stat
+import threading
 from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
 
 from engine.errors import UserInputError
+from engine.export import from_run
 from engine.export.from_run import describe_export, export_run
 from engine.run_files import read_run
 from engine.run_index import RunIndex
@@ -65,6 +67,24 @@ def test_export_run_writes_the_export_step_files_from_the_saved_weights(classifi
     out = loom(capsys, "predict", dest, an_image(classifier_run))
     assert out.code == 0, out.err
     assert out.out == loom(capsys, "predict", classifier_run / "train" / "model", an_image(classifier_run)).out
+
+
+def test_a_text_classifier_is_exported_with_its_tokenizer(tmp_path: Path, capsys) -> None:
+    from tests.text_flows import classify_texts
+
+    run = finished_run(classify_texts("gru", epochs=1, export=False), tmp_path / "run")
+    plan = describe_export(run, ["safetensors"])
+    assert [name for name, _ in plan.files] == ["model.safetensors", "model_card.json", "tokenizer.json"]
+
+    files = export_run(run, tmp_path / "texts", None)
+
+    assert {"model.safetensors", "model_card.json", "tokenizer.json"} <= {p.name for p in files}
+    tokenizer = (tmp_path / "texts" / "tokenizer.json").read_bytes()
+    assert tokenizer == (run / "train" / "model" / "tokenizer.json").read_bytes()
+    asked = ["--text", "The referee stopped the match.", "--text", "Add flour to the pastry."]
+    exported = loom(capsys, "predict", tmp_path / "texts", *asked)
+    assert exported.code == 0, exported.err
+    assert exported.out == loom(capsys, "predict", run / "train" / "model", *asked).out
 
 
 def test_the_plan_names_exactly_the_files_written_for_the_chosen_formats(classifier_run: Path,
@@ -194,7 +214,12 @@ def test_export_model_on_the_results_page_opens_a_dialog_and_writes_the_files(
     dialog.resize(640, 420)
     dialog.grab().save(str(SHOTS / "export_dialog.png"))
 
+    gate = threading.Event()  # holds the background export until the busy state is checked (no race)
+    real_export = from_run.export_run
+    monkeypatch.setattr(from_run, "export_run", lambda *a, **k: gate.wait(HANG_MS / 1000) and real_export(*a, **k))
     qtbot.mouseClick(dialog.export_button, Qt.LeftButton)
+    assert dialog.busy.isVisible() and not dialog.export_button.isEnabled() and not dialog.dest_edit.isEnabled()
+    gate.set()
     qtbot.waitUntil(lambda: bool(dialog.written) or "failed" in dialog.message.text(), timeout=HANG_MS)
     assert {p.name for p in dest.iterdir()} == {"model.safetensors", "model_card.json", "model.onnx"}
     assert "Exported 3 files to" in dialog.source.text()
