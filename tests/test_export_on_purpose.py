@@ -118,6 +118,8 @@ def test_an_occupied_destination_is_refused_and_left_alone(classifier_run: Path,
     (tmp_path / "a-file").write_text("x")
     with pytest.raises(UserInputError, match="is a file"):
         export_run(classifier_run, tmp_path / "a-file", None)
+    with pytest.raises(UserInputError, match="the export cannot be written there"):
+        export_run(classifier_run, tmp_path / "a-file" / "inside", None)
     empty = tmp_path / "empty"
     empty.mkdir()
     assert {p.name for p in export_run(classifier_run, empty, ["safetensors"])} == {"model.safetensors",

@@ -186,8 +186,9 @@ def export_run(run_dir: str | Path, dest: str | Path, formats: Iterable[str] | N
                              "Loom does not know")
     facts = {**card.get("facts", {}), "input_shape": list(card["input_shape"]), "num_classes": len(card["classes"])}
     say = log or (lambda _message, _level: None)
-    staging = _staging_folder(dest)
+    staging: Path | None = None
     try:
+        staging = _staging_folder(dest)
         written = write_formats(loaded.module, kind, facts, str(card["architecture"]), staging,
                                 torchscript="torchscript" in chosen, onnx="onnx" in chosen,
                                 opset=_opset(card), log=say)
@@ -200,13 +201,13 @@ def export_run(run_dir: str | Path, dest: str | Path, formats: Iterable[str] | N
         _normal_modes(staging)
         _move_into_place(staging, dest)
     except OSError as exc:
-        shutil.rmtree(staging, ignore_errors=True)
+        _remove(staging)
         from engine.fileio import describe_os_error
 
         raise UserInputError(f"{dest}: the export cannot be written there ({describe_os_error(exc)}) — pick "
                              "another folder") from None
     except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
+        _remove(staging)
         raise
     say(f"exported {card['architecture']} ({len(card['classes'])} classes) from {run_dir} to {dest}: "
         f"{', '.join([*files.values(), CARD_NAME])}", "info")
@@ -269,6 +270,11 @@ def _relative(path: Path, root: Path) -> str:
         return str(path.resolve().relative_to(root.resolve()))
     except ValueError:
         return str(path)
+
+
+def _remove(staging: Path | None) -> None:
+    if staging is not None:
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 def _staging_folder(dest: Path) -> Path:
