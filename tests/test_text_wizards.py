@@ -163,12 +163,21 @@ def test_write_wizard_on_a_folder_of_texts_runs_and_writes_more(window, qtbot, t
     qtbot.wait(50)
     shot(window, "write_results")
 
-    click(results.generate_button)  # a new seed on generate_text; the training comes from the cache
-    assert window.doc.workflow.node("generate").params["seed"] == 1
-    qtbot.waitUntil(lambda: window.pages.currentWidget() is controller.results and results.run_dir != first_run,
-                    timeout=HANG_MS)
-    assert results.info["nodes"]["train"]["state"] == "cached"
-    assert results.info["nodes"]["generate"]["state"] == "done"
+    # Generate more text: a dialog writes new text with the run's saved model; no new run, no edited step
+    from gui.generate_dialog import GenerateDialog
+
+    click(results.generate_button)
+    dialog = window.findChild(GenerateDialog)
+    qtbot.waitUntil(dialog.generate_button.isEnabled, timeout=HANG_MS)
+    assert dialog.prompt.text() == "Once upon a"  # the workflow's own prompt, to start from
+    dialog.count.setValue(2)
+    dialog.max_tokens.setValue(20)
+    click(dialog.generate_button)
+    qtbot.waitUntil(lambda: bool(dialog.texts), timeout=HANG_MS)
+    assert all(text.startswith("Once upon a") for text in dialog.texts)
+    assert results.run_dir == first_run and not window.runs.active
+    assert window.doc.workflow.node("generate").params.get("seed", 0) == 0
+    dialog.close()
 
 
 def text_wizard(qtbot, choices=None):

@@ -117,7 +117,7 @@ def test_gan_wizard_reaches_a_sample_grid_in_six_clicks(qtbot) -> None:
         win.doc.undo_stack.setClean()
 
 
-def test_classify_wizard_fast_preset_one_epoch(window, qtbot) -> None:
+def test_classify_wizard_fast_preset_one_epoch(window, qtbot, tmp_path: Path) -> None:
     click = Clicker(qtbot)
     qtbot.waitUntil(lambda: window.pages.currentWidget() is window.wizards.welcome, timeout=HANG_MS)
     click(window.wizards.welcome.door_buttons["classify"])
@@ -157,17 +157,20 @@ def test_classify_wizard_fast_preset_one_epoch(window, qtbot) -> None:
     qtbot.wait(50)
     shot(window, "classify_results")
 
-    # Export model: an export step joins the workflow after the trained model, and the run goes again
+    # Export model: a dialog writes the run's saved weights as files; no step joins the workflow, no run starts
+    from gui.export_dialog import ExportDialog
+
     assert results.export_button.isEnabled()
     click(results.export_button)
-    wf = window.doc.workflow
-    links = {(str(lk.source), str(lk.target)) for lk in wf.links}
-    assert wf.node("export").type == "export"
-    assert {("train.model", "export.model"), ("evaluate.metrics", "export.metrics")} <= links
-    qtbot.waitUntil(lambda: window.pages.currentWidget() is window.wizards.results
-                    and (window.wizards.results.run_dir or Path()) != results_dir, timeout=HANG_MS)
-    assert window.wizards.results.info["nodes"]["train"]["state"] == "cached"  # no retraining
-    assert window.wizards.results.info["nodes"]["export"]["state"] == "done"
+    dialog = window.findChild(ExportDialog)
+    qtbot.waitUntil(lambda: dialog.plan is not None, timeout=HANG_MS)
+    dialog.dest_edit.setText(str(tmp_path / "export"))
+    click(dialog.export_button)
+    qtbot.waitUntil(lambda: bool(dialog.written), timeout=HANG_MS)
+    assert (tmp_path / "export" / "model_card.json").is_file() and (tmp_path / "export" / "model.onnx").is_file()
+    assert "export" not in {n.id for n in window.doc.workflow.nodes} and not window.runs.active
+    assert window.wizards.results.run_dir == results_dir
+    dialog.close()
 
     # the wizard remembers the last choices
     from gui.wizards.classify import ClassifyWizard

@@ -126,7 +126,10 @@ def test_results_buttons_open_the_folder_reopen_the_wizard_and_go_back(window, q
     assert window.pages.currentWidget() is window.view
 
 
-def test_generate_more_asks_for_a_new_seed(window, qtbot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_generate_more_opens_a_dialog_and_changes_no_step(window, qtbot, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    from gui.generate_dialog import GenerateDialog
+
     controller = window.wizards
     started = []
     monkeypatch.setattr(window, "start_run", lambda *a, **k: started.append(True))
@@ -134,7 +137,10 @@ def test_generate_more_asks_for_a_new_seed(window, qtbot, tmp_path: Path, monkey
     controller.show_results(gan_run(tmp_path))
     seed = window.doc.workflow.node("generate").params["seed"]
     qtbot.mouseClick(controller.results.generate_button, Qt.LeftButton)
-    assert window.doc.workflow.node("generate").params["seed"] == seed + 1
-    assert started == [True] and window.pages.currentWidget() is window.view
-    window.doc.undo_stack.undo()  # an ordinary, undoable edit
+    dialog = window.findChild(GenerateDialog)
+    assert dialog is not None and dialog.isVisible()
+    # this hand-made run folder has no saved generator: the dialog says so, in words
+    qtbot.waitUntil(lambda: "no trained generator" in dialog.message.text(), timeout=HANG_MS)
     assert window.doc.workflow.node("generate").params["seed"] == seed
+    assert started == [] and window.pages.currentWidget() is controller.results
+    dialog.close()

@@ -19,8 +19,8 @@ import sys
 from pathlib import Path
 
 from engine.device import DEVICE_CHOICES
+from engine.generative.more import SEED_MAX
 
-SEED_MAX = 2**63 - 1  # torch.Generator.manual_seed takes any int64; beyond is meaningless
 DEFAULT_IMAGES, DEFAULT_TEXTS, DEFAULT_MAX_TOKENS = 16, 5, 200
 TEXT_OPTIONS = (("max_tokens", "--max-tokens"), ("temperature", "--temperature"), ("top_k", "--top-k"))
 
@@ -48,51 +48,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--node", help="which training node's model, when the run has several")
     p.add_argument("--device", choices=DEVICE_CHOICES, default="cpu", help="where to run the model (default: cpu)")
     p.set_defaults(handler=run)
-
-
-def find_artifact(run_dir: Path, node: str | None, kind: str) -> Path | None:
-    """The card of ``kind`` recorded in run.json (None when the run has none; UserInputError when several)."""
-    from engine.errors import UserInputError
-    from engine.run_files import artifact_path, read_run
-
-    info = read_run(run_dir, ("artifacts",))
-    cards = [a for a in info["artifacts"] if a["kind"] == kind and (not node or a["node"] == node)]
-    if not cards:
-        return None
-    nodes = sorted({a["node"] for a in cards})
-    if len(nodes) > 1:
-        raise UserInputError(f"{run_dir}: several trained models ({', '.join(nodes)}) — pick one with --node")
-    return artifact_path(run_dir, cards[-1])
-
-
-def find_card(run_dir: Path, node: str | None) -> Path:
-    """The generator card recorded in run.json (UserInputError, in words, when there is none)."""
-    from engine.errors import UserInputError
-
-    card = find_artifact(run_dir, node, "generator")
-    if card is None:
-        where = f" from node '{node}'" if node else ""
-        if find_artifact(run_dir, node, "language_model") is not None:
-            raise UserInputError(f"{run_dir}: this run trained a language model{where}, not an image generator — "
-                                 "give the text to continue with --prompt \"...\"")
-        raise UserInputError(
-            f"{run_dir}: no trained generator{where} in this run — run a workflow with a train_gan or train_vae step"
-        )
-    return card
-
-
-def find_language_model(run_dir: Path, node: str | None) -> Path:
-    """The language model card recorded in run.json (UserInputError, in words, when there is none)."""
-    from engine.errors import UserInputError
-
-    card = find_artifact(run_dir, node, "language_model")
-    if card is None:
-        where = f" from node '{node}'" if node else ""
-        also = " (it trained an image generator: drop --prompt to write images)" \
-            if find_artifact(run_dir, node, "generator") is not None else ""
-        raise UserInputError(f"{run_dir}: no trained language model{where} in this run{also} — --prompt needs a run "
-                             "of a workflow with a train_lm step")
-    return card
 
 
 def check_args(args: argparse.Namespace) -> None:
@@ -160,52 +115,35 @@ def run(args: argparse.Namespace) -> int:
 def write_text(args: argparse.Namespace) -> int:
     from engine.device import select_device
     from engine.fileio import write_output_text
-    from engine.lm.card import load_language_model
+    from engine.generative.more import generate_texts
     from engine.lm.sampling import join_samples
 
-    card = find_language_model(Path(args.run_dir), args.node)
     device, _ = select_device(args.device)
-    trained = load_language_model(card, device)
-    unseen = trained.unseen_in(args.prompt)
+    n = DEFAULT_TEXTS if args.n is None else args.n
+    texts, unseen = generate_texts(args.run_dir, args.prompt, n, args.max_tokens or DEFAULT_MAX_TOKENS, args.seed,
+                                   args.temperature, args.top_k, args.node, device)
     if unseen:
         print(f"loom: warning: {unseen}", file=sys.stderr)
-    n = DEFAULT_TEXTS if args.n is None else args.n
-    texts = trained.write(args.prompt, n, args.max_tokens or DEFAULT_MAX_TOKENS, args.temperature, args.top_k,
-                          args.seed)
     text = join_samples(texts)
     if args.out is None:
         print(text)
     else:
         out = Path(args.out).expanduser()
         write_output_text(out, text + "\n", "--out")
-        print(f"wrote {n} text(s) ({trained.arch}, seed {args.seed}) to {out}", file=sys.stderr)
+        print(f"wrote {n} text(s) (seed {args.seed}) to {out}", file=sys.stderr)
     return 0
 
 
 def write_pictures(args: argparse.Namespace) -> int:
     from engine.device import select_device
-    from engine.errors import UserInputError
-    from engine.fileio import describe_os_error
-    from engine.generative.card import load_generator
-    from engine.generative.sampling import interpolation, sample, write_images, write_strip
+    from engine.generative.more import generate_images, generate_interpolation
 
-    run_dir, out = Path(args.run_dir), Path(args.out)
     n = DEFAULT_IMAGES if args.n is None else args.n
-    if out.exists() and not out.is_dir():
-        raise UserInputError(f"--out {out}: is a file — give a folder for the images")
-    card = find_card(run_dir, args.node)
     device, _ = select_device(args.device)
-    trained = load_generator(card, device)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        if args.interpolate:
-            images = interpolation(trained, n, args.interpolate, args.seed)
-            path = write_strip(images, args.interpolate, out / "interpolation.png")
-            print(f"wrote {n} interpolation strip(s) of {args.interpolate} images to {path}", file=sys.stderr)
-        else:
-            paths = write_images(sample(trained, n, args.seed), out)
-            print(f"wrote {len(paths)} images ({trained.spec.arch}, seed {args.seed}) to {out}", file=sys.stderr)
-    except OSError as exc:
-        raise UserInputError(f"--out {out}: cannot write the images there ({describe_os_error(exc)}) — pick a "
-                             "writable folder") from None
+    if args.interpolate:
+        path = generate_interpolation(args.run_dir, n, args.interpolate, args.out, args.seed, args.node, device)
+        print(f"wrote {n} interpolation strip(s) of {args.interpolate} images to {path}", file=sys.stderr)
+    else:
+        paths = generate_images(args.run_dir, n, args.out, args.seed, node=args.node, device=device)
+        print(f"wrote {len(paths)} images (seed {args.seed}) to {Path(args.out)}", file=sys.stderr)
     return 0

@@ -18,7 +18,7 @@ TORCHSCRIPT_NAME = "model.torchscript.pt"
 ONNX_NAME = "model.onnx"
 CARD_FORMAT = "loom-model-card"
 CARD_VERSION = 1
-_METRIC_KEYS = ("split", "accuracy", "precision_macro", "recall_macro", "f1_macro", "loss", "samples", "per_class",
+METRIC_KEYS = ("split", "accuracy", "precision_macro", "recall_macro", "f1_macro", "loss", "samples", "per_class",
                 "kfold", "robustness_fgsm")
 
 
@@ -49,7 +49,7 @@ def make_card(trained: TrainedModel, metrics: dict[str, Any] | None, files: dict
         card["facts"] = facts  # what else the builder needs (a vocabulary size...)
     card.update(kind.card_fields(trained.facts, trained.inputs))
     if metrics:
-        card["metrics"] = {k: metrics[k] for k in _METRIC_KEYS if k in metrics}
+        card["metrics"] = {k: metrics[k] for k in METRIC_KEYS if k in metrics}
     return card
 
 

@@ -4,6 +4,8 @@ Everything goes through the main window's public API (``load_workflow``,
 ``start_run``, ``add_page``/``show_page``, ``open_file``, ``doc``,
 ``dashboard``, ``runs``), so the wizards stay a guest in the window: they
 build an ordinary workflow, put it on the canvas and press Run like a person.
+What comes after a run (Export model, Generate more) opens a dialog that
+works from the run's saved model: nothing is added to the canvas or run again.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from PySide6.QtGui import QAction
 
 from engine.names import RunStatus
 from engine.workflow import Endpoint, Workflow
+from gui.export_dialog import ExportDialog, open_export_dialog
+from gui.generate_dialog import GenerateDialog, open_generate_dialog
 from gui.results import ResultsPage
 from gui.welcome import WelcomeScreen
 from gui.wizards.base import LoomWizard
@@ -208,53 +212,17 @@ class WizardsController(QObject):
             return
         self.window.show_page("results")
 
-    def _rerun(self) -> None:
-        self.window.show_page("canvas")
-        handle = self.window.start_run()
-        if handle is not None and self.last_run_dir is not None:
-            self.wizard_runs[str(handle.run_dir)] = self.wizard_runs.get(str(self.last_run_dir), "")
+    def export_model(self) -> ExportDialog | None:
+        """The Export dialog for the run on the results page: files from its saved weights, no new run."""
+        if self.last_run_dir is None:
+            return None
+        return open_export_dialog(self.window, self.last_run_dir)
 
-    def export_model(self) -> None:
-        """Add an export step after the trained model (an ordinary, undoable edit) and run again."""
-        doc = self.window.doc
-        found = export_step_for(doc.workflow)
-        if found is None:
-            return
-        step_type, source, port = found
-        existing = next((n for n in doc.workflow.nodes if n.type == step_type), None)
-        if existing is None:
-            src = doc.workflow.node(source.node)
-            node_id = doc.add_node(step_type, (src.position[0] + 240.0, src.position[1] + 160.0))
-            doc.add_link(source, Endpoint(node_id, port))
-            self._link_optional_inputs(node_id)
-        self._rerun()
-
-    def _link_optional_inputs(self, node_id: str) -> None:
-        """Feed the new node's other inputs (e.g. the evaluation metrics for the model card) where one fits."""
-        from engine.ports import accepts
-        from engine.steps.registry import get_step
-
-        doc = self.window.doc
-        spec = get_step(doc.workflow.node(node_id).type)
-        linked = {lk.target.port for lk in doc.workflow.links_into(node_id)}
-        for port in spec.inputs:
-            if port.name in linked:
-                continue
-            for other in doc.workflow.nodes:
-                other_spec = get_step(other.type) if other.id != node_id else None
-                out = next((o for o in (other_spec.outputs if other_spec else ()) if accepts(port.type, o.type)), None)
-                if out is not None:
-                    doc.add_link(Endpoint(other.id, out.name), Endpoint(node_id, port.name))
-                    break
-
-    def generate_more(self) -> None:
-        """Ask the generate step (images or text) for a fresh batch (a new seed); training is reused from the cache."""
-        doc = self.window.doc
-        node = next((n for n in doc.workflow.nodes if n.type in ("generate", "generate_text")), None)
-        if node is None:
-            return
-        doc.set_param(node.id, "seed", int(node.params.get("seed", 0)) + 1)
-        self._rerun()
+    def generate_more(self) -> GenerateDialog | None:
+        """The Generate more dialog for the run on the results page: new images or texts, no new run."""
+        if self.last_run_dir is None:
+            return None
+        return open_generate_dialog(self.window, self.last_run_dir)
 
 
 def install_wizards(main_window: Any) -> WizardsController:
