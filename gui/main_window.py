@@ -295,7 +295,7 @@ class MainWindow(RunsMixin, FileMixin, QMainWindow):
         super().showEvent(event)
         if not self._listed_runs:  # past runs from the index, in the background, as soon as the app opens
             self._listed_runs = True
-            QTimer.singleShot(0, self.past_runs.refresh)
+            self.past_runs.refresh()  # a later refresh (a run starting) supersedes it
 
     # -- theme and closing -------------------------------------------------------------------------------------------
     def set_theme(self, name: str) -> None:
