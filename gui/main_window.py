@@ -308,6 +308,7 @@ class MainWindow(RunsMixin, FileMixin, QMainWindow):
             item.update()
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+        self.runs.settle()  # a run whose worker has just ended is over: nothing to ask
         if self.runs.active:
             event.ignore()  # the window closes once the run has stopped (its checkpoint saved), however long that takes
             if self._closing is None:

@@ -7,17 +7,17 @@ thread; the controller tracks the run state for menus and the status bar.
 Nothing here waits for the worker: the end of a run is the ``finished``
 signal (closing the window awaits it, see ``MainWindow.closeEvent``).
 
-The controller learns that a run ended from the engine itself, not from the
-next coalesced batch: a small watcher thread waits on the run's handle and
-posts ``_ended`` back to the GUI thread the moment the worker is done (its
-folder lock released, run.json written).  So once ``finished`` has been
-emitted the phase is IDLE, a Continue can lock the folder, and closing the
-window asks nothing.
+The controller learns that a run ended from the engine itself (its handle:
+the worker is done, its folder lock released, run.json written), not from
+whatever the next coalesced batch happens to hold: every bridge tick asks the
+handle, and :meth:`RunController.settle` asks it at once for callers that must
+know this instant (closing the window right after ``handle.wait()``).  So once
+``finished`` has been emitted the phase is IDLE, a Continue can lock the
+folder, and closing the window asks nothing.
 """
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
@@ -63,13 +63,12 @@ class RunController(QObject):
     events = Signal(list)  # coalesced engine events, on the GUI thread
     finished = Signal(str, str)  # status, message
     started = Signal(str)  # the run folder, as soon as the engine accepted the run
-    _ended = Signal(object)  # a RunHandle whose worker is done (posted from the watcher thread)
 
     def __init__(self, parent: QObject | None = None, rate_hz: int = 20) -> None:
         super().__init__(parent)
         self.bridge = EventBridge(self, rate_hz)
         self.bridge.batch.connect(self._on_batch)
-        self._ended.connect(self._finish)
+        self.bridge.timer.timeout.connect(self.settle)  # after the bridge's own flush on each tick
         self._engine = None
         self.handle = None
         self.state = RunPhase.IDLE
@@ -96,6 +95,7 @@ class RunController(QObject):
         Raises ``engine.runner.WorkflowInvalid`` (``RunRefused`` for a folder
         that cannot be continued) before anything starts.
         """
+        self.settle()
         if self.active:
             raise RuntimeError("a run is already in progress")
         leave_a_core_for_the_ui()
@@ -106,14 +106,13 @@ class RunController(QObject):
         self.last_status = ""
         self.bridge.start()
         self._set_state(RunPhase.RUNNING)
-        threading.Thread(target=self._watch, args=(handle,), name=f"loom-watch-{handle.run_id}", daemon=True).start()
         self.started.emit(str(handle.run_dir))
         return handle
 
-    def _watch(self, handle) -> None:  # noqa: ANN001 - engine.run_handle.RunHandle
-        """On the watcher thread: wait for the worker, then tell the GUI thread (a queued signal)."""
-        handle.wait()
-        self._ended.emit(handle)
+    def settle(self) -> None:
+        """Finish now if the engine's worker is done: nobody then sees as active a run that is over."""
+        if self.state != RunPhase.IDLE and self.handle is not None and not self.handle.running:
+            self._finish(self.handle)
 
     def pause(self) -> None:
         if self.state == RunPhase.RUNNING and self.handle is not None:

@@ -50,6 +50,7 @@ class RunsMixin:
     # -- start ------------------------------------------------------------------------------------------------
     def start_run(self, out_dir: str | Path | None = None, device: str = "auto"):
         """Validate, then start the engine on its worker thread; returns the RunHandle or None."""
+        self.runs.settle()
         if self.runs.active:
             return None
         self.catalog.wait()
@@ -90,6 +91,7 @@ class RunsMixin:
         """
         from engine.errors import UserInputError
 
+        self.runs.settle()
         if self.runs.active:
             self.statusBar().showMessage("A run is in progress: stop it before continuing another", 8000)
             return None
