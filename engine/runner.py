@@ -285,8 +285,11 @@ class _RunJob:
 
         The end of the run updates the row (see RunRecorder.close); a failure here is only a warning there.
         """
-        if self.engine.index is not None:
-            self.engine.index.record(self.handle.run_dir, {**self.recorder.info, "device": device})
+        index = self.engine.index
+        if index is not None:
+            seen = len(index.warnings)
+            index.record(self.handle.run_dir, {**self.recorder.info, "device": device})
+            self.recorder.warnings += index.warnings[seen:]  # said once, with the run's result
 
     def _skip_unreached(self, status: RunStatus) -> None:
         """Steps the run never reached are *skipped*, in the events and run.json: never left *queued* forever."""

@@ -21,6 +21,7 @@ from engine import events as ev  # noqa: E402
 from engine.compare import Comparison  # noqa: E402
 from gui.run_control import RunPhase  # noqa: E402
 from gui.testing import HANG_MS, small_example, stop_run  # noqa: E402
+from tests.conftest import screenshots_dir  # noqa: E402
 
 
 def tiny_gan(epochs: int = 1):
@@ -72,6 +73,7 @@ def test_a_stopped_run_says_where_it_got_to_and_skips_the_steps_it_never_reached
     assert "ETA" not in bar.details.text() and "samples/s" not in bar.details.text()
     assert window.scene.nodes["train"].state == "stopped"
     assert window.scene.nodes["generate"].state == "skipped"  # not "queued" forever
+    assert window.grab().save(str(screenshots_dir() / "run_stopped.png"))
     nodes = json.loads((run / "run.json").read_text())["nodes"]
     assert nodes["generate"]["state"] == "skipped" and "stopped" in nodes["generate"]["message"]
 
@@ -98,6 +100,7 @@ def test_pause_is_shown_on_the_progress_bar(window, qtbot):
     assert window.runs.state == RunPhase.PAUSED
     assert "paused at step" in bar.bar.format()
     assert "ETA" not in bar.details.text() and "samples/s" not in bar.details.text()
+    assert window.dashboard.grab().save(str(screenshots_dir() / "run_paused_dashboard.png"))
     window.toggle_pause()
     assert window.runs.state == RunPhase.RUNNING
     assert "paused" not in bar.bar.format()

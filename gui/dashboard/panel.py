@@ -89,6 +89,7 @@ class Dashboard(QWidget):
         for e in events:
             if isinstance(e, ev.MetricPoint):
                 self.curves.add_point(e)
+                self.progress.note_step(e.step)
             elif isinstance(e, ev.Progress):
                 self.progress.update_progress(e)
             elif isinstance(e, ev.ImageReady):
@@ -102,10 +103,12 @@ class Dashboard(QWidget):
                 self._report(e.node_id, e.report)
             elif isinstance(e, ev.Rewind):
                 self.curves.rewind(e.node_id, e.step)
+                self.progress.rewound(e.step)
             elif isinstance(e, ev.RunStarted):
                 self.progress.begin(f"running on {e.device}")
             elif isinstance(e, ev.RunFinished):
                 self.progress.set_ended(e.status, e.message, self.last_step())
+        self.progress.refresh_still()
         self.curves.redraw()
         for node_id, image_event in latest_image.items():
             self.thumbnail.emit(node_id, to_qimage(image_event.pixels))

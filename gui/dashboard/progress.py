@@ -10,6 +10,7 @@ from __future__ import annotations
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QWidget
 
 from engine import events as ev
+from engine.names import RunStatus
 
 
 def format_eta(seconds: float | None) -> str:
@@ -39,6 +40,7 @@ class RunProgress(QWidget):
         self.last: ev.Progress | None = None
         self.paused = False
         self.ended = False
+        self.latest_step = 0
 
     def update_progress(self, p: ev.Progress) -> None:
         self.last = p
@@ -55,13 +57,25 @@ class RunProgress(QWidget):
         self.memory.setText(f"GPU memory {p.memory_mb:,.0f} MB" if p.memory_mb is not None else "")
 
     @staticmethod
-    def _position(p: ev.Progress) -> list[str]:
+    def _position(p: ev.Progress, step: int | None = None) -> list[str]:
         parts = []
         if p.total_epochs:
             parts.append(f"epoch {p.epoch}/{p.total_epochs}")
         if p.total_steps:
-            parts.append(f"step {p.step}/{p.total_steps}")
+            parts.append(f"step {step or p.step}/{p.total_steps}")
         return parts
+
+    def note_step(self, step: int) -> None:
+        """A step the run has reached (its curve points): fresher than the throttled Progress events."""
+        self.latest_step = max(self.latest_step, int(step))
+
+    def rewound(self, step: int) -> None:
+        self.latest_step = min(self.latest_step, int(step))
+
+    def refresh_still(self) -> None:
+        """After a batch of events while paused: the bar follows the step the run really stopped at."""
+        if self.paused and not self.ended:
+            self._show_still("paused")
 
     def set_paused(self, paused: bool) -> None:
         """Pause shown on the bar itself; resuming shows the live figures again."""
@@ -76,10 +90,10 @@ class RunProgress(QWidget):
     def set_ended(self, status: str, message: str = "", step: int | None = None) -> None:
         """The run ended: where it got to, without an ETA or a speed (a succeeded run fills the bar)."""
         self.ended, self.paused = True, False
-        if status == "succeeded":
+        if status == RunStatus.SUCCEEDED:
             self.bar.setValue(1000)
-            self.bar.setFormat("succeeded")
-            self.details.setText(" · ".join(self._position(self.last)) if self.last else "")
+            self.bar.setFormat(str(status))
+            self.details.setText(" · ".join(self._position(self.last, step or self.latest_step)) if self.last else "")
         else:
             self._show_still(status, step)
             if message and message != "stopped by the user":
@@ -89,10 +103,11 @@ class RunProgress(QWidget):
     def _show_still(self, word: str, step: int | None = None) -> None:
         """``word at step N`` on the bar, the position (no ETA, no speed) beside it."""
         p = self.last
-        step = step if step is not None else (p.step if p is not None and p.total_steps else None)
+        if step is None:
+            step = max(self.latest_step, p.step if p is not None else 0) or None
         where = f" at step {step}" if step else ""
         self.bar.setFormat(f"{p.node_id + ': ' if p is not None else ''}{word}{where}")
-        self.details.setText(" · ".join(self._position(p)) if p is not None else "")
+        self.details.setText(" · ".join(self._position(p, step)) if p is not None else "")
 
     def begin(self, text: str) -> None:
         """A run (or a continued one) is under way again."""
@@ -107,6 +122,7 @@ class RunProgress(QWidget):
     def reset(self) -> None:
         self.last = None
         self.paused = self.ended = False
+        self.latest_step = 0
         self.bar.setValue(0)
         self.bar.setFormat("idle")
         self.details.setText("")
