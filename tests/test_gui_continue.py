@@ -23,7 +23,7 @@ from engine.runner import Engine  # noqa: E402
 from engine.store import read_metrics  # noqa: E402
 from engine.workflow import Workflow  # noqa: E402
 from gui.testing import HANG_MS, record_events  # noqa: E402
-from tests.fakes import deterministic_torch  # noqa: E402, F401 (a fixture)
+from tests.fakes import DETERMINISTIC_CLI, deterministic_torch, kill_at_first_checkpoint  # noqa: E402, F401
 from tests.test_resume_gan import assert_same_weights, curve, small_gan  # noqa: E402
 
 pytestmark = pytest.mark.usefixtures("deterministic_torch")
@@ -104,6 +104,24 @@ def test_a_stopped_gan_run_continued_from_the_app_reaches_the_uninterrupted_weig
     assert list(shown.values) == pytest.approx([v for _, v in reference_curve], rel=1e-5)
     assert json.loads((run / "run.json").read_text())["status"] == "succeeded"
     assert window.scene.nodes["train"].state == "done"
+
+
+def test_a_crashed_run_continued_from_the_app_reaches_the_uninterrupted_weights(window, qtbot, tmp_path, reference):
+    flow = tmp_path / "flow.json"
+    gan().save(flow)
+    run = tmp_path / "crashed"
+    kill_at_first_checkpoint(DETERMINISTIC_CLI.format(imports=""), flow, run)  # run.json still says "running"
+    window.load_workflow(Workflow.load(flow))  # the canvas already holds the run's workflow
+    handle = window.continue_run(run, device="cpu")
+    assert handle is not None and handle.run_dir == run
+    assert window.dashboard.follower is None  # the live events bring the log now, not a second reader
+    qtbot.waitUntil(lambda: not window.runs.active, timeout=HANG_MS)
+    assert window.runs.last_status == "succeeded"
+    assert_same_weights(reference, run)
+    steps = [s for s, _ in curve(run)]
+    assert steps == sorted(set(steps))  # rows the dead run wrote after its checkpoint were rewound: no repeats
+    shown = list(window.dashboard.curves.series[("train", "loss_g")].steps)
+    assert shown == sorted(set(shown)) and shown[-1] == 56  # on the dashboard too, up to the last step
 
 
 def stopped_run(tmp_path, wf: Workflow):
