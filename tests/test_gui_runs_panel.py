@@ -93,3 +93,15 @@ def test_a_reopened_log_keeps_its_time_stamps_and_follows_new_lines(window, qtbo
     info = json.loads((run / "run.json").read_text())
     (run / "run.json").write_text(json.dumps({**info, "status": "stopped"}))  # the run ended there
     qtbot.waitUntil(lambda: not window.dashboard.follower.following, timeout=HANG_MS)
+
+
+def test_log_reading_takes_whole_lines_only(tmp_path):
+    from engine.logfile import read_complete_lines
+
+    log = tmp_path / "log.txt"
+    log.write_text("aaaa\nbbbb\ncc")
+    assert read_complete_lines(log) == (["aaaa", "bbbb"], 10)  # "cc" is still being written
+    assert read_complete_lines(log, 10) == ([], 10)
+    assert read_complete_lines(log, limit=7) == (["bbbb"], 10)  # the tail of a long log, from a line's start
+    assert read_complete_lines(log, limit=6) == ([], 10)  # a tail that starts mid-line skips to the next line
+    assert read_complete_lines(log, 100) == (["aaaa", "bbbb"], 10)  # a log that shrank is read from its start
