@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import UserInputError
+from engine.names import RunStatus
 from engine.run_files import WORKFLOW_DAMAGED, WORKFLOW_JSON, read_metrics, read_run
 from engine.workflow import Workflow
 
@@ -88,6 +89,23 @@ def report_scores(reports: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def recorded_scores(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """``{"node.steps": last step, "node.loss_g": its last value, ...}`` from metrics.csv rows.
+
+    What a run that ended early (stopped, crashed) recorded before it ended, for
+    the scores its training step never got to report.
+    """
+    out: dict[str, Any] = {}
+    last_step: dict[tuple[str, str], int] = {}
+    for row in rows:
+        node, name, step = str(row["node"]), str(row["name"]), int(row["step"])
+        out[f"{node}.steps"] = max(int(out.get(f"{node}.steps", 0)), step)
+        if name in SCORE_KEYS and step >= last_step.get((node, name), step):
+            last_step[(node, name)] = step
+            out[f"{node}.{name}"] = row["value"]
+    return out
+
+
 def _text(value: Any) -> str:
     if value is None:
         return MISSING
@@ -113,12 +131,18 @@ class Comparison:
         if len(run_dirs) < 2:
             raise UserInputError("give at least two run folders to compare")
         runs = [RunSummary.load(d) for d in run_dirs]
+        comparison = cls(runs)
+        for run in runs:  # a stopped or crashed run wrote no report: its curves say how far it got
+            if run.status != RunStatus.SUCCEEDED:
+                for key, value in recorded_scores(comparison._metric_rows(run)).items():
+                    run.scores.setdefault(key, value)
         keys = sorted({k for r in runs for k in r.params})
         differing = [k for k in keys if len({repr(r.params.get(k)) for r in runs}) > 1]
         order = {key: i for i, key in enumerate(SCORE_KEYS)}
         scores = sorted({k for r in runs for k in r.scores},
                         key=lambda k: (k.split(".", 1)[0], order.get(k.split(".", 1)[1], len(order))))
-        return cls(runs, differing, scores)
+        comparison.differing_params, comparison.score_keys = differing, scores
+        return comparison
 
     def rows(self) -> list[tuple[str, str, list[str]]]:
         """``(section, field, one text per run)``: the differing params, then the run facts and scores."""

@@ -11,6 +11,7 @@ import datetime as dt
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 LOG_NAME = "log.txt"
 LEVELS = ("debug", "info", "warning", "error")
@@ -44,3 +45,32 @@ def parse_log(lines: Iterable[str]) -> list[LogEntry]:
             last = entries[-1]
             entries[-1] = LogEntry(last.stamp, last.level, last.node_id, f"{last.message}\n{line}")
     return entries
+
+
+def read_complete_lines(path: Path, offset: int | None = None, limit: int = 16 * 1024 * 1024) -> tuple[list[str], int]:
+    """The whole lines of ``path`` from byte ``offset``, and the offset just after the last one.
+
+    A log still being written may end in half a line: it is left for the next
+    read, so a follower never shows a cut message.  A file that shrank (a new
+    log in its place) is read again from the start.  At most ``limit`` bytes
+    are read at once; the next call goes on from where this one stopped.
+    Without ``offset``, the file's last ``limit`` bytes are read (from a line's start).
+    """
+    with open(path, "rb") as f:
+        f.seek(0, 2)
+        size = f.tell()
+        skip_partial = offset is None and size > limit
+        if offset is None:
+            offset = max(0, size - limit - 1)  # one byte before: is the tail's first byte a line's start?
+        elif size < offset:
+            offset = 0
+        f.seek(offset)
+        data = f.read(min(limit + skip_partial, size - offset))
+    if skip_partial:  # the tail of a long log starts mid-line: begin at the next whole line
+        cut = data.find(b"\n") + 1
+        data, offset = data[cut:], offset + cut
+    end = data.rfind(b"\n")
+    if end < 0:
+        return [], offset
+    text = data[: end + 1].decode("utf-8", errors="replace")
+    return text.splitlines(), offset + end + 1

@@ -254,6 +254,7 @@ class _RunJob:
             from engine.device import select_device
 
             device, reason = select_device(self.device_pref)
+            self._list_as_running(device)
             self.bus.emit(
                 ev.RunStarted(
                     run_id=handle.run_id,
@@ -279,10 +280,29 @@ class _RunJob:
         finally:
             self._end(status, message, input_error)
 
+    def _list_as_running(self, device: str) -> None:
+        """Put the run in the index now, as *running*: the app lists it at once, and a crashed run stays listed.
+
+        The end of the run updates the row (see RunRecorder.close); a failure here is only a warning there.
+        """
+        index = self.engine.index
+        if index is not None:
+            seen = len(index.warnings)
+            index.record(self.handle.run_dir, {**self.recorder.info, "device": device})
+            self.recorder.warnings += index.warnings[seen:]  # said once, with the run's result
+
+    def _skip_unreached(self, status: RunStatus) -> None:
+        """Steps the run never reached are *skipped*, in the events and run.json: never left *queued* forever."""
+        why = "not run: the run was stopped" if status == RunStatus.STOPPED else "not run: the run ended early"
+        for nid in self.order:
+            if self.states.get(nid) == NodeStatus.QUEUED:
+                self._state(nid, NodeStatus.SKIPPED, why)
+
     def _end(self, status: RunStatus, message: str, input_error: bool) -> None:
         """The run's ending: a final status that tells the truth about the record, then the result."""
         handle, recorder = self.handle, self.recorder
         try:
+            self._skip_unreached(status)
             if status == RunStatus.STOPPED:
                 self._log("run stopped by the user", "warning")
             if recorder.problem and status == RunStatus.SUCCEEDED:
@@ -317,7 +337,7 @@ class _RunJob:
                 self._state(nid, NodeStatus.SKIPPED, f"not run because '{cause}' failed")
                 continue
             if self.handle.control.stop_requested:
-                self._state(nid, NodeStatus.STOPPED, "the run was stopped before this step")
+                self._state(nid, NodeStatus.SKIPPED, "not run: the run was stopped before this step")
                 blocked[nid] = nid
                 continue
             inputs = {lk.target.port: outputs[lk.source.node][lk.source.port] for lk in links}

@@ -4,7 +4,8 @@ Public API (used by the wizards and tests):
 
 * :meth:`MainWindow.load_workflow` – show a Workflow on the canvas (tidied when it has no layout)
 * :meth:`MainWindow.open_file` / :meth:`MainWindow.save` – files
-* :meth:`MainWindow.start_run`, :meth:`stop_run`, :meth:`toggle_pause` – runs
+* :meth:`MainWindow.start_run`, :meth:`continue_run`, :meth:`stop_run`, :meth:`toggle_pause` – runs
+  (gui.window_runs)
 * ``window.past_runs`` – past runs: open a run folder's dashboard, compare, reuse, move to trash
 * :meth:`MainWindow.add_page` / :meth:`show_page` – extra central pages (a welcome screen)
 * ``window.dashboard.preview`` – the image preview widget
@@ -17,7 +18,7 @@ import logging
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QCloseEvent, QImage
+from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
@@ -28,8 +29,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine import events as ev
-from engine.names import NodeStatus, RunStatus
 from engine.workflow import Workflow
 from gui import qtfix, tasks, theme
 from gui.actions import build_actions
@@ -38,7 +37,6 @@ from gui.canvas.layout import needs_layout, tidy_positions
 from gui.canvas.scene import WorkflowScene
 from gui.canvas.view import CanvasView
 from gui.catalog import StepCatalog
-from gui.crash import present, report_for_failed_run
 from gui.dashboard.console import LogConsole
 from gui.dashboard.panel import Dashboard
 from gui.document import CLIPBOARD_MIME, WorkflowDocument
@@ -49,6 +47,7 @@ from gui.past_runs import PastRuns
 from gui.run_control import RunController, RunPhase
 from gui.settings import AppSettings
 from gui.window_files import FileMixin
+from gui.window_runs import RunsMixin
 
 qtfix.apply()  # also here: an editable install may import gui as a namespace package, skipping __init__
 log = logging.getLogger(__name__)
@@ -64,7 +63,7 @@ def describe_device() -> str:
         return f"unknown ({type(exc).__name__})"
 
 
-class MainWindow(FileMixin, QMainWindow):
+class MainWindow(RunsMixin, FileMixin, QMainWindow):
     run_state_changed = Signal(str)
 
     def __init__(self, settings: AppSettings | None = None, catalog: StepCatalog | None = None, probe_device: bool = True) -> None:
@@ -107,6 +106,7 @@ class MainWindow(FileMixin, QMainWindow):
         self.catalog.ready.connect(self._catalog_ready)
         self._probe_device = probe_device
         self._closing: asyncio.Task | None = None  # closes the window once a stopping run has ended
+        self._listed_runs = False  # the Runs panel is filled when the window is first shown
         QTimer.singleShot(100, self.catalog.start)  # after the first paint: the window never waits for torch
 
     # -- construction -------------------------------------------------------------------------------
@@ -166,7 +166,6 @@ class MainWindow(FileMixin, QMainWindow):
         self.scene.rebuild()  # nodes loaded before the catalogue get their ports now
         self.validate_now()
         QTimer.singleShot(200, self.dashboard.curves.warm_up)  # pyqtgraph, while the user looks around
-        self.past_runs.refresh()
         if self._probe_device:
             tasks.launch(self._show_device(), owner=self)
 
@@ -292,82 +291,11 @@ class MainWindow(FileMixin, QMainWindow):
         self.act.run.setToolTip("Validate and run the workflow" + (f" ({count} problem(s) to fix first)" if count else ""))
         return problems
 
-    # -- runs --------------------------------------------------------------------------------------------------
-    def start_run(self, out_dir: str | Path | None = None, device: str = "auto"):
-        """Validate, then start the engine on its worker thread; returns the RunHandle or None."""
-        if self.runs.active:
-            return None
-        self.catalog.wait()
-        from engine.runner import WorkflowInvalid
-
-        self.validate_now()
-        try:
-            handle = self.runs.start(self.doc.workflow.copy(), out_dir=out_dir, device=device)
-        except WorkflowInvalid as exc:
-            for problem in exc.problems:
-                self.console.append("error", str(problem), problem.node_id)
-            self.log_dock.raise_()
-            self.statusBar().showMessage(f"Cannot run: {len(exc.problems)} problem(s) — see the red badges and the log", 8000)
-            return None
-        self.scene.clear_run_states()
-        self.dashboard.reset()
-        self.console.append("info", f"run started: {handle.run_dir}")
-        self.dashboard_dock.raise_()
-        return handle
-
-    def stop_run(self) -> None:
-        self.runs.stop()
-
-    def toggle_pause(self) -> None:
-        if self.runs.state == RunPhase.RUNNING:
-            self.runs.pause()
-        elif self.runs.state == RunPhase.PAUSED:
-            self.runs.resume()
-        self.act.pause.setChecked(self.runs.state == RunPhase.PAUSED)
-
-    def _on_events(self, events: list) -> None:
-        for e in events:
-            if isinstance(e, ev.NodeState):
-                self.scene.set_node_state(e.node_id, e.state, e.message, 0.0 if e.state == NodeStatus.RUNNING else None)
-                if e.state == NodeStatus.FAILED:
-                    self.statusBar().showMessage(f"{e.node_id} failed: {e.message}", 10000)
-            elif isinstance(e, ev.Progress):
-                item = self.scene.nodes.get(e.node_id)
-                if item is not None and item.state == NodeStatus.RUNNING:
-                    item.set_state(NodeStatus.RUNNING, item.state_message, e.fraction)
-            elif isinstance(e, ev.RunStarted):
-                self.device_label.setText(f"Device: {e.device}")
-                QTimer.singleShot(0, lambda d=e.device: self._label_device(d))
-        self.dashboard.handle(events)
-
-    def _label_device(self, device: str) -> None:
-        from engine.device import device_label
-
-        self.device_label.setText(f"Device: {device_label(device)}")
-
-    def _thumbnail(self, node_id: str, image: QImage) -> None:
-        if not image.isNull():
-            self.scene.set_thumbnail(node_id, image)
-
-    def _run_finished(self, status: str, message: str) -> None:
-        self.statusBar().showMessage(f"Run {status}" + (f": {message}" if message else ""), 10000)
-        self.past_runs.refresh()
-        if status == RunStatus.FAILED and self.runs.run_dir is not None:
-            present(report_for_failed_run(self.runs.run_dir, message), self)
-
-    def _update_actions(self, state: str) -> None:
-        active = state != RunPhase.IDLE
-        self.act.run.setEnabled(not active)
-        self.act.pause.setEnabled(state in (RunPhase.RUNNING, RunPhase.PAUSED))
-        self.act.pause.setChecked(state == RunPhase.PAUSED)
-        self.act.pause.setText("&Resume" if state == RunPhase.PAUSED else "&Pause")
-        self.act.stop.setEnabled(state in (RunPhase.RUNNING, RunPhase.PAUSED))
-        shown = {RunPhase.IDLE: "Idle", RunPhase.RUNNING: "Running", RunPhase.PAUSED: "Paused",
-                 RunPhase.STOPPING: "Stopping…"}[RunPhase(state)]
-        if state == RunPhase.IDLE and self.runs.last_status:
-            shown = f"Idle · last run {self.runs.last_status}"
-        self.state_label.setText(shown)
-        self.run_state_changed.emit(state)
+    def showEvent(self, event) -> None:  # noqa: N802, ANN001 - QShowEvent
+        super().showEvent(event)
+        if not self._listed_runs:  # past runs from the index, in the background, as soon as the app opens
+            self._listed_runs = True
+            self.past_runs.refresh()  # a later refresh (a run starting) supersedes it
 
     # -- theme and closing -------------------------------------------------------------------------------------------
     def set_theme(self, name: str) -> None:
@@ -380,6 +308,7 @@ class MainWindow(FileMixin, QMainWindow):
             item.update()
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+        self.runs.settle()  # a run whose worker has just ended is over: nothing to ask
         if self.runs.active:
             event.ignore()  # the window closes once the run has stopped (its checkpoint saved), however long that takes
             if self._closing is None:

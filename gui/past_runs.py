@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
+from engine.names import RunStatus
 from gui import tasks
 from gui.history import RunHistory
 
@@ -58,6 +59,7 @@ class PastRuns(QObject):
         self.window = window
         self.panel = panel
         self._refreshing: asyncio.Task | None = None
+        self.listed: list[dict[str, Any]] = []  # the index's rows as last shown, newest first
         panel.open_run.connect(self.open)
         panel.compare_runs.connect(self.compare)
         panel.reuse_run.connect(self.reuse)
@@ -66,7 +68,13 @@ class PastRuns(QObject):
 
     # -- the list -----------------------------------------------------------------------------------
     def refresh(self) -> asyncio.Task:
-        """Re-read the index in the background; the newest request wins."""
+        """Re-read the index in the background; the newest request wins.
+
+        The window calls it when it is first shown and whenever a run starts or
+        ends (the engine lists a run as *running* when it starts), so the list is
+        never stale; the panel's Refresh button only re-reads what other
+        processes (``loom run`` in a terminal) added.
+        """
         if self._refreshing is not None:
             self._refreshing.cancel()
         self._refreshing = tasks.launch(self._refresh(), owner=self.panel)
@@ -74,8 +82,17 @@ class PastRuns(QObject):
 
     async def _refresh(self) -> list[dict[str, Any]]:
         runs = await tasks.run_blocking(list_runs)
+        self.listed = runs
         self.panel.show_runs(runs)
         return runs
+
+    def last_unfinished(self) -> str | None:
+        """The newest listed run that ended early (stopped, failed, or crashed while *running*), if any."""
+        active = str(self.window.runs.run_dir) if self.window.runs.active else None
+        for run in self.listed:
+            if run.get("exists") and run.get("status") in (RunStatus.STOPPED, RunStatus.FAILED, RunStatus.RUNNING) and run["run_dir"] != active:
+                return str(run["run_dir"])
+        return None
 
     # -- open -----------------------------------------------------------------------------------------
     def open_dialog(self) -> None:
@@ -92,7 +109,7 @@ class PastRuns(QObject):
         from engine.errors import UserInputError
 
         w = self.window
-        ran = _workflow_of(Path(run_dir))
+        ran = workflow_of(Path(run_dir))
         if ran is not None and not w.doc.workflow.nodes:
             w.load_workflow(ran)  # resets the dashboard: before the run is loaded into it
         try:
@@ -100,7 +117,7 @@ class PastRuns(QObject):
         except UserInputError as exc:
             w.show_error("Cannot open run", str(exc))
             return False
-        same = ran is not None and _shape(ran) == _shape(w.doc.workflow)
+        same = ran is not None and same_nodes(ran) == same_nodes(w.doc.workflow)
         if same:
             for node_id, node in info.get("nodes", {}).items():
                 w.scene.set_node_state(node_id, node.get("state", ""), node.get("message", ""))
@@ -168,7 +185,7 @@ class PastRuns(QObject):
         return moved
 
 
-def _workflow_of(run_dir: Path):  # noqa: ANN202 - engine.workflow.Workflow | None
+def workflow_of(run_dir: Path):  # noqa: ANN202 - engine.workflow.Workflow | None
     """The workflow a run ran (its ``workflow.json``), or None when it cannot be read."""
     from engine.errors import UserInputError
     from engine.workflow import Workflow
@@ -179,6 +196,6 @@ def _workflow_of(run_dir: Path):  # noqa: ANN202 - engine.workflow.Workflow | No
         return None
 
 
-def _shape(workflow) -> set[tuple[str, str]]:  # noqa: ANN001
-    """Node ids and types: enough to say a canvas shows the workflow a run ran."""
+def same_nodes(workflow) -> set[tuple[str, str]]:  # noqa: ANN001
+    """Node ids and types (compare two of these): enough to say a canvas shows the workflow a run ran."""
     return {(node.id, node.type) for node in workflow.nodes}

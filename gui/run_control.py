@@ -6,15 +6,22 @@ nodes.  Everything the engine says arrives as coalesced batches on the GUI
 thread; the controller tracks the run state for menus and the status bar.
 Nothing here waits for the worker: the end of a run is the ``finished``
 signal (closing the window awaits it, see ``MainWindow.closeEvent``).
+
+The controller learns that a run ended from the engine itself (its handle:
+the worker is done, its folder lock released, run.json written), not from
+whatever the next coalesced batch happens to hold: every bridge tick asks the
+handle, and :meth:`RunController.settle` asks it at once for callers that must
+know this instant (closing the window right after ``handle.wait()``).  So once
+``finished`` has been emitted the phase is IDLE, a Continue can lock the
+folder, and closing the window asks nothing.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QObject, Signal
 
-from engine import events as ev
 from engine.names import RunStatus, TextEnum
 from gui.bridge import EventBridge
 from gui.paths import runs_root
@@ -55,11 +62,13 @@ class RunController(QObject):
     state_changed = Signal(str)  # a RunPhase value
     events = Signal(list)  # coalesced engine events, on the GUI thread
     finished = Signal(str, str)  # status, message
+    started = Signal(str)  # the run folder, as soon as the engine accepted the run
 
     def __init__(self, parent: QObject | None = None, rate_hz: int = 20) -> None:
         super().__init__(parent)
         self.bridge = EventBridge(self, rate_hz)
         self.bridge.batch.connect(self._on_batch)
+        self.bridge.timer.timeout.connect(self.settle)  # after the bridge's own flush on each tick
         self._engine = None
         self.handle = None
         self.state = RunPhase.IDLE
@@ -79,18 +88,31 @@ class RunController(QObject):
     def active(self) -> bool:
         return self.state != RunPhase.IDLE
 
-    def start(self, workflow, out_dir: str | Path | None = None, device: str = "auto"):
-        """Validate and start; raises ``engine.runner.WorkflowInvalid`` before anything starts."""
+    def start(self, workflow, out_dir: str | Path | None = None, device: str = "auto",
+              resume_from: str | Path | None = None):
+        """Validate and start (``resume_from``: continue that run folder from its checkpoints).
+
+        Raises ``engine.runner.WorkflowInvalid`` (``RunRefused`` for a folder
+        that cannot be continued) before anything starts.
+        """
+        self.settle()
         if self.active:
             raise RuntimeError("a run is already in progress")
         leave_a_core_for_the_ui()
-        self.handle = self.engine.start(workflow, out_dir=out_dir, runs_root=runs_root(), device=device,
-                                        on_event=self.bridge.post)
-        self.run_dir = self.handle.run_dir
+        handle = self.engine.start(workflow, out_dir=out_dir, runs_root=runs_root(), device=device,
+                                   on_event=self.bridge.post, resume_from=resume_from)
+        self.handle = handle
+        self.run_dir = handle.run_dir
         self.last_status = ""
         self.bridge.start()
         self._set_state(RunPhase.RUNNING)
-        return self.handle
+        self.started.emit(str(handle.run_dir))
+        return handle
+
+    def settle(self) -> None:
+        """Finish now if the engine's worker is done: nobody then sees as active a run that is over."""
+        if self.state != RunPhase.IDLE and self.handle is not None and not self.handle.running:
+            self._finish(self.handle)
 
     def pause(self) -> None:
         if self.state == RunPhase.RUNNING and self.handle is not None:
@@ -109,15 +131,18 @@ class RunController(QObject):
 
     def _on_batch(self, batch: list) -> None:
         self.events.emit(batch)
-        done = next((e for e in batch if isinstance(e, ev.RunFinished)), None)
-        if done is not None:
-            self.last_status = done.status
-            QTimer.singleShot(0, lambda: self._finish(done))
 
-    def _finish(self, done: ev.RunFinished) -> None:
-        self.bridge.stop()
+    def _finish(self, handle) -> None:  # noqa: ANN001 - engine.run_handle.RunHandle
+        """The worker is done: deliver its last events, go IDLE, then say how it ended."""
+        if handle is not self.handle or self.state == RunPhase.IDLE:
+            return
+        self.bridge.stop()  # the remaining events, RunFinished among them, before the phase changes
+        result = handle.result
+        status = str(result.status) if result is not None else RunStatus.FAILED
+        message = result.message if result is not None else "the run ended without a result"
+        self.last_status = status
         self._set_state(RunPhase.IDLE)
-        self.finished.emit(done.status, done.message)
+        self.finished.emit(status, message)
 
     def _set_state(self, state: RunPhase) -> None:
         if state != self.state:

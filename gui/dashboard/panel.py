@@ -3,12 +3,13 @@
 :meth:`Dashboard.handle` takes one coalesced batch from the bridge and
 redraws once; :meth:`Dashboard.load_run` rebuilds the same view from a run
 folder (metrics.csv, run.json, the saved PNGs and texts, log.txt), so a finished run
-looks the same as it did live.
+looks the same as it did live; the log of a run still being written (another
+process) keeps growing (:mod:`gui.dashboard.log_follow`).  A run that ended
+early says where it got to on the progress bar, with no ETA or speed.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from pathlib import Path
 
@@ -17,12 +18,13 @@ from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QSplitter, QTabWidget, QVBoxLayout, QWidget
 
 from engine import events as ev
-from engine.logfile import LOG_NAME, parse_log
+from engine.logfile import LOG_NAME, read_complete_lines
 from engine.names import RunStatus
 from gui.dashboard.confusion import ConfusionView
 from gui.dashboard.console import LogConsole
 from gui.dashboard.curves import MetricCurves
 from gui.dashboard.images import to_qimage
+from gui.dashboard.log_follow import LogClock, LogFollower, show_lines
 from gui.dashboard.mistakes import MistakesTable
 from gui.dashboard.preview import ImagePreview
 from gui.dashboard.progress import RunProgress
@@ -44,6 +46,7 @@ class Dashboard(QWidget):
         self.console = console or LogConsole()
         self.reports: dict[str, dict] = {}
         self.run_dir: Path | None = None  # where the shown run's evaluate folders are (the confusion drill-down)
+        self.follower: LogFollower | None = None
         self.tabs = QTabWidget()
         self.tabs.addTab(self.preview, "Images")
         self.tabs.addTab(self.texts, "Texts")
@@ -62,7 +65,15 @@ class Dashboard(QWidget):
         layout.addWidget(self.progress)
         layout.addWidget(split, 1)
 
+    def stop_following(self) -> None:
+        """Stop reading new lines of a reopened run's log (it is ours again, or another run is shown)."""
+        if self.follower is not None:
+            self.follower.stop()
+            self.follower.deleteLater()
+            self.follower = None
+
     def reset(self) -> None:
+        self.stop_following()
         self.curves.clear()
         self.preview.clear()
         self.texts.clear()
@@ -79,6 +90,7 @@ class Dashboard(QWidget):
         for e in events:
             if isinstance(e, ev.MetricPoint):
                 self.curves.add_point(e)
+                self.progress.note_step(e.step)
             elif isinstance(e, ev.Progress):
                 self.progress.update_progress(e)
             elif isinstance(e, ev.ImageReady):
@@ -92,14 +104,21 @@ class Dashboard(QWidget):
                 self._report(e.node_id, e.report)
             elif isinstance(e, ev.Rewind):
                 self.curves.rewind(e.node_id, e.step)
+                self.progress.rewound(e.step)
             elif isinstance(e, ev.RunStarted):
                 self.run_dir = Path(e.run_dir)
-                self.progress.set_status(f"running on {e.device}", 0.0)
+                self.progress.begin(f"running on {e.device}")
             elif isinstance(e, ev.RunFinished):
-                self.progress.set_status(e.status + (f": {e.message}" if e.message else ""))
+                self.progress.set_ended(e.status, e.message, self.last_step())
+        self.progress.refresh_still()
         self.curves.redraw()
         for node_id, image_event in latest_image.items():
             self.thumbnail.emit(node_id, to_qimage(image_event.pixels))
+
+    def last_step(self) -> int | None:
+        """The furthest step any curve reached (where a stopped run got to), None without curves."""
+        ends = [int(s.steps[-1]) for s in self.curves.series.values() if s.n]
+        return max(ends) if ends else None
 
     def _text(self, node_id: str, name: str, step: int, text: str | None, path: str) -> None:
         """A text frame; a run without pictures opens the Texts tab on its first text."""
@@ -144,42 +163,20 @@ class Dashboard(QWidget):
             if node.get("report"):
                 self._report(node_id, node["report"])
         log_path = run_dir / LOG_NAME
-        if log_path.exists():
-            lines = log_path.read_text(encoding="utf-8", errors="replace").splitlines()[-5000:]
-            clock = LogClock(info.get("started"))
-            for entry in parse_log(lines):
-                self.console.append(entry.level, entry.message, entry.node_id, clock.at(entry.stamp))
         status = info.get("status", "")
-        self.progress.set_status(f"{info.get('run_id', run_dir.name)}: {status}", 1.0 if status == RunStatus.SUCCEEDED else None)
+        if log_path.exists():
+            lines, offset = read_complete_lines(log_path)
+            clock = LogClock(info.get("started"))
+            show_lines(self.console, lines[-5000:], clock)
+            if status == RunStatus.RUNNING:  # another process is writing it (or it crashed): follow it
+                self.follower = LogFollower(self.console, run_dir, log_path, offset, clock, self)
+        if status in (RunStatus.STOPPED, RunStatus.FAILED):
+            self.progress.set_ended(status, "", self.last_step())
+            self.progress.bar.setFormat(f"{info.get('run_id', run_dir.name)}: {self.progress.bar.format()}")
+        else:
+            self.progress.set_status(f"{info.get('run_id', run_dir.name)}: {status}",
+                                     1.0 if status == RunStatus.SUCCEEDED else None)
         return info
 
     def apply_theme(self, c: Colors) -> None:
         self.curves.apply_theme(c)
-
-
-class LogClock:
-    """Turns a log line's ``HH:MM:SS`` back into a time, on the run's start date (a run may pass midnight).
-
-    So a reopened run's log shows when things happened, not when it was reopened.
-    """
-
-    def __init__(self, started: str | None) -> None:
-        try:
-            self.day = dt.datetime.fromisoformat(started).astimezone() if started else None
-        except (TypeError, ValueError):
-            self.day = None
-        self.last: float | None = None
-
-    def at(self, stamp: str) -> float | None:
-        if self.day is None:
-            return None
-        try:
-            clock = dt.time.fromisoformat(stamp)
-        except ValueError:
-            return self.last
-        when = self.day.replace(hour=clock.hour, minute=clock.minute, second=clock.second, microsecond=0)
-        if self.last is not None and when.timestamp() < self.last - 3600:  # past midnight
-            self.day += dt.timedelta(days=1)
-            when += dt.timedelta(days=1)
-        self.last = when.timestamp()
-        return self.last
