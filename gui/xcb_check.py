@@ -95,4 +95,10 @@ def check_platform(env: Mapping[str, str] | None = None, present: Callable[[str]
     if not uses_xcb(env, platform):
         return ""
     missing = missing_libraries(present)
-    return missing_message(missing) if missing else ""
+    if missing:
+        return missing_message(missing)
+    if not env.get("DISPLAY"):  # Qt's answer would be the same advice to reinstall
+        return ("loom: the desktop app needs a display, and none is set (DISPLAY is empty): start loom from a "
+                "desktop session or over `ssh -X`; on a server without one, use the command line "
+                "(loom run WORKFLOW.json).")
+    return ""

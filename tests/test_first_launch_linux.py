@@ -36,6 +36,11 @@ def test_nothing_to_say_when_everything_is_there_or_xcb_is_not_used():
     assert xcb_check.check_platform({"QT_QPA_PLATFORM": "xcb"}, nothing, "linux") != ""
 
 
+def test_no_display_is_said_in_words_too():
+    message = xcb_check.check_platform({}, lambda _s: True, "linux")
+    assert "needs a display" in message and "loom run" in message
+
+
 def test_the_list_covers_what_the_issue_names():
     packages = set(xcb_check.XCB_LIBRARIES.values())
     assert {"libxcb-cursor0", "libxcb-icccm4", "libxcb-keysyms1", "libxcb-image0", "libxcb-render-util0",
