@@ -86,3 +86,24 @@ def test_a_running_step_says_running_and_a_never_run_step_shows_its_problems(win
     assert train.badge()[0] == "running 50%"  # what a run does now outranks everything
     window.scene.set_node_state("train", "failed", "diverged")
     assert train.badge()[0] == "1 problem"
+
+
+def test_a_refused_run_badges_the_step_whose_files_are_gone_even_if_it_was_done(window, qtbot, tmp_path):
+    from tests.test_data_helpers import good_images
+
+    folder = tmp_path / "pets"
+    good_images(folder, classes=("cats", "dogs"), per_class=8)
+    wf = small_example("classify_digits", train={"epochs": 1})
+    wf.node("data").type = "image_folder"
+    wf.node("data").params = {"path": str(folder), "size": 8}
+    window.load_workflow(wf)
+    run_to_end(window, qtbot, tmp_path / "first")
+    assert window.scene.nodes["data"].badge()[0] in ("done", "cached")
+
+    import shutil
+
+    shutil.rmtree(folder)  # the data moved away after the run: only the file check (on Run) can see it
+    assert window.start_run(out_dir=tmp_path / "second") is None
+    data = window.scene.nodes["data"]
+    assert data.badge() == ("1 problem", STATE_COLORS["invalid"])
+    assert "does not exist" in data.toolTip()
