@@ -50,11 +50,12 @@ def test_a_run_folder_and_its_export_are_readable_by_others_under_umask_022(umas
     out = tmp_path / "run"
     result = Engine(disk_cache=False).run(tiny_export_flow(), out_dir=out, device="cpu")
     assert result.status == "succeeded", result.message
-    files = [p for p in out.rglob("*") if p.is_file() and p.name != ".lock"]
+    files = [p for p in out.rglob("*") if p.is_file()]
     folders = [out, *(p for p in out.rglob("*") if p.is_dir())]
     names = {p.name for p in files}
     assert {"run.json", "workflow.json", "metrics.csv"} <= names
     assert any(p.parent.name == "export" for p in files), names  # the exported model is among them
+    assert any(p.parent.name == "checkpoints" for p in files), names  # and the training checkpoint
     assert {str(p.relative_to(out)): oct(mode(p)) for p in files if mode(p) != 0o644} == {}
     assert {str(p.relative_to(out)): oct(mode(p)) for p in folders if mode(p) != 0o755} == {}
 
