@@ -93,7 +93,7 @@ def test_the_pre_check_agrees_with_the_run(tmp_path):
     summary = scan.summary(3)
     assert "  • cats: 6 images (of 9 files)" in summary  # counted without the broken files
     assert "Class 'birds' has no usable image" in summary
-    assert f"… and {len(broken) - 3} more (Show all lists every one)" in summary
+    assert f"… and {len(broken) - 3} more (Show all skipped files lists every one)" in summary
     assert set(scan.skipped_text().splitlines()) == {
         f"{s['file']}: {s['reason']}" + (f" ({s['detail']})" if s["detail"] else "") for s in scan.skipped}
 

@@ -104,8 +104,9 @@ class DataPage(CheckedSourcePage):
         self.show_all.clicked.connect(self.show_skipped)
         self.show_all.hide()
         column = QVBoxLayout()
-        column.addWidget(self.summary, 1)
-        column.addWidget(self.show_all, 0, Qt.AlignLeft)
+        column.addWidget(self.summary)
+        column.addWidget(self.show_all, 0, Qt.AlignLeft)  # right under the list it completes
+        column.addStretch(1)
         info.addLayout(column, 1)
         info.addWidget(self.thumbs)
         self.body.addLayout(info, 1)

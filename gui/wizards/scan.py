@@ -122,7 +122,7 @@ class FolderScan:
             for s in self.skipped[:shown]:
                 lines.append(f"  – {s['file']}: {s['reason']}" + (f" ({s['detail']})" if s.get("detail") else ""))
             if len(self.skipped) > shown:
-                lines.append(f"  – … and {len(self.skipped) - shown} more (Show all lists every one)")
+                lines.append(f"  – … and {len(self.skipped) - shown} more (Show all skipped files lists every one)")
         else:
             lines.append("Nothing to clean: every checked file is a usable image.")
         return "\n".join(lines)
