@@ -2,7 +2,10 @@
 
 Writes go to a temporary file in the same folder, are flushed to disk, then
 ``os.replace``d over the target (atomic on POSIX and Windows), so a crash
-never leaves half a file.
+never leaves half a file.  The file gets the permissions any program's new
+file gets (0666 less the umask: 0644 under the usual 022), so a colleague can
+open a shared export or run folder; replacing a file keeps the mode its owner
+gave it.  (``tempfile.mkstemp`` would make every file 0600.)
 
 Every file Loom reads back (workflows, run.json, cards) may have been edited,
 truncated or replaced by garbage.  :func:`read_json` is the one door they
@@ -19,7 +22,7 @@ import contextlib
 import errno
 import json
 import os
-import tempfile
+import secrets
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -48,7 +51,7 @@ def atomic_write(path: Path, writer: Callable[[BinaryIO], Any]) -> None:
     """Call ``writer(file)`` on a temp file, then move it over ``path``."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = _create_temp(path)
     try:
         with os.fdopen(fd, "wb") as f:
             writer(f)
@@ -59,6 +62,30 @@ def atomic_write(path: Path, writer: Callable[[BinaryIO], Any]) -> None:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def _create_temp(path: Path) -> tuple[int, str]:
+    """A new, exclusive temp file beside ``path``, with the mode ``path`` has (or a new file's mode).
+
+    Created with mode 0666 so the kernel applies the process's umask itself: no reading of the umask
+    (``os.umask`` can only be read by changing it, which races with other threads' file creation).
+    """
+    try:
+        keep = os.stat(path).st_mode & 0o7777
+    except OSError:
+        keep = None
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
+    for _ in range(100):
+        tmp = os.path.join(path.parent, f".{path.name}.{secrets.token_hex(4)}.tmp")
+        try:
+            fd = os.open(tmp, flags, 0o666)
+        except FileExistsError:
+            continue
+        if keep is not None:
+            with contextlib.suppress(OSError):  # e.g. a file system without POSIX modes
+                os.chmod(tmp, keep)
+        return fd, tmp
+    raise FileExistsError(errno.EEXIST, "no free temporary file name", str(path.parent))
 
 
 # -- reading -------------------------------------------------------------------------------------------------------

@@ -58,7 +58,17 @@ def _exec(app) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``loom`` with no arguments: open the desktop app (an optional workflow path may follow)."""
+    """``loom`` with no arguments: open the desktop app (an optional workflow path may follow).
+
+    Exits 1 with one message, before Qt starts, when the system lacks libraries Qt's X11 platform needs
+    (Qt itself would abort with advice to reinstall the application, which does not help).
+    """
+    from gui import xcb_check
+
+    problem = xcb_check.check_platform()
+    if problem:
+        print(problem, file=sys.stderr)
+        return 1
     args = sys.argv[1:] if argv is None else list(argv)
     app = create_app([sys.argv[0], *args] if argv is not None else None)
     from gui.crash import install_last_line_of_defence

@@ -33,6 +33,7 @@ class WorkflowDocument(QObject):
     reset = Signal()  # the whole workflow was replaced
     changed = Signal()  # anything changed (validation, autosave and title follow this)
     path_changed = Signal()
+    name_changed = Signal()  # the workflow took a new name (Save As)
 
     def __init__(self, catalog, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -56,11 +57,25 @@ class WorkflowDocument(QObject):
         self.path_changed.emit()
         self.changed.emit()
 
-    def save(self, path: str | Path | None = None) -> Path:
+    def save(self, path: str | Path | None = None, rename: bool = False) -> Path:
+        """Write the workflow; ``rename`` (Save As) names it after the file first.
+
+        The name is what runs and the run index are called by, so after *Save As my_digits.json* the next
+        run is a ``my_digits`` run, not one named after the example the workflow started from.
+        """
         target = Path(path) if path else self.path
         if target is None:
             raise ValueError("no path to save to")
-        self.workflow.save(target)
+        old_name = self.workflow.name
+        if rename and target.stem:
+            self.workflow.name = target.stem
+        try:
+            self.workflow.save(target)
+        except BaseException:
+            self.workflow.name = old_name  # nothing was saved: nothing was renamed
+            raise
+        if self.workflow.name != old_name:
+            self.name_changed.emit()
         if target != self.path:
             self.path = target
             self.path_changed.emit()

@@ -275,15 +275,21 @@ class MainWindow(RunsMixin, FileMixin, QMainWindow):
     def _schedule_validation(self) -> None:
         self._validation_timer.start()
 
-    def validate_now(self) -> dict[str, list[str]]:
-        """Check the document with the engine's rules and badge the nodes that have problems."""
+    def validate_now(self, found: list | tuple = ()) -> dict[str, list[str]]:
+        """Check the document with the engine's rules and badge the nodes that have problems.
+
+        ``found``: problems a refused Run found in the files (missing folder, unreadable CSV); they are
+        badged too, so a step left *done* by an earlier run does not look fine while Run refuses it.
+        """
         if not self.catalog.is_ready:
             return {}
         from engine.validation import validate
 
         problems: dict[str, list[str]] = {}
-        for p in validate(self.doc.workflow):
-            problems.setdefault(p.node_id, []).append(f"{p.field}: {p.message}" if p.field else p.message)
+        for p in [*validate(self.doc.workflow), *[f for f in found if f.node_id in self.scene.nodes]]:
+            text = f"{p.field}: {p.message}" if p.field else p.message
+            if text not in problems.setdefault(p.node_id, []):  # a refused Run repeats validation's own
+                problems[p.node_id].append(text)
         self.problems = problems
         self.scene.set_problems(problems)
         self.inspector.set_problems(problems)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from engine.workflow import Workflow
@@ -35,6 +36,21 @@ class FileMixin:
         if self.maybe_save():
             self.load_workflow(Workflow())
 
+    def start_empty_canvas(self) -> bool:
+        """The welcome screen's *Start with an empty canvas*: a new, empty, untitled workflow on the canvas.
+
+        Whatever the canvas held (an example, the last wizard's workflow) goes, after the usual offer to
+        save unsaved edits; False when the analyst cancels that.  The canvas page is shown after the
+        document's replacement has been announced, since an empty document otherwise sends the window
+        back to the welcome screen.
+        """
+        if not self.maybe_save():
+            return False
+        if self.doc.workflow.nodes or self.doc.path is not None or self.doc.dirty:
+            self.load_workflow(Workflow())
+        QTimer.singleShot(0, self, lambda: self.show_page("canvas"))  # queued after the reset's own reactions
+        return True
+
     def open_dialog(self) -> None:
         if not self.maybe_save():
             return
@@ -50,11 +66,12 @@ class FileMixin:
     def save_as(self) -> bool:
         suggestion = str(self.doc.path or Path.home() / f"{self.doc.workflow.name}.json")
         path, _ = QFileDialog.getSaveFileName(self, "Save workflow", suggestion, FILE_FILTER)
-        return bool(path) and self._save_to(Path(path))
+        return bool(path) and self._save_to(Path(path), rename=True)
 
-    def _save_to(self, path: Path) -> bool:
+    def _save_to(self, path: Path, rename: bool = False) -> bool:
+        """Save; with ``rename`` (Save As) the workflow takes the file's name, so its next runs are named after it."""
         try:
-            self.doc.save(path)
+            self.doc.save(path, rename=rename)
         except OSError as exc:
             self.show_error("Cannot save", f"{path}: {exc}")
             return False

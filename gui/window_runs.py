@@ -74,6 +74,7 @@ class RunsMixin:
             if isinstance(exc, RunRefused) and kwargs.get("resume_from") is not None:
                 self.show_error(CANNOT_CONTINUE, str(exc))  # the engine's words: damaged, in use, another workflow
                 return None
+            self.validate_now(exc.problems)  # the files' problems get their badges too
             for problem in exc.problems:
                 self.console.append("error", str(problem), problem.node_id)
             self.log_dock.raise_()

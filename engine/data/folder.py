@@ -24,6 +24,7 @@ from engine.data.listing import FolderListing, list_folder
 __all__ = ["CleaningReport", "FolderListing", "FolderOptions", "FolderScan", "list_folder", "load_image_folder",
            "output_channels", "scan_classes", "scan_image_folder"]
 LABELS_MODES = ("auto", "folders", "none")
+SKIPPED_LIST_NAME = "skipped_files.txt"  # in the data node's folder: every skipped file, one a line
 
 
 @dataclass
@@ -35,9 +36,24 @@ class CleaningReport:
     duplicates: list[dict[str, str]] = field(default_factory=list)  # {file, same_as}
     resized: int = 0
     converted: dict[str, int] = field(default_factory=dict)  # source mode -> count
+    images_per_class: dict[str, int] = field(default_factory=dict)  # usable images only (no broken, no duplicate)
+    emptied_classes: list[str] = field(default_factory=list)  # class folders whose every file was skipped
 
     def skip(self, rel: str, reason: str, detail: str = "") -> None:
         self.skipped.append({"file": rel, "reason": reason, "detail": detail})
+
+    def skipped_lines(self, limit: int, see: str = "") -> list[str]:
+        """One line per skipped file, the first ``limit`` of them, then "... and N more — see ``see``"."""
+        lines = [f"{s['file']}: {s['reason']}" + (f" ({s['detail']})" if s["detail"] else "")
+                 for s in self.skipped[:limit]]
+        more = len(self.skipped) - limit
+        if more > 0:
+            lines.append(f"... and {more} more skipped file{'s' if more > 1 else ''}" + (f" — see {see}" if see else ""))
+        return lines
+
+    def skipped_list_text(self) -> str:
+        """Every skipped file, one per line (tab-separated: file, reason, detail), for :data:`SKIPPED_LIST_NAME`."""
+        return "".join(f"{s['file']}\t{s['reason']}\t{s['detail']}\n" for s in self.skipped)
 
     def to_json(self) -> dict[str, Any]:
         by_reason: dict[str, int] = {}
@@ -52,6 +68,8 @@ class CleaningReport:
             "duplicate_files": list(self.duplicates),
             "resized": self.resized,
             "converted_modes": dict(self.converted),
+            "images_per_class": dict(self.images_per_class),
+            "emptied_classes": list(self.emptied_classes),
         }
 
 
@@ -84,6 +102,15 @@ class FolderScan:
     labels: list[int] = field(default_factory=list)
     pixels: list[torch.Tensor] = field(default_factory=list)  # empty unless keep_pixels
     all_grey: bool = True
+    checked: int = 0  # files decoded: all of them, unless an even sample was asked for
+
+
+def even_sample(items: list, limit: int | None) -> list:
+    """At most ``limit`` items spread evenly over ``items`` (all of them when ``limit`` is None)."""
+    if limit is None or len(items) <= limit:
+        return list(items)
+    step = len(items) / limit
+    return [items[int(i * step)] for i in range(limit)]
 
 
 def scan_image_folder(
@@ -93,11 +120,14 @@ def scan_image_folder(
     check: Callable[[], None] = lambda: None,
     progress: Callable[[float], None] = lambda f: None,
     workers: int | None = None,
+    sample: int | None = None,
 ) -> FolderScan:
     """Decode every file once: clean, dedupe, and keep the pixels (or only the file list, for streaming).
 
     ``check`` is called between chunks (the run's Stop/Pause); decoding runs on
-    a thread pool because PIL releases the GIL while it decodes.
+    a thread pool because PIL releases the GIL while it decodes.  ``sample``
+    decodes only an even sample of that many files: the wizards' quick look at
+    a big folder, judged by the very code the run uses.
     """
     listing = list_folder(root, opts.labels)
     scan = FolderScan(listing, CleaningReport())
@@ -109,10 +139,12 @@ def scan_image_folder(
     seen: dict[str, str] = {}
     workers = workers or min(8, (os.cpu_count() or 2))
     chunk = 256
+    files = even_sample(listing.files, sample)
+    scan.checked = len(files)
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        for start in range(0, len(listing.files), chunk):
+        for start in range(0, len(files), chunk):
             check()
-            part = listing.files[start:start + chunk]
+            part = files[start:start + chunk]
             decoded = pool.map(
                 lambda item: decode_file(
                     item[0], opts.size, opts.fit, decode_channels, opts.max_pixels, opts.min_side
@@ -141,21 +173,27 @@ def scan_image_folder(
                 scan.labels.append(cls)
                 if keep_pixels:
                     scan.pixels.append(px)
-            progress(min(1.0, (start + len(part)) / max(1, len(listing.files))))
+            progress(min(1.0, (start + len(part)) / max(1, len(files))))
     return scan
 
 
 def scan_classes(scan: FolderScan) -> tuple[list[str], torch.Tensor | None]:
-    """Class names and contiguous labels, dropping classes whose every file was skipped (and saying so)."""
+    """Class names and contiguous labels, dropping classes whose every file was skipped (and saying so).
+
+    The report's ``images_per_class`` counts usable images only, so the counts shown are what trains.
+    """
     listing = scan.listing
     if not listing.classes:
+        scan.report.images_per_class = {"(unlabelled)": len(scan.files)} if scan.files else {}
         return [], None
     classes = list(listing.classes)
     present = sorted(set(scan.labels))
     remap = {old: new for new, old in enumerate(present)}
-    for old in range(len(classes)):
-        if old not in remap and scan.files:
-            scan.report.skip(classes[old] + "/", "class has no usable images", "every file in it was skipped")
+    scan.report.emptied_classes = [classes[old] for old in range(len(classes)) if old not in remap]
+    counts = {classes[old]: 0 for old in present}
+    for v in scan.labels:
+        counts[classes[v]] += 1
+    scan.report.images_per_class = counts
     labels = torch.tensor([remap[v] for v in scan.labels], dtype=torch.long)
     return [classes[i] for i in present], labels
 

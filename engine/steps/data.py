@@ -128,11 +128,19 @@ def image_folder(ctx: StepContext) -> dict:
     )
     data, cleaning, listing, streamed = _load_folder(ctx, root, opts)
     facts = cleaning.to_json()
-    for item in cleaning.skipped[:MAX_WARNINGS]:
-        detail = f" ({item['detail']})" if item["detail"] else ""
-        ctx.log(f"skipped {item['file']}: {item['reason']}{detail}", "warning")
-    if len(cleaning.skipped) > MAX_WARNINGS:
-        ctx.log(f"... and {len(cleaning.skipped) - MAX_WARNINGS} more skipped files (all listed in run.json)", "warning")
+    if cleaning.skipped:  # every skipped file, named: the log shows the first few and points here
+        from engine.data.folder import SKIPPED_LIST_NAME
+        from engine.fileio import atomic_write_text
+
+        listed = ctx.node_dir / SKIPPED_LIST_NAME
+        atomic_write_text(listed, cleaning.skipped_list_text())
+        ctx.artifact("skipped_files", listed)
+        facts["skipped_files"] = SKIPPED_LIST_NAME
+        for line in cleaning.skipped_lines(MAX_WARNINGS, str(listed)):
+            ctx.log(line if line.startswith("...") else f"skipped {line}", "warning")
+    for name in cleaning.emptied_classes:
+        ctx.log(f"class folder '{name}' has no usable image (every file in it was skipped) — it was left out",
+                "warning")
     if cleaning.duplicates:
         ctx.log(f"dropped {len(cleaning.duplicates)} exact duplicate file(s)", "warning")
     if len(data) == 0:

@@ -20,6 +20,8 @@ HEADER = 28.0
 ROW = 22.0
 PORT_RADIUS = 6.0
 THUMB = 72.0
+STALE_COLOR = "#845ef7"  # unlike every run state's colour: this result no longer matches the step
+ACTIVE_STATES = ("queued", "running")  # what a run is doing right now outranks everything else
 
 
 class PortItem(QGraphicsItem):
@@ -81,6 +83,7 @@ class NodeItem(QGraphicsItem):
         self.links: list[LinkItem] = []
         self.state, self.state_message, self.fraction = "", "", None
         self.problems: list[str] = []
+        self.stale = False  # the step (or something upstream) was edited since its result was made
         self.thumbnail: QImage | None = None
         inputs = spec.inputs if spec else ()
         outputs = spec.outputs if spec else ()
@@ -101,6 +104,12 @@ class NodeItem(QGraphicsItem):
         self._update_tooltip()
         self.update()
 
+    def set_stale(self, stale: bool) -> None:
+        if stale != self.stale:
+            self.stale = stale
+            self._update_tooltip()
+            self.update()
+
     def set_problems(self, problems: list[str]) -> None:
         if problems != self.problems:
             self.problems = list(problems)
@@ -117,19 +126,34 @@ class NodeItem(QGraphicsItem):
             lines.append(self.spec.description)
         if self.state:
             lines.append(f"state: {self.state}" + (f" — {self.state_message}" if self.state_message else ""))
+        if self.stale and self.state:
+            lines.append("out of date: this step or one before it was edited after this result was made;"
+                         " run again to refresh it")
         lines += [f"⚠ {p}" for p in self.problems]
         self.setToolTip("\n".join(lines))
 
     def badge(self) -> tuple[str, str]:
-        """The badge text and colour: run state wins over validation problems."""
-        if self.state:
+        """The badge text and colour, most urgent truth first.
+
+        A run working on the step right now says so; otherwise problems win, because a *done* left by an
+        earlier run describes the step as it was, not as it is; then a result the edits have made out of
+        date; then how the last run left the step.
+        """
+        if self.state in ACTIVE_STATES:
             text = self.state
             if self.state == "running" and self.fraction is not None:
                 text = f"running {self.fraction * 100:.0f}%"
             return text, STATE_COLORS.get(self.state, "#868e96")
         if self.problems:
             return f"{len(self.problems)} problem{'s' if len(self.problems) > 1 else ''}", STATE_COLORS["invalid"]
+        if self.state and self.stale:
+            return "out of date", STALE_COLOR
+        if self.state:
+            return self.state, STATE_COLORS.get(self.state, "#868e96")
         return "", ""
+
+    def shows_problems(self) -> bool:
+        return bool(self.problems) and self.state not in ACTIVE_STATES
 
     # -- drawing -------------------------------------------------------------------------
     def boundingRect(self) -> QRectF:  # noqa: N802
@@ -140,7 +164,7 @@ class NodeItem(QGraphicsItem):
         painter.setRenderHint(QPainter.Antialiasing)
         rect = QRectF(0, 0, NODE_WIDTH, self.height)
         border = QColor(c.selection) if self.isSelected() else QColor(c.node_border)
-        if self.problems and not self.state:
+        if self.shows_problems():
             border = QColor(STATE_COLORS["invalid"]) if not self.isSelected() else border
         painter.setPen(QPen(border, 2.0 if self.isSelected() else 1.0))
         painter.setBrush(QColor(c.node_bg))

@@ -13,6 +13,7 @@ from PySide6.QtGui import QColor, QImage, QPainter, QPen
 from PySide6.QtWidgets import QGraphicsScene, QGraphicsSceneMouseEvent
 
 from engine.workflow import Link
+from gui.canvas.freshness import fingerprints
 from gui.canvas.items import LinkItem, NodeItem, PortItem
 from gui.document import WorkflowDocument
 from gui.theme import colors
@@ -27,6 +28,7 @@ class WorkflowScene(QGraphicsScene):
         self.nodes: dict[str, NodeItem] = {}
         self.links: dict[Link, LinkItem] = {}
         self._press_positions: dict[str, tuple[float, float]] = {}
+        self._basis: dict[str, str] = {}  # node id -> its recipe's fingerprint when its shown state was made
         self.setSceneRect(QRectF(-5000, -5000, 10000, 10000))
         doc.reset.connect(self.rebuild)
         doc.node_added.connect(self._add_node)
@@ -34,6 +36,7 @@ class WorkflowScene(QGraphicsScene):
         doc.node_moved.connect(self._move_node)
         doc.link_added.connect(self._add_link)
         doc.link_removed.connect(self._remove_link)
+        doc.changed.connect(self.refresh_stale)
 
     # -- mirroring the document ---------------------------------------------------------------
     def rebuild(self) -> None:
@@ -43,6 +46,7 @@ class WorkflowScene(QGraphicsScene):
             self.removeItem(item)
         self.nodes.clear()
         self.links.clear()
+        self._basis.clear()
         for node in self.doc.workflow.nodes:
             self._add_node(node.id)
         for link in self.doc.workflow.links:
@@ -107,12 +111,38 @@ class WorkflowScene(QGraphicsScene):
 
     # -- run state shown on nodes -----------------------------------------------------------------
     def set_node_state(self, node_id: str, state: str, message: str = "", fraction: float | None = None) -> None:
-        if node_id in self.nodes:
-            self.nodes[node_id].set_state(state, message, fraction)
+        """Show a run's state on a node; the recipe it ran with is remembered to tell later edits apart.
+
+        The runner queues every node as the run starts, so *queued* takes the recipe of that run; a state
+        arriving with no recipe known (a past run opened on the canvas) takes the document's as it stands.
+        """
+        item = self.nodes.get(node_id)
+        if item is None:
+            return
+        now = fingerprints(self.doc.workflow)
+        if state == "queued" or (state and node_id not in self._basis):
+            self._basis[node_id] = now.get(node_id, "")
+        item.set_state(state, message, fraction)
+        item.set_stale(bool(state) and self._is_stale(node_id, now))
 
     def clear_run_states(self) -> None:
+        """A run starts: old states go, and the document as it is now is what the new results will match."""
+        self._basis = fingerprints(self.doc.workflow)
         for item in self.nodes.values():
             item.set_state("")
+            item.set_stale(False)
+
+    def refresh_stale(self) -> None:
+        """After any edit: a node whose recipe differs from the one its result was made with is out of date."""
+        if not self._basis:
+            return
+        now = fingerprints(self.doc.workflow)
+        for node_id, item in self.nodes.items():
+            item.set_stale(bool(item.state) and self._is_stale(node_id, now))
+
+    def _is_stale(self, node_id: str, now: dict[str, str]) -> bool:
+        basis = self._basis.get(node_id)
+        return basis is not None and basis != now.get(node_id)
 
     def set_problems(self, problems: dict[str, list[str]]) -> None:
         for node_id, item in self.nodes.items():

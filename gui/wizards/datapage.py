@@ -22,8 +22,10 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QMessageBox,
     QPushButton,
     QRadioButton,
+    QVBoxLayout,
     QWidget,
 )
 
@@ -31,6 +33,8 @@ from gui.wizards.checked import CheckedSourcePage
 from gui.wizards.pages import pixmap_of
 from gui.wizards.recipes import DataChoice, has_param
 from gui.wizards.scan import FolderScan, TableScan, scan_folder, scan_table
+
+SHOWN_SKIPPED = 3  # skipped files named in the summary; Show all lists the rest
 
 BUILTIN_TEXT = {
     "digits": ("Built-in handwritten digits",
@@ -94,7 +98,16 @@ class DataPage(CheckedSourcePage):
         self.summary.setTextInteractionFlags(Qt.TextSelectableByMouse)
         self.thumbs = QLabel()
         self.thumbs.setAlignment(Qt.AlignTop | Qt.AlignRight)
-        info.addWidget(self.summary, 1)
+        self.show_all = QPushButton("Show all skipped files…")
+        self.show_all.setObjectName("show_all_skipped")
+        self.show_all.setToolTip("Every file the run will skip, with the reason")
+        self.show_all.clicked.connect(self.show_skipped)
+        self.show_all.hide()
+        column = QVBoxLayout()
+        column.addWidget(self.summary)
+        column.addWidget(self.show_all, 0, Qt.AlignLeft)  # right under the list it completes
+        column.addStretch(1)
+        info.addLayout(column, 1)
         info.addWidget(self.thumbs)
         self.body.addLayout(info, 1)
 
@@ -119,6 +132,7 @@ class DataPage(CheckedSourcePage):
             "Folder with one subfolder per class (cats/, dogs/)…" if self.need_classes and src == "folder"
             else "Folder of images…" if src == "folder" else "CSV file…")
         self.message.clear()
+        self.show_all.hide()
         self.path_changed(immediate=True)
 
     def needs_path(self, src: str) -> bool:
@@ -144,8 +158,9 @@ class DataPage(CheckedSourcePage):
                 self._set_thumbs(result)
             return
         self.scan = result
+        self.show_all.setVisible(isinstance(result, FolderScan) and len(result.skipped) > SHOWN_SKIPPED)
         if isinstance(result, FolderScan):
-            self.summary.setText(result.summary() if not result.error else "")
+            self.summary.setText(result.summary(SHOWN_SKIPPED) if not result.error else "")
             if result.thumbnails is not None:
                 self._set_thumbs(result.thumbnails)
             problem = result.problem(self.need_classes)
@@ -159,6 +174,18 @@ class DataPage(CheckedSourcePage):
                 self.target_box.setCurrentText(pick)
             problem = result.problem(self.target_box.currentText())
         self.message.setText(problem)
+
+    def show_skipped(self) -> QMessageBox | None:
+        """Every file the folder check found unusable, with its reason (non-modal; returns the box)."""
+        if not isinstance(self.scan, FolderScan) or not self.scan.skipped:
+            return None
+        n = len(self.scan.skipped)
+        box = QMessageBox(QMessageBox.Information, "Files that will be skipped",
+                          f"{n} file{'s' if n != 1 else ''} in {self.scan.root} will be skipped — "
+                          "open Show Details for the list.", QMessageBox.Ok, self)
+        box.setDetailedText(self.scan.skipped_text())
+        box.open()
+        return box
 
     def _set_thumbs(self, pixels: Any) -> None:
         pix = pixmap_of(pixels)

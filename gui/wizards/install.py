@@ -104,7 +104,7 @@ class WizardsController(QObject):
         self.welcome.wizard_requested.connect(self.open_wizard)
         self.welcome.example_requested.connect(self._open_path)
         self.welcome.recent_requested.connect(self._open_path)
-        self.welcome.canvas_requested.connect(lambda: window.show_page("canvas"))
+        self.welcome.canvas_requested.connect(lambda: window.start_empty_canvas())
         self.results.back_requested.connect(lambda: window.show_page("canvas"))
         self.results.train_again_requested.connect(self.train_again)
         self.results.export_requested.connect(self.export_model)

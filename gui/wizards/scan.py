@@ -29,6 +29,7 @@ class FolderScan:
     usable_per_class: dict[str, int] = field(default_factory=dict)  # decodable, among those checked
     checked_per_class: dict[str, int] = field(default_factory=dict)
     skipped: list[dict[str, str]] = field(default_factory=list)  # {file, reason, detail}
+    emptied_classes: list[str] = field(default_factory=list)  # class folders whose every checked file is skipped
     duplicates: int = 0
     total_files: int = 0
     checked: int = 0
@@ -70,8 +71,11 @@ class FolderScan:
             usable_classes = [c for c in self.classes if self.usable_per_class.get(c, 0) > 0]
             if len(usable_classes) < 2:
                 only = usable_classes[0] if usable_classes else "none"
+                emptied = ", ".join(f"'{c}'" for c in self.emptied_classes)
+                why = (f" — every file in {emptied} is unusable (see the list of skipped files); replace them with "
+                       "images the run can read" if emptied else "")
                 return (f"The folder '{name}' has only one class ({only}): a classifier needs at least 2 "
-                        "subfolders, one per class.")
+                        f"subfolders, one per class{why}.")
             small = [c for c in usable_classes if self._estimate(c) < MIN_PER_CLASS]
             if small:
                 listed = ", ".join(f"{c} ({self._estimate(c)})" for c in small[:5])
@@ -89,80 +93,90 @@ class FolderScan:
             return 0
         return round(self.usable_per_class.get(cls, 0) * files / checked)
 
-    def summary(self) -> str:
-        """Plain words for the page: counts per class and the cleaning report."""
+    def summary(self, shown: int = 3) -> str:
+        """Plain words for the page: usable images per class (broken files and duplicates not counted),
+        the cleaning report naming the first ``shown`` skipped files, and a count of the rest
+        (:meth:`skipped_text` lists them all)."""
         lines = []
+        sample = "" if self.checked == self.total_files else f" (an even sample of {self.checked})"
         if self.labelled:
             lines.append(f"{len(self.classes)} class{'es' if len(self.classes) != 1 else ''}, {self.total_files} files:")
             for c in self.classes[:12]:
-                lines.append(f"  • {c}: {self.files_per_class.get(c, 0)}")
+                usable, files = self._estimate(c), self.files_per_class.get(c, 0)
+                note = f" (of {files} files)" if usable != files else ""
+                lines.append(f"  • {c}: {usable} image{'s' if usable != 1 else ''}{note}")
             if len(self.classes) > 12:
                 lines.append(f"  • … and {len(self.classes) - 12} more classes")
         else:
             lines.append(f"{self.total_files} files, no class subfolders (fine for generating images).")
-        sample = "" if self.checked == self.total_files else f" (an even sample of {self.checked})"
         lines.append(f"Checked {self.checked} files{sample}: {self.usable} usable.")
+        for c in self.emptied_classes:
+            lines.append(f"Class '{c}' has no usable image: every file in it will be skipped, and the class "
+                         "left out.")
         by_reason = self.skipped_by_reason()
         if by_reason or self.duplicates:
             parts = [f"{n} {r}" for r, n in by_reason.items()]
             if self.duplicates:
                 parts.append(f"{self.duplicates} exact duplicates")
             lines.append("Will be skipped: " + "; ".join(parts) + ".")
-            for s in self.skipped[:3]:
+            for s in self.skipped[:shown]:
                 lines.append(f"  – {s['file']}: {s['reason']}" + (f" ({s['detail']})" if s.get("detail") else ""))
+            if len(self.skipped) > shown:
+                lines.append(f"  – … and {len(self.skipped) - shown} more (Show all skipped files lists every one)")
         else:
             lines.append("Nothing to clean: every checked file is a usable image.")
         return "\n".join(lines)
 
+    def skipped_text(self) -> str:
+        """Every skipped file with its reason, one a line (the page's *Show all*)."""
+        return "\n".join(f"{s['file']}: {s['reason']}" + (f" ({s['detail']})" if s.get("detail") else "")
+                         for s in self.skipped)
 
-def _even_sample(items: list, limit: int) -> list:
-    if len(items) <= limit:
-        return list(items)
-    step = len(items) / limit
-    return [items[int(i * step)] for i in range(limit)]
+
+def run_options(labels: str):
+    """The image_folder step's own defaults for what counts as usable (smallest side, pixel guard), so the
+    quick look skips exactly the files the run will skip; thumbnails are decoded small."""
+    from engine.data.folder import FolderOptions
+    from engine.steps.registry import get_step
+
+    spec = get_step("image_folder")
+    defaults = {p.name: p.default for p in spec.params} if spec is not None else {}
+    return FolderOptions(size=SCAN_SIDE, fit="resize", channels="3", labels=labels, dedupe=True,
+                         min_side=int(defaults.get("min_side", 4)),
+                         max_pixels=int(float(defaults.get("max_megapixels", 50.0)) * 1_000_000))
 
 
 def scan_folder(path: str | Path, labels: str = "auto", limit: int = 1500) -> FolderScan:
-    """Look at a folder the way the image_folder step will; never raises."""
+    """Look at a folder with the very engine code the image_folder step runs (on an even sample of ``limit``
+    files when it is bigger); never raises."""
     root = Path(path).expanduser()
     if not str(path).strip():
         return FolderScan(root, False, error="Choose a folder of images.")
     if not root.is_dir():
         return FolderScan(root, False, error=f"'{root}' is not a folder.")
     try:
-        from engine.data.folder import list_folder, relative_name
-        from engine.data.images import decode_file
+        from engine.data.folder import even_sample, scan_classes, scan_image_folder
 
-        listing = list_folder(root, labels)
+        found = scan_image_folder(root, run_options(labels), keep_pixels=True, workers=2, sample=limit)
+        scan_classes(found)
     except OSError as exc:
         return FolderScan(root, False, error=f"'{root}' could not be read: {exc.strerror or exc}")
+    listing, report = found.listing, found.report
     labelled = bool(listing.classes)
     names = listing.classes if labelled else ["(unlabelled)"]
     scan = FolderScan(root, labelled, classes=list(listing.classes), total_files=len(listing.files))
     for _, cls in listing.files:
         key = names[cls] if cls >= 0 else names[0]
         scan.files_per_class[key] = scan.files_per_class.get(key, 0) + 1
-    for stray in listing.stray:
-        scan.skipped.append({"file": relative_name(stray, root), "reason": "not in a class folder", "detail": ""})
-    sample = _even_sample(listing.files, limit)
-    checked_per_class = scan.checked_per_class
-    pixels, labels_out, seen = [], [], set()
-    for file, cls in sample:
+    for _, cls in even_sample(listing.files, limit):  # the files decoded: all of them, or the sample
         key = names[cls] if cls >= 0 else names[0]
-        checked_per_class[key] = checked_per_class.get(key, 0) + 1
-        dec = decode_file(file, SCAN_SIDE, "resize", 3)
-        if not dec.ok:
-            scan.skipped.append({"file": relative_name(file, root), "reason": dec.reason, "detail": dec.detail})
-            continue
-        if dec.digest in seen:
-            scan.duplicates += 1
-            continue
-        seen.add(dec.digest)
-        scan.usable_per_class[key] = scan.usable_per_class.get(key, 0) + 1
-        pixels.append(dec.pixels)
-        labels_out.append(max(cls, 0))
-    scan.checked = len(sample)
-    scan.thumbnails = _thumbnails(pixels, labels_out, names, labelled, root.name)
+        scan.checked_per_class[key] = scan.checked_per_class.get(key, 0) + 1
+    scan.usable_per_class = dict(report.images_per_class)
+    scan.emptied_classes = list(report.emptied_classes)
+    scan.skipped = list(report.skipped)
+    scan.duplicates = len(report.duplicates)
+    scan.checked = found.checked
+    scan.thumbnails = _thumbnails(found.pixels, [max(v, 0) for v in found.labels], names, labelled, root.name)
     return scan
 
 
