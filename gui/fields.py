@@ -164,6 +164,7 @@ class BoolField(ParamField):
 class ChoiceField(ParamField):
     def _build(self) -> None:
         self.combo = QComboBox()
+        self.combo.setSizeAdjustPolicy(QComboBox.AdjustToContents)  # never narrower than its longest choice
         for choice in self.param.choices:
             self.combo.addItem(str(choice), choice)
         self.combo.activated.connect(lambda i: self.edited.emit(self.combo.itemData(i)))
