@@ -317,9 +317,3 @@ def test_dark_theme_icons_and_indicators_stand_out(gallery) -> None:
     assert [p for p in problems if "fades" in p] == []
 
 
-
-def test_zz_debug(gallery):
-    for k, v in gallery.items():
-        print(k, v.buttons_checked, v.combos_checked)
-        for p in v.problems:
-            print("    ", p)

@@ -297,7 +297,8 @@ def csv_table(ctx: StepContext) -> dict:
     "The official test set becomes the test split.",
     outputs=[Port("data", IMAGE_DATASET, "Images in [0, 1] with labels")],
     params=[
-        Choice("name", "MNIST", ("MNIST", "FashionMNIST", "CIFAR10"), "Which dataset."),
+        Choice("name", "MNIST", ("MNIST", "FashionMNIST", "CIFAR10"), "Which dataset to download: handwritten digits, photos of clothes, or small colour photos.",
+               label="Dataset"),
         Path("root", "", "Cache folder (empty = ~/.cache/loom/datasets, or $LOOM_DATA_DIR).", mode="folder",
              label="Download folder"),
         Bool("download", True, "Download into the cache folder when the files are missing."),

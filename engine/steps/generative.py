@@ -23,7 +23,7 @@ _WIDTH_HELP = "Feature maps in the first/last conv layer; doubles per layer. Wid
     description="Convolutional GAN (Radford et al.): sized from the images (28, 32 or 64 px; 1 or 3 channels).",
     outputs=[Port("model", GENERATIVE_MODEL)],
     params=[
-        Int("latent_dim", 100, 2, 1024, _LATENT_HELP, label="Code size (latent dimensions)"),
+        Int("latent_dim", 100, 2, 1024, _LATENT_HELP, label="Noise size (latent dimensions)"),
         Int("width", 32, 4, 512, _WIDTH_HELP),
         Bool("minibatch_std", False, "Let the discriminator see how alike the images of a batch are, so the "
              "generator is punished for drawing one thing over and over (mode collapse).", advanced=True,
@@ -47,7 +47,7 @@ def dcgan(ctx: StepContext) -> dict:
     description="Fully connected GAN: noise -> 256 -> 512 -> 1024 -> pixels; discriminator with dropout.",
     outputs=[Port("model", GENERATIVE_MODEL)],
     params=[
-        Int("latent_dim", 100, 2, 1024, _LATENT_HELP, label="Code size (latent dimensions)"),
+        Int("latent_dim", 100, 2, 1024, _LATENT_HELP, label="Noise size (latent dimensions)"),
         Float("dropout", 0.3, 0.0, 0.9, "Dropout in the discriminator; keeps it from memorising the data."),
     ],
 )
@@ -136,7 +136,7 @@ def _vae_inputs(params: dict, upstream: dict[str, tuple[str, dict]]) -> list[Iss
         Float("lr_d", 2e-4, 1e-7, 1.0, "Discriminator learning rate (Adam).", label="Discriminator learning rate"),
         Float("beta1", 0.5, 0.0, 0.999, "Adam beta1; 0.5 is the DCGAN setting.", advanced=True,
               label="Adam momentum (beta 1)"),
-        Float("beta2", 0.999, 0.0, 0.9999, "Adam beta2.", advanced=True, label="Adam second moment (beta 2)"),
+        Float("beta2", 0.999, 0.0, 0.9999, "How slowly Adam adapts each weight's step size; 0.999 is the usual setting.", advanced=True, label="Adam second moment (beta 2)"),
         Int("d_steps", 1, 1, 20, "Discriminator updates per generator update.",
             label="Discriminator steps per generator step"),
         Float("label_smoothing", 0.0, 0.0, 0.5, "One-sided: real images are labelled 1 - this (e.g. 0.1)."),

@@ -94,7 +94,7 @@ def _sampling_params() -> list:
         Int("sample_tokens", 200, 1, 10000, "Tokens written per live sample.", unit="tokens",
             label="Tokens per sample"),
         Int("sample_every", 100, 1, 1000000, "Write the live samples every N steps (also at step 0).", unit="steps",
-            label="Sample grid every"),
+            label="Write a sample every"),
         Seed(),
         Int("warmup_steps", 100, 0, 1000000, "Steps over which the learning rate rises from 0.", unit="steps",
             advanced=True),
@@ -132,7 +132,7 @@ def train_lm(ctx: StepContext) -> dict:
         Text("prompt", "The", "The text to continue.", required=True),
         Int("n", 5, 1, 1000, "How many continuations.", label="Number of texts"),
         Int("max_tokens", 200, 1, 100000, "Tokens written per continuation at most (fewer when the model ends "
-            "the text).", unit="tokens"),
+            "the text).", unit="tokens", label="Longest continuation"),
         *_sampling_params(),
         Seed(),
     ],
