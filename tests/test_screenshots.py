@@ -11,7 +11,7 @@ and measured while it is on screen:
   area, which reaches it), not squeezed below its own minimum, and no two overlap;
 * every visible combo box is wide enough for its longest entry;
 * no curve plot has a legend box inside its data area (the legend is the header row);
-* the sample preview fills its pane at both sizes;
+* the sample preview fills its pane at both sizes, and the inspector's form fits its dock;
 * on the dark theme, toolbar icons and check-box / radio indicators stand out from the window.
 """
 
@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDockWidget,
+    QLineEdit,
     QMainWindow,
     QPushButton,
     QRadioButton,
@@ -181,6 +182,18 @@ def theme_problems(window, shot: Shot) -> None:
         probe.deleteLater()
 
 
+def inspector_problems(window, shot: Shot) -> None:
+    """The inspector's form fits its dock's width (fields wrap under their labels instead of running off)."""
+    inspector = window.inspector
+    if inspector.widget().width() > inspector.viewport().width():
+        shot.problems.append(f"the inspector form is {inspector.widget().width()} px wide in a "
+                             f"{inspector.viewport().width()} px dock")
+    for edit in inspector.findChildren(QLineEdit):
+        needed = edit.fontMetrics().horizontalAdvance(edit.text()) + 8
+        if edit.isVisible() and edit.width() < needed:
+            shot.problems.append(f"the inspector shows {edit.text()!r} in a {edit.width()} px field (it needs {needed})")
+
+
 def legend_problems(window, shot: Shot) -> None:
     """A legend box inside a plot's data area, or a header row that reaches into it."""
     for group, plot in window.dashboard.curves.plots.items():
@@ -261,6 +274,7 @@ def gallery(qapp, tmp_path_factory: pytest.TempPathFactory):
                             button_problems(root, shot)
                         combo_problems(root, shot)
                         if page == "dashboard":
+                            inspector_problems(window, shot)
                             legend_problems(window, shot)
                             preview_problems(window, shot)
                         if theme == "dark" and page == "welcome":
@@ -310,6 +324,11 @@ def test_legends_never_cover_the_curves_and_the_preview_fills_its_pane(gallery, 
     for theme in THEMES:
         problems = gallery[("dashboard", size, theme)].problems
         assert [p for p in problems if p.startswith(("plot", "the sample preview"))] == []
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_the_inspector_form_fits_its_dock(gallery, size) -> None:
+    assert [p for p in gallery[("dashboard", size, "light")].problems if p.startswith("the inspector")] == []
 
 
 def test_dark_theme_icons_and_indicators_stand_out(gallery) -> None:
