@@ -86,7 +86,7 @@ class Inspector(QScrollArea):
                 help_label = QLabel(param.help)
                 help_label.setWordWrap(True)
                 help_label.setStyleSheet("color: #7b8794; font-size: 11px;")
-                target.addRow("", help_label)
+                target.addRow(help_label)  # the whole width under its field: short lines read easily
             self.fields[param.name] = field
         layout.addLayout(basic)
         if advanced.rowCount():
