@@ -38,9 +38,10 @@ DOORS = (  # the first row: pictures (and tables); the second: texts
     ("write", "Write like my text", "Train a language model on your texts and watch\nit learn to write like them."),
 )
 DOORS_PER_ROW = (3, 2)  # a 6-column grid: three doors of 2 columns, then two of 3 (each row fills the width)
-DOOR_MIN_WIDTH = 190
+MIN_PAGE = QSize(440, 300)
+DOOR_MIN_WIDTH = 170
 SPACING = 16
-PAGE_MARGINS = 2 * 24 + 20  # the page's side margins and a vertical scroll bar
+PAGE_MARGINS = 2 * 24 + 14  # the page's side margins and a vertical scroll bar
 
 
 def door_columns(width: int) -> int:
@@ -59,6 +60,10 @@ class DoorButton(QPushButton):
 
     def heightForWidth(self, width: int) -> int:  # noqa: N802
         return max(self.minimumHeight(), self.layout().totalHeightForWidth(width))
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802
+        """Its labels wrap, so the declared minimum width is enough; the height is what they need there."""
+        return QSize(self.minimumWidth(), self.heightForWidth(self.minimumWidth()))
 
     def sizeHint(self) -> QSize:  # noqa: N802
         hint = self.layout().totalSizeHint()
@@ -108,6 +113,10 @@ class WelcomeScreen(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("welcome")
+        # The central page's minimum is what the main window keeps for it when the screen is small: without
+        # one, the docks keep their size and the page shrinks to a slit.  This much shows the title and a door
+        # and still fits a 1024x700 screen beside the docks' own minimums.
+        self.setMinimumSize(MIN_PAGE)
         title = QLabel("What would you like to do?")
         font = QFont(title.font())
         font.setPointSizeF(font.pointSizeF() * 1.8)

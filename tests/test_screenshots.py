@@ -252,7 +252,7 @@ def gallery(qapp, tmp_path_factory: pytest.TempPathFactory):
 
         shots: dict[tuple[str, tuple[int, int], str], Shot] = {}
         try:
-            for size in SIZES:
+            for size in reversed(SIZES):  # as opened on a large screen first, then shrunk to a small one
                 window.resize(*size)
                 wizard.fit_screen(QSize(*size))
                 for theme in THEMES:
@@ -336,3 +336,22 @@ def test_dark_theme_icons_and_indicators_stand_out(gallery) -> None:
     assert [p for p in problems if "fades" in p] == []
 
 
+
+
+def test_curve_colours_and_legend_text_read_on_both_themes() -> None:
+    """The legend names each curve in the curve's own colour, so every series colour must read on both backgrounds."""
+    from gui.dashboard.curves import SERIES_COLORS
+    from gui.theme import DARK, LIGHT
+
+    for c in (LIGHT, DARK):
+        background = QColor(c.plot_bg)
+        assert contrast(QColor(c.plot_fg), background) >= 4.5, "the plot's title and axis text"
+        assert [s for s in SERIES_COLORS if contrast(QColor(s), background) < MIN_CONTRAST] == []
+
+
+def test_legend_row_names_each_curve_in_its_colour() -> None:
+    from gui.dashboard.curves import legend_html
+
+    html = legend_html("GAN losses", [("loss_d", "#1c7ed6", False), ("previous: loss_g", "#e8590c", True)], "#333333")
+    assert "<b style='color:#333333'>GAN losses</b>" in html
+    assert "<span style='color:#1c7ed6'>━&nbsp;loss_d</span>" in html and "╌&nbsp;previous: loss_g" in html
