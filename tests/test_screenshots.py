@@ -10,7 +10,7 @@ and measured while it is on screen:
 * at 1024x700 every visible push button is whole on screen (or inside a scroll
   area, which reaches it), not squeezed below its own minimum, and no two overlap;
 * every visible combo box is wide enough for its longest entry;
-* no curve plot has a legend box inside its data area (the legend is the header row);
+* no curve plot has a legend box inside its data area (the legend is the header row), and none is cut off;
 * the sample preview fills its pane at both sizes, and the inspector's form fits its dock;
 * on the dark theme, toolbar icons and check-box / radio indicators stand out from the window.
 """
@@ -196,7 +196,11 @@ def inspector_problems(window, shot: Shot) -> None:
 
 def legend_problems(window, shot: Shot) -> None:
     """A legend box inside a plot's data area, or a header row that reaches into it."""
+    graphics = window.dashboard.curves.graphics
+    seen = graphics.mapToScene(graphics.viewport().rect()).boundingRect().adjusted(-1, -1, 1, 1)
     for group, plot in window.dashboard.curves.plots.items():
+        if not seen.contains(plot.sceneBoundingRect()):
+            shot.problems.append(f"plot {group!r} is cut off at the pane's edge")
         if plot.legend is not None and plot.legend.isVisible():
             shot.problems.append(f"plot {group!r} has a legend box over its curves")
         if plot.titleLabel.sceneBoundingRect().intersects(plot.vb.sceneBoundingRect()):
