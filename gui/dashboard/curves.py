@@ -182,7 +182,7 @@ class MetricCurves(QWidget):
 
     def clear(self) -> None:
         if self.graphics is not None:
-            self.graphics.clear()
+            self.graphics.ci.clear()
             self.graphics.hide()
         self.series.clear()
         self.plots.clear()
@@ -288,7 +288,7 @@ class MetricCurves(QWidget):
         self.warm_up()
         n = len(self.plots)
         columns = self.columns()
-        plot = self.graphics.addPlot(row=n // columns, col=n % columns, title=group)
+        plot = self.graphics.ci.addPlot(row=n // columns, col=n % columns, title=group)
         plot.setLabel("bottom", "step")
         plot.setDownsampling(auto=True, mode="peak")
         plot.setClipToView(True)
@@ -312,17 +312,27 @@ class MetricCurves(QWidget):
         self._reflow()
 
     def _reflow(self) -> None:
-        """Place the plots again when the number of columns that fit has changed."""
+        """Place the plots again when the number of columns that fit has changed.
+
+        The plots move to a fresh grid: Qt's grid layout keeps the widths of a
+        column once emptied, which would leave the plots wider than the pane.
+        """
         if self.graphics is None or not self.plots:
             return
+        import pyqtgraph as pg
+
         columns = self.columns()
-        layout = self.graphics.ci
-        if all(layout.items.get(plot) == [(n // columns, n % columns)] for n, plot in enumerate(self.plots.values())):
+        old = self.graphics.ci
+        if all(old.items.get(plot) == [(n // columns, n % columns)] for n, plot in enumerate(self.plots.values())):
             return
         for plot in self.plots.values():
-            layout.removeItem(plot)
+            old.removeItem(plot)
+        grid = pg.GraphicsLayout()
+        grid.setSpacing(6)
+        self.graphics.ci = grid
+        self.graphics.setCentralItem(grid)
         for n, plot in enumerate(self.plots.values()):
-            layout.addItem(plot, row=n // columns, col=n % columns)
+            grid.addItem(plot, row=n // columns, col=n % columns)
 
     # -- controls ---------------------------------------------------------------------------------
     def _smoothing_changed(self, value: int) -> None:
