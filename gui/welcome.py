@@ -73,7 +73,7 @@ class DoorButton(QPushButton):
 def _door_button(title: str, blurb: str) -> DoorButton:
     """A large button with a bold title and a wrapped explanation (labels let clicks through)."""
     button = DoorButton()
-    button.setMinimumSize(DOOR_MIN_WIDTH, 110)
+    button.setMinimumSize(DOOR_MIN_WIDTH, 90)  # taller when its text wraps (heightForWidth)
     policy = QSizePolicy(QSizePolicy.Expanding, QSizePolicy.Preferred)
     policy.setHeightForWidth(True)
     button.setSizePolicy(policy)
