@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 
 from engine.params import Param, ParamError
 
+MIN_FIELD_CHARS = 10
 ERROR_STYLE = "QLineEdit { border: 1px solid #e03131; }"
 
 
@@ -102,6 +103,8 @@ class TextField(ParamField):
     def _build(self) -> None:
         self.edit = QLineEdit()
         self.edit.setToolTip(self.toolTip())
+        # room for a value such as 0.0002 or 2147483647: a narrower dock puts the field under its label instead
+        self.edit.setMinimumWidth(self.edit.fontMetrics().horizontalAdvance("0" * MIN_FIELD_CHARS) + 12)
         self.row.addWidget(self.edit, 1)
         if self.param.unit:
             self.row.addWidget(QLabel(self.param.unit))
@@ -164,6 +167,7 @@ class BoolField(ParamField):
 class ChoiceField(ParamField):
     def _build(self) -> None:
         self.combo = QComboBox()
+        self.combo.setSizeAdjustPolicy(QComboBox.AdjustToContents)  # never narrower than its longest choice
         for choice in self.param.choices:
             self.combo.addItem(str(choice), choice)
         self.combo.activated.connect(lambda i: self.edited.emit(self.combo.itemData(i)))

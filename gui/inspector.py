@@ -29,7 +29,10 @@ class Inspector(QScrollArea):
         self.fields: dict[str, ParamField] = {}
         self.problems: dict[str, list[str]] = {}
         self.setWidgetResizable(True)
-        self.setMinimumWidth(260)
+        self.setMinimumWidth(240)
+        # the form fits the dock's width (a field goes under its label when both do not fit), so nothing is
+        # cut off at the right edge behind a scroll bar nobody looks for
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
         doc.params_changed.connect(self._params_changed)
         doc.node_removed.connect(lambda nid: self.show_node(None) if nid == self.node_id else None)
         doc.reset.connect(lambda: self.show_node(None))
@@ -70,6 +73,7 @@ class Inspector(QScrollArea):
         basic, advanced = QFormLayout(), QFormLayout()
         for form in (basic, advanced):
             form.setFieldGrowthPolicy(QFormLayout.AllNonFixedFieldsGrow)
+            form.setRowWrapPolicy(QFormLayout.WrapLongRows)
         for param in spec.params:
             field = make_field(param)
             field.set_value(node.params.get(param.name, param.default))
@@ -82,7 +86,7 @@ class Inspector(QScrollArea):
                 help_label = QLabel(param.help)
                 help_label.setWordWrap(True)
                 help_label.setStyleSheet("color: #7b8794; font-size: 11px;")
-                target.addRow("", help_label)
+                target.addRow(help_label)  # the whole width under its field: short lines read easily
             self.fields[param.name] = field
         layout.addLayout(basic)
         if advanced.rowCount():

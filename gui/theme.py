@@ -1,12 +1,20 @@
-"""Light and dark palettes (Fusion style), plus the colours the canvas and plots use."""
+"""Light and dark palettes (Fusion style), plus the colours the canvas and plots use.
+
+Fusion draws check-box and radio-button outlines a shade darker than the
+window and Qt's standard toolbar glyphs (arrows, play, pause, stop) in dark
+grey: both vanish on a dark window.  :class:`LoomStyle` outlines the
+indicators in a readable grey on the dark theme, and :func:`apply_theme`
+wraps every action's icon so its dark glyph is drawn light there.
+"""
 
 from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass
 
-from PySide6.QtGui import QColor, QPalette
-from PySide6.QtWidgets import QApplication
+from PySide6.QtCore import QRect, QRectF, QSize, Qt
+from PySide6.QtGui import QAction, QColor, QIcon, QIconEngine, QImage, QPainter, QPalette, QPen, QPixmap
+from PySide6.QtWidgets import QApplication, QProxyStyle, QStyle, QStyleOption, QWidget
 
 
 @dataclass(frozen=True)
@@ -78,10 +86,95 @@ def colors() -> Colors:
     return _current
 
 
+INDICATOR_OUTLINE_DARK = "#9aa5b1"  # check-box / radio outlines on the dark theme (contrast > 6:1 on #1b1d22)
+
+
+class LoomStyle(QProxyStyle):
+    """Fusion, with check-box and radio-button outlines that stay visible on the dark theme."""
+
+    def __init__(self) -> None:
+        super().__init__("Fusion")
+
+    def drawPrimitive(self, element, option: QStyleOption, painter: QPainter, widget: QWidget | None = None) -> None:  # noqa: N802
+        super().drawPrimitive(element, option, painter, widget)
+        if not _current.dark or element not in (QStyle.PE_IndicatorCheckBox, QStyle.PE_IndicatorRadioButton):
+            return
+        painter.save()
+        painter.setRenderHint(QPainter.Antialiasing, True)
+        painter.setBrush(Qt.NoBrush)
+        painter.setPen(QPen(QColor(INDICATOR_OUTLINE_DARK), 1.2))
+        rect = QRectF(option.rect).adjusted(0.5, 0.5, -0.5, -0.5)
+        if element == QStyle.PE_IndicatorRadioButton:
+            painter.drawEllipse(rect)
+        else:
+            painter.drawRoundedRect(rect, 1.5, 1.5)
+        painter.restore()
+
+
+def lighten_glyph(image: QImage) -> QImage:
+    """Dark, greyish pixels turned light (their lightness mirrored); coloured pixels kept as they are."""
+    out = image.convertToFormat(QImage.Format_ARGB32)
+    for y in range(out.height()):
+        for x in range(out.width()):
+            pixel = out.pixelColor(x, y)
+            if pixel.alpha() == 0 or pixel.hsvSaturation() > 90 or pixel.lightness() >= 128:
+                continue
+            pixel.setHsl(pixel.hslHue(), pixel.hslSaturation(), 255 - pixel.lightness(), pixel.alpha())
+            out.setPixelColor(x, y, pixel)
+    return out
+
+
+class ThemedIconEngine(QIconEngine):
+    """An icon that draws its dark glyph light while the dark theme is on (decided at paint time)."""
+
+    def __init__(self, icon: QIcon) -> None:
+        super().__init__()
+        self.icon = QIcon(icon)
+        self._cache: dict[tuple[int, int, int, int], QPixmap] = {}
+
+    def pixmap(self, size: QSize, mode: QIcon.Mode, state: QIcon.State) -> QPixmap:
+        base = self.icon.pixmap(size, mode, state)
+        if not _current.dark or base.isNull():
+            return base
+        key = (base.cacheKey(), size.width(), size.height(), int(mode.value) * 2 + int(state.value))
+        if key not in self._cache:
+            light = QPixmap.fromImage(lighten_glyph(base.toImage()))
+            light.setDevicePixelRatio(base.devicePixelRatio())
+            self._cache[key] = light
+        return self._cache[key]
+
+    def paint(self, painter: QPainter, rect: QRect, mode: QIcon.Mode, state: QIcon.State) -> None:
+        painter.drawPixmap(rect, self.pixmap(rect.size(), mode, state))
+
+    def actualSize(self, size: QSize, mode: QIcon.Mode, state: QIcon.State) -> QSize:  # noqa: N802
+        return self.icon.actualSize(size, mode, state)
+
+    def availableSizes(self, mode: QIcon.Mode = QIcon.Normal, state: QIcon.State = QIcon.Off) -> list[QSize]:  # noqa: N802
+        return self.icon.availableSizes(mode, state)
+
+    def clone(self) -> QIconEngine:
+        return ThemedIconEngine(self.icon)
+
+
+THEMED = "loomThemedIcon"  # action property: its icon already follows the theme
+
+
+def theme_action_icons(app: QApplication) -> None:
+    """Give every action with an icon a theme-following one (once), and repaint the windows."""
+    for top in app.topLevelWidgets():
+        for action in top.findChildren(QAction):
+            if action.icon().isNull() or action.property(THEMED):
+                continue
+            action.setIcon(QIcon(ThemedIconEngine(action.icon())))
+            action.setProperty(THEMED, True)
+        top.update()
+
+
 def apply_theme(app: QApplication, name: str) -> Colors:
     """Install the Fusion style with a light or dark palette; returns the drawing colours."""
     global _current
-    app.setStyle("Fusion")
+    if not isinstance(app.style(), LoomStyle):
+        app.setStyle(LoomStyle())
     dark = name == "dark"
     pal = QPalette()
     if dark:
@@ -108,6 +201,7 @@ def apply_theme(app: QApplication, name: str) -> Colors:
     pal.setColor(QPalette.PlaceholderText, disabled)
     for role in (QPalette.WindowText, QPalette.Text, QPalette.ButtonText):
         pal.setColor(QPalette.Disabled, role, disabled)
-    app.setPalette(pal)
     _current = DARK if dark else LIGHT
+    app.setPalette(pal)
+    theme_action_icons(app)
     return _current

@@ -1,7 +1,10 @@
 """The welcome screen: what an analyst sees on first launch and on an empty canvas.
 
 Five big doors in two rows (images: classify, generate, fine-tune; texts:
-classify, write), the shipped examples and the recent workflows.  It only
+classify, write), the shipped examples and the recent workflows.  On a
+narrow central area (a 1024x700 screen with the docks open) the doors reflow
+to two a row and the whole page scrolls, so no door or button is ever cut
+off or squeezed under another.  It only
 announces choices through signals; the wizards package decides what each
 door opens, so this widget stays a plain view.
 """
@@ -11,7 +14,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
     QFrame,
@@ -21,6 +24,7 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QPushButton,
+    QScrollArea,
     QSizePolicy,
     QVBoxLayout,
     QWidget,
@@ -34,13 +38,45 @@ DOORS = (  # the first row: pictures (and tables); the second: texts
     ("write", "Write like my text", "Train a language model on your texts and watch\nit learn to write like them."),
 )
 DOORS_PER_ROW = (3, 2)  # a 6-column grid: three doors of 2 columns, then two of 3 (each row fills the width)
+MIN_PAGE = QSize(440, 300)
+DOOR_MIN_WIDTH = 170
+SPACING = 16
+PAGE_MARGINS = 2 * 24 + 14  # the page's side margins and a vertical scroll bar
 
 
-def _door_button(title: str, blurb: str) -> QPushButton:
+def door_columns(width: int) -> int:
+    """How many doors fit side by side on a page ``width`` pixels wide (3, 2 or 1; 3 means the 3+2 design)."""
+    for columns in (3, 2):
+        if width >= columns * DOOR_MIN_WIDTH + (columns - 1) * SPACING + PAGE_MARGINS:
+            return columns
+    return 1
+
+
+class DoorButton(QPushButton):
+    """A push button whose height follows its wrapped labels, so no explanation is ever cut off."""
+
+    def hasHeightForWidth(self) -> bool:  # noqa: N802
+        return True
+
+    def heightForWidth(self, width: int) -> int:  # noqa: N802
+        return max(self.minimumHeight(), self.layout().totalHeightForWidth(width))
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802
+        """Its labels wrap, so the declared minimum width is enough; the height is what they need there."""
+        return QSize(self.minimumWidth(), self.heightForWidth(self.minimumWidth()))
+
+    def sizeHint(self) -> QSize:  # noqa: N802
+        hint = self.layout().totalSizeHint()
+        return QSize(max(hint.width(), self.minimumWidth()), self.heightForWidth(max(hint.width(), self.minimumWidth())))
+
+
+def _door_button(title: str, blurb: str) -> DoorButton:
     """A large button with a bold title and a wrapped explanation (labels let clicks through)."""
-    button = QPushButton()
-    button.setMinimumSize(240, 110)
-    button.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Preferred)
+    button = DoorButton()
+    button.setMinimumSize(DOOR_MIN_WIDTH, 90)  # taller when its text wraps (heightForWidth)
+    policy = QSizePolicy(QSizePolicy.Expanding, QSizePolicy.Preferred)
+    policy.setHeightForWidth(True)
+    button.setSizePolicy(policy)
     head = QLabel(title)
     font = QFont(head.font())
     font.setPointSizeF(font.pointSizeF() * 1.25)
@@ -77,6 +113,10 @@ class WelcomeScreen(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("welcome")
+        # The central page's minimum is what the main window keeps for it when the screen is small: without
+        # one, the docks keep their size and the page shrinks to a slit.  This much shows the title and a door
+        # and still fits a 1024x700 screen beside the docks' own minimums.
+        self.setMinimumSize(MIN_PAGE)
         title = QLabel("What would you like to do?")
         font = QFont(title.font())
         font.setPointSizeF(font.pointSizeF() * 1.8)
@@ -87,20 +127,17 @@ class WelcomeScreen(QWidget):
         subtitle.setWordWrap(True)
 
         self.door_buttons: dict[str, QPushButton] = {}
-        doors = QGridLayout()
-        doors.setSpacing(16)
-        placed = 0
-        for row, count in enumerate(DOORS_PER_ROW):
-            span = 6 // count
-            for col, (key, text, blurb) in enumerate(DOORS[placed:placed + count]):
-                button = _door_button(text, blurb)
-                button.setObjectName(f"door_{key}")
-                button.clicked.connect(lambda _c=False, k=key: self.wizard_requested.emit(k))
-                self.door_buttons[key] = button
-                doors.addWidget(button, row, col * span, 1, span)
-            placed += count
+        for key, text, blurb in DOORS:
+            button = _door_button(text, blurb)
+            button.setObjectName(f"door_{key}")
+            button.clicked.connect(lambda _c=False, k=key: self.wizard_requested.emit(k))
+            self.door_buttons[key] = button
+        self.doors = QGridLayout()
+        self.doors.setSpacing(SPACING)
         for col in range(6):
-            doors.setColumnStretch(col, 1)
+            self.doors.setColumnStretch(col, 1)
+        self.columns = 0
+        self._place_doors(3)
 
         self.examples = QListWidget()
         self.examples.setObjectName("examples")
@@ -127,7 +164,7 @@ class WelcomeScreen(QWidget):
         inner.addWidget(title)
         inner.addWidget(subtitle)
         inner.addSpacing(8)
-        inner.addLayout(doors)
+        inner.addLayout(self.doors)
         inner.addSpacing(8)
         inner.addLayout(lists, 1)
         row = QHBoxLayout()
@@ -136,12 +173,47 @@ class WelcomeScreen(QWidget):
         inner.addLayout(row)
         frame = QFrame()
         frame.setLayout(inner)
-        frame.setMaximumWidth(1000)
-        outer = QHBoxLayout(self)
-        outer.setContentsMargins(32, 24, 32, 24)
-        outer.addStretch(1)
-        outer.addWidget(frame, 10)
-        outer.addStretch(1)
+        frame.setMaximumWidth(1100)
+        page = QWidget()
+        page.setObjectName("welcome_page")
+        centred = QHBoxLayout(page)
+        centred.setContentsMargins(24, 20, 24, 20)  # see PAGE_MARGINS
+        centred.addStretch(1)
+        centred.addWidget(frame, 10)
+        centred.addStretch(1)
+        self.scroll = QScrollArea()
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QFrame.NoFrame)
+        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAsNeeded)
+        self.scroll.setWidget(page)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(self.scroll)
+
+    def _place_doors(self, columns: int) -> None:
+        """Three doors then two on a wide page; two a row, or one, on a narrower one (a lone last door spans)."""
+        if columns == self.columns:
+            return
+        self.columns = columns
+        buttons = list(self.door_buttons.values())
+        for button in buttons:
+            self.doors.removeWidget(button)
+        if columns == 3:
+            placed = 0
+            for row, count in enumerate(DOORS_PER_ROW):
+                span = 6 // count
+                for col, button in enumerate(buttons[placed:placed + count]):
+                    self.doors.addWidget(button, row, col * span, 1, span)
+                placed += count
+            return
+        span = 6 // columns
+        for i, button in enumerate(buttons):
+            alone = columns > 1 and i == len(buttons) - 1 and i % columns == 0
+            self.doors.addWidget(button, i // columns, (i % columns) * span, 1, 6 if alone else span)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802
+        super().resizeEvent(event)
+        self._place_doors(door_columns(event.size().width()))
 
     @staticmethod
     def _column(title: str, widget: QListWidget, button: QPushButton) -> QVBoxLayout:

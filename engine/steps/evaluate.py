@@ -23,7 +23,8 @@ from engine.textparams import parse_fractions
         Int("mistakes", 16, 0, 256, "Show this many of the most confident wrong predictions (images as a grid, "
             "texts as a table and mistakes.csv)."),
         Text("fgsm_eps", "", "Robustness check: accuracy under an FGSM attack at these epsilons (pixel units, "
-             "comma-separated, e.g. 0.01,0.05); empty = skip.", parse=parse_fractions, advanced=True),
+             "comma-separated, e.g. 0.01,0.05); empty = skip.", parse=parse_fractions, advanced=True,
+             label="Robustness check strengths"),
     ],
     cache=CachePolicy.NONE,
     produces_images=True,

@@ -19,9 +19,10 @@ from engine.steps.registry import step
                                                optional=True)],
     outputs=[],
     params=[
-        Bool("torchscript", True, "Also write model.torchscript.pt (runs in C++ / PyTorch without Loom)."),
-        Bool("onnx", True, "Also write model.onnx (runs in onnxruntime, browsers, mobile)."),
-        Int("opset", 17, 13, 21, "ONNX operator set version.", advanced=True),
+        Bool("torchscript", True, "Also write model.torchscript.pt (runs in C++ / PyTorch without Loom).",
+             label="TorchScript"),
+        Bool("onnx", True, "Also write model.onnx (runs in onnxruntime, browsers, mobile).", label="ONNX"),
+        Int("opset", 17, 13, 21, "ONNX operator set version.", advanced=True, label="ONNX operator set"),
     ],
     cache=CachePolicy.NONE,
 )

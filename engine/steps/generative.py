@@ -23,14 +23,17 @@ _WIDTH_HELP = "Feature maps in the first/last conv layer; doubles per layer. Wid
     description="Convolutional GAN (Radford et al.): sized from the images (28, 32 or 64 px; 1 or 3 channels).",
     outputs=[Port("model", GENERATIVE_MODEL)],
     params=[
-        Int("latent_dim", 100, 2, 1024, _LATENT_HELP),
+        Int("latent_dim", 100, 2, 1024, _LATENT_HELP, label="Noise size (latent dimensions)"),
         Int("width", 32, 4, 512, _WIDTH_HELP),
         Bool("minibatch_std", False, "Let the discriminator see how alike the images of a batch are, so the "
-             "generator is punished for drawing one thing over and over (mode collapse).", advanced=True),
+             "generator is punished for drawing one thing over and over (mode collapse).", advanced=True,
+             label="Batch variety signal"),
         Choice("d_norm", "batch", ("batch", "spectral"), "Discriminator normalisation: batch norm (the paper) or "
-               "spectral norm, which keeps the discriminator from overpowering the generator.", advanced=True),
+               "spectral norm, which keeps the discriminator from overpowering the generator.", advanced=True,
+               label="Discriminator normalisation"),
         Int("pack", 1, 1, 8, "The discriminator judges this many images at once (PacGAN); 2-4 makes a generator "
-            "that draws one kind of image easy to catch. The batch size must be a multiple.", advanced=True),
+            "that draws one kind of image easy to catch. The batch size must be a multiple.", advanced=True,
+            label="Images judged together"),
     ],
 )
 def dcgan(ctx: StepContext) -> dict:
@@ -44,7 +47,7 @@ def dcgan(ctx: StepContext) -> dict:
     description="Fully connected GAN: noise -> 256 -> 512 -> 1024 -> pixels; discriminator with dropout.",
     outputs=[Port("model", GENERATIVE_MODEL)],
     params=[
-        Int("latent_dim", 100, 2, 1024, _LATENT_HELP),
+        Int("latent_dim", 100, 2, 1024, _LATENT_HELP, label="Noise size (latent dimensions)"),
         Float("dropout", 0.3, 0.0, 0.9, "Dropout in the discriminator; keeps it from memorising the data."),
     ],
 )
@@ -59,7 +62,8 @@ def gan_mlp(ctx: StepContext) -> dict:
     description="Convolutional variational autoencoder: learns a smooth latent space to sample and interpolate.",
     outputs=[Port("model", GENERATIVE_MODEL)],
     params=[
-        Int("latent_dim", 16, 2, 512, "Size of the latent code each image is compressed to."),
+        Int("latent_dim", 16, 2, 512, "Size of the latent code each image is compressed to.",
+            label="Code size (latent dimensions)"),
         Int("width", 32, 4, 512, _WIDTH_HELP),
     ],
 )
@@ -79,12 +83,13 @@ def _common_params(epochs: int) -> list:
 def _tail_params() -> list:
     return [
         Seed(),
-        Int("sample_every", 20, 1, 1000000, "Render the fixed sample grid every N steps (also at step 0).", unit="steps"),
-        Int("samples", 64, 1, 256, "Images in each sample grid."),
+        Int("sample_every", 20, 1, 1000000, "Render the fixed sample grid every N steps (also at step 0).", unit="steps",
+            label="Sample grid every"),
+        Int("samples", 64, 1, 256, "Images in each sample grid.", label="Images per sample grid"),
         Int("checkpoint_every", 500, 1, 10000000, "Save a checkpoint every N steps (and at every epoch end).", unit="steps", advanced=True),
         Choice("split", "all", ("all", "train"), "Which images to learn from; generative models need no held-out set.", advanced=True),
         Choice("device", "auto", DEVICE_CHOICES, "auto = the run's device (GPU when there is one).", advanced=True),
-        Bool("amp", True, "Mixed precision on CUDA GPUs (ignored on CPU).", advanced=True),
+        Bool("amp", True, "Mixed precision on CUDA GPUs (ignored on CPU).", advanced=True, label="Mixed precision"),
     ]
 
 
@@ -127,11 +132,13 @@ def _vae_inputs(params: dict, upstream: dict[str, tuple[str, dict]]) -> list[Iss
     check_inputs=_gan_inputs,
     params=[
         *_common_params(50),
-        Float("lr_g", 2e-4, 1e-7, 1.0, "Generator learning rate (Adam)."),
-        Float("lr_d", 2e-4, 1e-7, 1.0, "Discriminator learning rate (Adam)."),
-        Float("beta1", 0.5, 0.0, 0.999, "Adam beta1; 0.5 is the DCGAN setting.", advanced=True),
-        Float("beta2", 0.999, 0.0, 0.9999, "Adam beta2.", advanced=True),
-        Int("d_steps", 1, 1, 20, "Discriminator updates per generator update."),
+        Float("lr_g", 2e-4, 1e-7, 1.0, "Generator learning rate (Adam).", label="Generator learning rate"),
+        Float("lr_d", 2e-4, 1e-7, 1.0, "Discriminator learning rate (Adam).", label="Discriminator learning rate"),
+        Float("beta1", 0.5, 0.0, 0.999, "Adam beta1; 0.5 is the DCGAN setting.", advanced=True,
+              label="Adam momentum (beta 1)"),
+        Float("beta2", 0.999, 0.0, 0.9999, "How slowly Adam adapts each weight's step size; 0.999 is the usual setting.", advanced=True, label="Adam second moment (beta 2)"),
+        Int("d_steps", 1, 1, 20, "Discriminator updates per generator update.",
+            label="Discriminator steps per generator step"),
         Float("label_smoothing", 0.0, 0.0, 0.5, "One-sided: real images are labelled 1 - this (e.g. 0.1)."),
         *_tail_params(),
     ],
@@ -157,8 +164,9 @@ def train_gan(ctx: StepContext) -> dict:
     check_inputs=_vae_inputs,
     params=[
         *_common_params(30),
-        Float("lr", 1e-3, 1e-7, 1.0, "Learning rate (Adam)."),
-        Float("beta", 1.0, 0.0, 100.0, "Weight of the KL term: higher = smoother latent space, blurrier images."),
+        Float("lr", 1e-3, 1e-7, 1.0, "Learning rate (Adam).", label="Learning rate"),
+        Float("beta", 1.0, 0.0, 100.0, "Weight of the KL term: higher = smoother latent space, blurrier images.",
+              label="Latent penalty weight (beta)"),
         *_tail_params(),
     ],
     produces_images=True,
@@ -181,7 +189,7 @@ def train_vae(ctx: StepContext) -> dict:
     inputs=[Port("generator", TRAINED_GENERATOR)],
     outputs=[Port("images", IMAGES)],
     params=[
-        Int("n", 64, 1, 10000, "How many images (in interpolate mode: how many strips)."),
+        Int("n", 64, 1, 10000, "How many images (in interpolate mode: how many strips).", label="Number of images"),
         Seed(),
         Choice("mode", "samples", ("samples", "interpolate"), "samples = independent images; interpolate = walks between random latents."),
         Int("steps", 10, 2, 100, "Images per interpolation strip (interpolate mode)."),

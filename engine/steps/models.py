@@ -26,7 +26,7 @@ FREEZE_CHOICES = ("none", "backbone", "last_n")  # engine.models.weights.FREEZE_
     outputs=[Port("model", MODEL)],
     params=[
         Text("hidden", "256,128", "Sizes of the hidden layers, comma-separated (e.g. 256,128); empty = none.",
-             parse=parse_hidden),
+             parse=parse_hidden, label="Hidden layers"),
         Float("dropout", 0.1, 0.0, 0.9, "Fraction of units dropped during training to curb overfitting."),
     ],
 )
@@ -122,7 +122,7 @@ def _no_imagenet(params: dict[str, Any]) -> list[Issue]:
         PathParam("weights", "none", WEIGHTS_HELP, mode="any", advanced=True),
         Choice("freeze", "none", FREEZE_CHOICES, FREEZE_HELP, advanced=True),
         Int("train_blocks", 1, 0, 6, "With freeze = last_n: how many of the last stages stay trainable.",
-            advanced=True),
+            advanced=True, label="Blocks to train"),
     ],
     fingerprint=_weights_fingerprint,
     check=_no_imagenet,
@@ -142,7 +142,8 @@ def cnn(ctx: StepContext) -> dict:
     params=[
         PathParam("weights", "none", WEIGHTS_HELP, mode="any"),
         Choice("freeze", "none", FREEZE_CHOICES, FREEZE_HELP),
-        Int("train_blocks", 1, 0, 5, "With freeze = last_n: how many of the last residual stages stay trainable."),
+        Int("train_blocks", 1, 0, 5, "With freeze = last_n: how many of the last residual stages stay trainable.",
+            label="Blocks to train"),
         Int("input_size", 0, 0, 512, "Resize images to this side inside the model (e.g. 64 or 224 for ImageNet "
             "weights); 0 keeps the data's size.", unit="px"),
         Float("dropout", 0.0, 0.0, 0.9, "Dropout before the new head.", advanced=True),

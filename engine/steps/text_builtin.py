@@ -36,7 +36,8 @@ def _versions(params: dict[str, Any]) -> str:
     params=[
         Choice("dataset", "ui_languages", DATASETS, "ui_languages: classify interface strings by language; "
                "python_docs: unlabelled English prose and code for a language model."),
-        Int("per_class", 900, 20, 900, "ui_languages: strings per language (fewer makes a quicker, harder task)."),
+        Int("per_class", 900, 20, 900, "ui_languages: strings per language (fewer makes a quicker, harder task).",
+            label="Texts per class"),
     ],
     cache=CachePolicy.DISK,
     fingerprint=_versions,

@@ -45,13 +45,16 @@ FOLDER_PATH = Path("path", "", "The folder: one subfolder per class (neg/, pos/)
                    "directly inside (a language model's corpus). .md and .text files are read too.",
                    mode="folder", required=True, must_exist=True)
 CLEANING = [
-    Bool("dedupe", True, "Drop exact duplicate texts (after trimming blank margins), keeping the first."),
-    Float("val", 0.1, 0.0, 0.9, "Share of the texts held out to watch overfitting (the same share of every class)."),
-    Float("test", 0.1, 0.0, 0.9, "Share of the texts kept untouched for the final evaluation (per class)."),
+    Bool("dedupe", True, "Drop exact duplicate texts (after trimming blank margins), keeping the first.",
+         label="Remove duplicates"),
+    Float("val", 0.1, 0.0, 0.9, "Share of the texts held out to watch overfitting (the same share of every class).",
+          label="Validation share"),
+    Float("test", 0.1, 0.0, 0.9, "Share of the texts kept untouched for the final evaluation (per class).",
+          label="Test share"),
     Seed(help="Seed of the stratified train/val/test split."),
     Int("max_chars", 1_000_000, 100, 50_000_000, "Longer texts are cut to this many characters, and counted in "
         "the report; a file is never read further, so a huge file costs little memory.", unit="chars",
-        advanced=True),
+        advanced=True, label="Longest text kept"),
 ]
 
 
@@ -135,7 +138,7 @@ def _csv_issues(params: dict[str, Any]) -> list[Issue]:
         Text("text_columns", "text", "The column(s) holding the texts; several, comma-separated (title,body), "
              "are joined with a blank line between them.", parse=_column_names),
         Text("label", "label", "The column holding each text's class; empty = unlabelled texts (a language "
-             "model's corpus)."),
+             "model's corpus).", label="Class column"),
         *CLEANING,
     ],
     cache=CachePolicy.DISK,
@@ -274,10 +277,10 @@ def _too_long_for_the_model(folder: FsPath, max_len: int) -> list[Issue]:
                "token); char: one token per character (for a character-level "
                "language model); pretrained: the tokenizer.json of a model folder (a pretrained model's own, e.g. BERT's WordPiece)."),
         Int("vocab_size", 8000, 50, 500_000, "Most tokens the learned vocabulary holds (ignored by pretrained; "
-            "char keeps the most frequent characters)."),
+            "char keeps the most frequent characters).", label="Vocabulary size"),
         Int("max_len", 256, 0, 1_000_000, "Tokens per text a classifier reads: longer texts are cut (counted in "
             "the report), shorter ones padded; 0 = as long as the longest text (memory grows with it). A language "
-            "model reads every text whole, whatever this is.", unit="tokens"),
+            "model reads every text whole, whatever this is.", unit="tokens", label="Longest text (tokens)"),
         Bool("lowercase", False, "Lower-case every text before learning and encoding (ignored by pretrained: "
              "the model's tokenizer decides)."),
         Path("path", "", "With pretrained: the model folder that holds tokenizer.json (e.g. a Hugging Face model "

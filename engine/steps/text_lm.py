@@ -38,7 +38,7 @@ def _heads_divide_width(params: dict) -> list[Issue]:
         Int("heads", 4, 1, 64, "Attention heads per block; must divide the width."),
         Int("width", 128, 8, 2048, "Size of each token's vector inside the model."),
         Int("block_size", 64, 4, 8192, "Context length: how many tokens the model sees at once (and trains on). "
-            "Longer = more coherent text, slower steps.", unit="tokens"),
+            "Longer = more coherent text, slower steps.", unit="tokens", label="Context length"),
         Float("dropout", 0.0, 0.0, 0.9, _DROPOUT_HELP),
     ],
     check=_heads_divide_width,
@@ -54,11 +54,11 @@ def gpt(ctx: StepContext) -> dict:
     description="Recurrent language model; with a char tokenizer, the classic character-level RNN.",
     outputs=[Port("model", LANGUAGE_MODEL)],
     params=[
-        Int("embed", 64, 4, 4096, "Size of each token's embedding."),
+        Int("embed", 64, 4, 4096, "Size of each token's embedding.", label="Embedding size"),
         Int("width", 256, 8, 4096, "GRU hidden size."),
         Int("layers", 2, 1, 16, "Stacked GRU layers."),
         Int("block_size", 64, 4, 8192, "Tokens per training sequence (backpropagation through time); "
-            "when writing, the model remembers everything it wrote.", unit="tokens"),
+            "when writing, the model remembers everything it wrote.", unit="tokens", label="Context length"),
         Float("dropout", 0.0, 0.0, 0.9, _DROPOUT_HELP),
     ],
 )
@@ -69,7 +69,7 @@ def gru_lm(ctx: StepContext) -> dict:
 def _sampling_params() -> list:
     return [
         Float("temperature", DEFAULT_TEMPERATURE, 0.0, 5.0, _TEMPERATURE_HELP),
-        Int("top_k", DEFAULT_TOP_K, 0, 1000000, _TOP_K_HELP),
+        Int("top_k", DEFAULT_TOP_K, 0, 1000000, _TOP_K_HELP, label="Top-k sampling"),
     ]
 
 
@@ -87,21 +87,24 @@ def _sampling_params() -> list:
         Float("time_budget", 0.0, 0.0, 10080.0, "Stop gracefully after this many minutes of training, with samples "
               "and a checkpoint; 0 = no limit (the epochs decide).", unit="min"),
         Int("batch_size", 32, 1, 4096, "Blocks of text per optimisation step."),
-        Float("lr", 2e-3, 1e-7, 1.0, "Learning rate (AdamW), reached after the warm-up."),
+        Float("lr", 2e-3, 1e-7, 1.0, "Learning rate (AdamW), reached after the warm-up.", label="Learning rate"),
         Text("prompts", DEFAULT_PROMPTS, "Beginnings the live samples continue, separated by |.",
              parse=parse_prompts),
         *_sampling_params(),
-        Int("sample_tokens", 200, 1, 10000, "Tokens written per live sample.", unit="tokens"),
-        Int("sample_every", 100, 1, 1000000, "Write the live samples every N steps (also at step 0).", unit="steps"),
+        Int("sample_tokens", 200, 1, 10000, "Tokens written per live sample.", unit="tokens",
+            label="Tokens per sample"),
+        Int("sample_every", 100, 1, 1000000, "Write the live samples every N steps (also at step 0).", unit="steps",
+            label="Write a sample every"),
         Seed(),
         Int("warmup_steps", 100, 0, 1000000, "Steps over which the learning rate rises from 0.", unit="steps",
             advanced=True),
         Float("weight_decay", 0.1, 0.0, 1.0, "AdamW weight decay on weight matrices.", advanced=True),
-        Float("grad_clip", 1.0, 0.0, 1000.0, "Clip the gradient norm to this (0 = off).", advanced=True),
+        Float("grad_clip", 1.0, 0.0, 1000.0, "Clip the gradient norm to this (0 = off).", advanced=True,
+              label="Gradient clipping"),
         Int("checkpoint_every", 500, 1, 10000000, "Save a checkpoint every N steps (and at every epoch end).",
             unit="steps", advanced=True),
         Choice("device", "auto", DEVICE_CHOICES, "auto = the run's device (GPU when there is one).", advanced=True),
-        Bool("amp", True, "Mixed precision on CUDA GPUs (ignored on CPU).", advanced=True),
+        Bool("amp", True, "Mixed precision on CUDA GPUs (ignored on CPU).", advanced=True, label="Mixed precision"),
     ],
 )
 def train_lm(ctx: StepContext) -> dict:
@@ -127,9 +130,9 @@ def train_lm(ctx: StepContext) -> dict:
     inputs=[Port("model", TRAINED_LANGUAGE_MODEL)],
     params=[
         Text("prompt", "The", "The text to continue.", required=True),
-        Int("n", 5, 1, 1000, "How many continuations."),
+        Int("n", 5, 1, 1000, "How many continuations.", label="Number of texts"),
         Int("max_tokens", 200, 1, 100000, "Tokens written per continuation at most (fewer when the model ends "
-            "the text).", unit="tokens"),
+            "the text).", unit="tokens", label="Longest continuation"),
         *_sampling_params(),
         Seed(),
     ],

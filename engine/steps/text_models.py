@@ -23,7 +23,7 @@ from engine.steps.models import FREEZE_CHOICES
 from engine.steps.registry import step
 
 RNN_PARAMS = [
-    Int("embed", 128, 8, 2048, "Size of each token's learned vector."),
+    Int("embed", 128, 8, 2048, "Size of each token's learned vector.", label="Embedding size"),
     Int("width", 64, 8, 4096, "Hidden units of each recurrent layer (per direction)."),
     Int("layers", 1, 1, 8, "Recurrent layers stacked on each other."),
     Bool("bidirectional", True, "Also read each text right to left; usually more accurate, twice the work."),
@@ -73,9 +73,9 @@ def _heads_divide_width(params: dict[str, Any]) -> list[Issue]:
         Int("layers", 2, 1, 24, "Encoder blocks (attention + feed-forward) stacked on each other."),
         Int("heads", 4, 1, 32, "Attention heads per block; must divide width."),
         Int("width", 64, 16, 2048, "Size of each token's vector inside the model."),
-        Int("ff_width", 128, 16, 8192, "Hidden units of each block's feed-forward layer."),
+        Int("ff_width", 128, 16, 8192, "Hidden units of each block's feed-forward layer.", label="Feed-forward width"),
         Choice("positions", "learned", POSITIONS, "How the model knows word order: learned position vectors, "
-               "or fixed sine/cosine codes."),
+               "or fixed sine/cosine codes.", label="Longest text (positions)"),
         Choice("pooling", "mean", TRANSFORMER_POOLINGS, "One vector per text: the mean or the maximum over its "
                "tokens, or a learned [CLS] token's output."),
         Float("dropout", 0.3, 0.0, 0.9, "Fraction of units dropped during training to curb overfitting."),
@@ -116,7 +116,7 @@ def _model_fingerprint(params: dict[str, Any]) -> str:
         Choice("freeze", "none", FREEZE_CHOICES, "none fine-tunes everything (most accurate); backbone trains "
                "only the new head (fastest); last_n also trains the last N transformer layers (set train_blocks)."),
         Int("train_blocks", 2, 0, 48, "With freeze = last_n: how many of the last transformer layers stay "
-            "trainable."),
+            "trainable.", label="Blocks to train"),
     ],
     cache=CachePolicy.NONE,  # cheap to make; its weights are read when training starts, never kept in a cache
     fingerprint=_model_fingerprint,

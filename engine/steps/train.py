@@ -28,7 +28,7 @@ def _check(params: dict) -> list[Issue]:
     params=[
         Int("epochs", 10, 1, 10000, "Passes over the training data."),
         Int("batch_size", 64, 1, 65536, "Samples per optimisation step."),
-        Float("lr", 1e-3, 1e-7, 10.0, "Learning rate: how big each update step is."),
+        Float("lr", 1e-3, 1e-7, 10.0, "Learning rate: how big each update step is.", label="Learning rate"),
         Choice("optimizer", "adam", OPTIMIZERS, "Adam is a safe default; AdamW decouples weight decay; "
                "SGD uses momentum."),
         Choice("schedule", "constant", SCHEDULES, "How the learning rate changes over the run: step decays it "
@@ -37,24 +37,28 @@ def _check(params: dict) -> list[Issue]:
               "weights; 0 = no limit (the epochs decide).", unit="min"),
         Int("patience", 0, 0, 1000, "Early stopping: stop when the monitored metric has not improved for this "
             "many epochs; 0 = off."),
-        Choice("monitor", "val_loss", MONITORS, "Validation metric watched by early stopping and 'keep best'."),
+        Choice("monitor", "val_loss", MONITORS, "Validation metric watched by early stopping and 'keep best'.",
+               label="Watch for early stopping"),
         Bool("restore_best", True, "At the end, go back to the weights of the best validation epoch."),
         Float("weight_decay", 0.0, 0.0, 1.0, "L2 penalty that keeps weights small.", advanced=True),
         Float("momentum", 0.9, 0.0, 0.999, "SGD momentum (Nesterov).", advanced=True),
-        Int("step_epochs", 10, 1, 10000, "With schedule = step: epochs between decays.", advanced=True),
-        Float("gamma", 0.1, 0.0, 1.0, "With schedule = step: factor applied at each decay.", advanced=True),
+        Int("step_epochs", 10, 1, 10000, "With schedule = step: epochs between decays.", advanced=True,
+            label="Epochs between decays"),
+        Float("gamma", 0.1, 0.0, 1.0, "With schedule = step: factor applied at each decay.", advanced=True,
+              label="Decay factor"),
         Float("label_smoothing", 0.0, 0.0, 0.5, "Soften the one-hot targets; curbs over-confidence.",
               advanced=True),
         Choice("class_weights", "none", CLASS_WEIGHTS, "balanced weighs each class by 1/frequency so rare "
                "classes count as much as common ones.", advanced=True),
-        Float("grad_clip", 0.0, 0.0, 1000.0, "Clip the gradient norm to this value; 0 = off.", advanced=True),
+        Float("grad_clip", 0.0, 0.0, 1000.0, "Clip the gradient norm to this value; 0 = off.", advanced=True,
+              label="Gradient clipping"),
         Float("adversarial_eps", 0.0, 0.0, 1.0, "FGSM adversarial training: also train on inputs perturbed by "
-              "this much (pixel units, 0..1); 0 = off.", advanced=True),
+              "this much (pixel units, 0..1); 0 = off.", advanced=True, label="Adversarial training strength"),
         Int("kfold", 0, 0, 20, "Cross-validate: train k models on k folds of train+val and report mean ± std; "
-            "0 = a single model.", advanced=True),
+            "0 = a single model.", advanced=True, label="Cross-validation folds"),
         Seed(),
         Choice("device", "auto", DEVICE_CHOICES, "auto = the run's device (GPU when there is one).", advanced=True),
-        Bool("amp", True, "Mixed precision on CUDA GPUs (ignored on CPU).", advanced=True),
+        Bool("amp", True, "Mixed precision on CUDA GPUs (ignored on CPU).", advanced=True, label="Mixed precision"),
         Int("log_every", 1, 1, 10000, "Report the training loss every N steps.", advanced=True),
     ],
 )

@@ -4,6 +4,11 @@ One ``PlotDataItem`` per series, updated with ``setData`` once per GUI frame
 (only the series that changed), thin pens, peak downsampling and clip-to-view
 so a 100k-step run stays as cheap to draw as a short one.
 
+Each plot's legend is its header row (the title, then one coloured entry per
+curve), never a box inside the plot: a box over the view covers the very
+curves it names as soon as they reach that corner, and its colours would need
+a second theme of their own.
+
 pyqtgraph (and numpy) take about a second to import, so they are imported
 when the first plot is needed (or by :meth:`MetricCurves.warm_up` once the
 app is idle), never on the way to the first window paint.
@@ -14,13 +19,14 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QPushButton, QSlider, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QSlider, QVBoxLayout, QWidget
 
 from engine import events as ev
 from gui.theme import Colors, colors
 
-SERIES_COLORS = ("#1c7ed6", "#e8590c", "#2f9e44", "#ae3ec9", "#f59f00", "#0ca678", "#e03131", "#5c7cfa")
-COLUMNS = 2
+SERIES_COLORS = ("#1c7ed6", "#e8590c", "#2f9e44", "#ae3ec9", "#c77700", "#0ca678", "#e03131", "#5c7cfa")  # >= 3:1 on both plot backgrounds
+COLUMNS = 2  # plots side by side when the pane is wide enough (PLOT_MIN_WIDTH each); else one under another
+PLOT_MIN_WIDTH = 280
 OVERLAY_PREFIX = "previous:"  # node ids of overlaid runs' series, never a real node id
 
 
@@ -57,6 +63,7 @@ class Series:
         import numpy as np
 
         self.node_id, self.name, self.item = node_id, name, item
+        self.label = name  # as the plot's legend names it
         self._x = np.empty(256)
         self._y = np.empty(256)
         self._s = np.empty(256)
@@ -113,6 +120,7 @@ class MetricCurves(QWidget):
         super().__init__(parent)
         self.series: dict[tuple[str, str], Series] = {}
         self.plots: dict[str, Any] = {}  # group -> pyqtgraph.PlotItem
+        self.legends: dict[str, list[tuple[str, str, bool]]] = {}  # group -> (label, colour, dashed) per curve
         self._manual: set = set()  # plots the user panned or zoomed: not followed until Auto-range
         self.smoothing = 0.0
         self.log_y = False
@@ -121,6 +129,7 @@ class MetricCurves(QWidget):
         self.smooth_slider = QSlider(Qt.Horizontal)
         self.smooth_slider.setRange(0, 99)
         self.smooth_slider.setMaximumWidth(160)
+        self.smooth_slider.setMinimumWidth(50)
         self.smooth_slider.setToolTip("Smoothing (exponential moving average); 0 shows the raw values")
         self.smooth_slider.valueChanged.connect(self._smoothing_changed)
         self.smooth_label = QLabel("smoothing 0.00")
@@ -130,8 +139,10 @@ class MetricCurves(QWidget):
         self.autorange.clicked.connect(self.auto_range)
         self.readout = QLabel("")
         self.readout.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.readout.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)  # a long readout never widens the dock
         self.empty = QLabel("Curves appear here when a run reports metrics.")
         self.empty.setAlignment(Qt.AlignCenter)
+        self.empty.setWordWrap(True)
         from gui.dashboard.overlay import RunOverlay
 
         self.overlay = RunOverlay(self)
@@ -171,10 +182,11 @@ class MetricCurves(QWidget):
 
     def clear(self) -> None:
         if self.graphics is not None:
-            self.graphics.clear()
+            self.graphics.ci.clear()
             self.graphics.hide()
         self.series.clear()
         self.plots.clear()
+        self.legends.clear()
         self._manual.clear()
         self.readout.setText("")
         self.empty.show()
@@ -243,9 +255,10 @@ class MetricCurves(QWidget):
         prefix = OVERLAY_PREFIX + (f"{run_label}/" if run_label else "")
         for key in [k for k in self.series if k[0].startswith(prefix)]:
             series = self.series.pop(key)
-            plot = self.plots[group_for(series.name)]
-            plot.removeItem(series.item)
-            plot.legend.removeItem(series.item)
+            group = group_for(series.name)
+            self.plots[group].removeItem(series.item)
+            self.legends[group] = [e for e in self.legends.get(group, []) if e[0] != series.label]
+            self._show_legend(group)
 
     def _new_series(self, node_id: str, name: str, label: str | None = None, dashed: bool = False) -> Series:
         import pyqtgraph as pg
@@ -259,22 +272,23 @@ class MetricCurves(QWidget):
                       if n == name and nid != node_id and not nid.startswith(OVERLAY_PREFIX)}
             label = f"{node_id}: {name}" if others else name
         pen = pg.mkPen(color, width=1.5, style=Qt.DashLine) if dashed else pg.mkPen(color, width=1.5)
-        item = plot.plot(name=label, pen=pen)
+        item = plot.plot(pen=pen)
         item.setDownsampling(auto=True, method="peak")
         item.setClipToView(True)
+        self.legends.setdefault(group, []).append((label, color, dashed))
+        self._show_legend(group)
         series = Series(node_id, name, item)
+        series.label = label
         series.alpha = self.smoothing
         self.series[(node_id, name)] = series
         return series
 
     def _new_plot(self, group: str) -> Any:
-        import pyqtgraph as pg
 
         self.warm_up()
         n = len(self.plots)
-        plot = self.graphics.addPlot(row=n // COLUMNS, col=n % COLUMNS, title=group)
-        legend = plot.addLegend(offset=(-10, 10))
-        legend.setBrush(pg.mkBrush(self._colors.plot_bg + "c0"))
+        columns = self.columns()
+        plot = self.graphics.ci.addPlot(row=n // columns, col=n % columns, title=group)
         plot.setLabel("bottom", "step")
         plot.setDownsampling(auto=True, mode="peak")
         plot.setClipToView(True)
@@ -282,11 +296,43 @@ class MetricCurves(QWidget):
         plot.disableAutoRange()  # ranges are managed by _follow (cheaper redraws)
         plot.hideButtons()
         plot.vb.sigRangeChangedManually.connect(lambda *_a, p=plot: self._manual.add(p))
-        self._style_plot(plot, self._colors)
         self.plots[group] = plot
+        self._style_plot(plot, self._colors)
+        self._show_legend(group)
         self.empty.hide()
         self.graphics.show()
         return plot
+
+    def columns(self) -> int:
+        """How many plots fit side by side in this pane (so none is cut off in a narrow dock)."""
+        return max(1, min(COLUMNS, self.width() // PLOT_MIN_WIDTH))
+
+    def resizeEvent(self, event) -> None:  # noqa: N802
+        super().resizeEvent(event)
+        self._reflow()
+
+    def _reflow(self) -> None:
+        """Place the plots again when the number of columns that fit has changed.
+
+        The plots move to a fresh grid: Qt's grid layout keeps the widths of a
+        column once emptied, which would leave the plots wider than the pane.
+        """
+        if self.graphics is None or not self.plots:
+            return
+        import pyqtgraph as pg
+
+        columns = self.columns()
+        old = self.graphics.ci
+        if all(old.items.get(plot) == [(n // columns, n % columns)] for n, plot in enumerate(self.plots.values())):
+            return
+        for plot in self.plots.values():
+            old.removeItem(plot)
+        grid = pg.GraphicsLayout()
+        grid.setSpacing(6)
+        self.graphics.ci = grid
+        self.graphics.setCentralItem(grid)
+        for n, plot in enumerate(self.plots.values()):
+            grid.addItem(plot, row=n // columns, col=n % columns)
 
     # -- controls ---------------------------------------------------------------------------------
     def _smoothing_changed(self, value: int) -> None:
@@ -330,8 +376,16 @@ class MetricCurves(QWidget):
         self._colors = c
         if self.graphics is not None:
             self.graphics.setBackground(c.plot_bg)
-        for plot in self.plots.values():
+        for group, plot in self.plots.items():
             self._style_plot(plot, c)
+            self._show_legend(group)
+
+    def _show_legend(self, group: str) -> None:
+        """The plot's header row: its name, then each curve's label in the curve's own colour and line style."""
+        plot = self.plots.get(group)
+        if plot is not None:
+            plot.setTitle(legend_html(group, self.legends.get(group, []), self._colors.plot_fg),
+                          color=self._colors.plot_fg)
 
     @staticmethod
     def _style_plot(plot: Any, c: Colors) -> None:
@@ -341,4 +395,20 @@ class MetricCurves(QWidget):
             ax = plot.getAxis(axis)
             ax.setPen(pg.mkPen(c.plot_fg))
             ax.setTextPen(pg.mkPen(c.plot_fg))
-        plot.titleLabel.setText(plot.titleLabel.text, color=c.plot_fg)
+
+
+LEGEND_ONE_LINE = 30  # characters; a longer header puts the curves' names on a second line
+
+
+def legend_html(group: str, entries: list[tuple[str, str, bool]], fg: str) -> str:
+    """``group`` in bold, then "━ label" per curve in its colour (╌ for a dashed, overlaid run)."""
+    from html import escape
+
+    parts = [f"<span style='color:{color}'>{'╌' if dashed else '━'}&nbsp;{escape(label)}</span>"
+             for label, color, dashed in entries]
+    head = f"<b style='color:{fg}'>{escape(group)}</b>"
+    if not parts:
+        return head
+    plain = len(group) + sum(len(label) + 4 for label, _c, _d in entries)
+    sep = "<br>" if plain > LEGEND_ONE_LINE else "&nbsp;&nbsp;&nbsp;"
+    return head + sep + "&nbsp;&nbsp;".join(parts)

@@ -47,7 +47,7 @@ class SteppedStreams(QWidget):
         self.stream_box = QComboBox()
         self.stream_box.setToolTip(self.stream_tip)
         self.stream_box.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
-        self.stream_box.setMinimumContentsLength(18)  # "train: samples" whole, beside the buttons
+        self.stream_box.setMinimumContentsLength(10)  # it stretches; a narrow dock still fits the buttons beside it
         self.stream_box.activated.connect(lambda i: self._stream_chosen(self.stream_box.itemText(i)))
         self.slider = QSlider(Qt.Horizontal)
         self.slider.setRange(0, 0)

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QSize, Signal
 from PySide6.QtWidgets import QWidget, QWizard
 
 from engine.workflow import Workflow
 from gui import tasks
 from gui.wizards.settings import WizardMemory
+
+MIN_SIZE = QSize(760, 560)  # fits a 1024x700 screen with its title bar and a task bar
 
 
 class LoomWizard(QWizard):
@@ -31,8 +33,18 @@ class LoomWizard(QWizard):
         self.setOption(QWizard.NoBackButtonOnStartPage, True)
         self.setOption(QWizard.HaveHelpButton, False)
         self.setButtonText(QWizard.FinishButton, "Build and run")
-        self.setMinimumSize(760, 560)
+        self.setMinimumSize(MIN_SIZE)
         self.workflow: Workflow | None = None
+        screen = self.screen()
+        if screen is not None:
+            self.fit_screen(screen.availableGeometry().size())
+
+    def fit_screen(self, available: QSize) -> None:
+        """Open at a size that uses a large screen (bigger previews, no wrapped lines) and fits a small one."""
+        width = max(MIN_SIZE.width(), min(int(available.width() * 0.6), 1200))
+        height = max(MIN_SIZE.height(), min(int(available.height() * 0.75), 860))
+        self.resize(min(width, max(available.width(), MIN_SIZE.width())),
+                    min(height, max(available.height() - 40, MIN_SIZE.height())))
 
     def build_workflow(self) -> Workflow:
         raise NotImplementedError
