@@ -3,7 +3,8 @@
 Double-click (or Open) reopens a run's dashboard; with two or more runs
 selected, Compare lays them side by side; Reuse opens a run's workflow, with
 the settings it ran with, as a new untitled document; Move to trash asks
-first.  The panel is only a view: it shows the runs it is given
+first.  Right-click offers what can be done with one run afterwards: its
+results page, Try it, Export, Generate more, Continue training.  The panel is only a view: it shows the runs it is given
 (:meth:`RunHistory.show_runs`) and announces what the analyst wants
 (signals); :class:`gui.past_runs.PastRuns` queries the index and does the
 rest, so every question and error goes through one place.
@@ -11,7 +12,7 @@ rest, so every question and error goes through one place.
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QPoint, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -24,6 +25,7 @@ from PySide6.QtWidgets import (
 
 from engine.names import RunStatus
 
+STATUS_ROLE = Qt.UserRole + 1  # the index's status of the run an item shows
 STATUS_MARK = {RunStatus.SUCCEEDED: "✔", RunStatus.FAILED: "✖", RunStatus.STOPPED: "■", RunStatus.RUNNING: "…"}
 
 
@@ -33,6 +35,7 @@ class RunHistory(QWidget):
     reuse_run = Signal(str)  # run folder whose workflow to open as a new document
     trash_runs = Signal(list)  # run folders the analyst wants gone
     refresh_requested = Signal()
+    menu_requested = Signal(list, QPoint)  # the selected run folders, where to show their menu (global)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -40,6 +43,10 @@ class RunHistory(QWidget):
         self.list.setSelectionMode(QAbstractItemView.ExtendedSelection)
         self.list.itemActivated.connect(self._activated)
         self.list.itemSelectionChanged.connect(self._update_buttons)
+        self.list.setContextMenuPolicy(Qt.CustomContextMenu)
+        self.list.customContextMenuRequested.connect(self._context_menu)
+        self.list.setToolTip("Double-click a run to reopen its dashboard; right-click for its results, Try it, "
+                             "Export, Generate more and Continue training.")
         refresh = QPushButton("Refresh")
         refresh.clicked.connect(self.refresh_requested)
         self.open_button = self._button("Open", "Reopen the run's dashboard and results",
@@ -81,6 +88,7 @@ class RunHistory(QWidget):
             started = (run.get("started") or "").replace("T", " ")[:16]
             item = QListWidgetItem(f"{mark} {run.get('workflow') or run.get('run_id')}\n    {started} · {run.get('device') or ''}")
             item.setData(Qt.UserRole, run["run_dir"])
+            item.setData(STATUS_ROLE, run.get("status") or "")
             item.setToolTip(f"{run['run_dir']}\nstatus: {run.get('status')} · device: {run.get('device')}")
             self.list.addItem(item)
         self._update_buttons()
@@ -96,6 +104,22 @@ class RunHistory(QWidget):
         self.reuse_button.setEnabled(n == 1)
         self.compare_button.setEnabled(n >= 2)
         self.trash_button.setEnabled(n >= 1)
+
+    def status_of(self, run_dir: str) -> str:
+        """The listed status of ``run_dir`` ("" when it is not listed)."""
+        for i in range(self.list.count()):
+            item = self.list.item(i)
+            if item.data(Qt.UserRole) == run_dir:
+                return item.data(STATUS_ROLE) or ""
+        return ""
+
+    def _context_menu(self, pos: QPoint) -> None:
+        item = self.list.itemAt(pos)
+        if item is None:
+            return
+        if not item.isSelected():  # right-click on an unselected run: it becomes the selection, as in a file manager
+            self.list.setCurrentItem(item)
+        self.menu_requested.emit(self.selected(), self.list.viewport().mapToGlobal(pos))
 
     def _activated(self, item: QListWidgetItem | None) -> None:
         if item is not None:

@@ -1,4 +1,4 @@
-"""Past runs, in one place: the Runs panel's list, open, compare, reuse and move to trash.
+"""Past runs, in one place: the Runs panel's list, open, compare, reuse, move to trash, and what comes after.
 
 The Runs panel (:class:`gui.history.RunHistory`) and the File menu only say
 what the analyst wants; this controller does it for its window.  Everything
@@ -6,17 +6,22 @@ that reads or moves many files — the index query, a comparison reading every
 run's metrics, moving folders to the trash — runs in the background
 (:mod:`gui.tasks`), so a long history or a slow disk never freezes the
 window.  Questions go through the window's ``ask`` and handled errors
-through its ``show_error``, like every other prompt.
+through its ``show_error``, like every other prompt.  A run's right-click
+menu (:meth:`PastRuns.menu_for`) offers what its run.json says it can do:
+its results page, Try it for a classifier, Export, Generate more for a
+generator or language model, Continue training for a run that ended early.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Qt
-from PySide6.QtWidgets import QFileDialog, QMessageBox
+from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox
 
 from engine.names import RunStatus
 from gui import tasks
@@ -25,6 +30,33 @@ from gui.history import RunHistory
 if TYPE_CHECKING:
     from gui.compare import CompareDialog
     from gui.main_window import MainWindow
+
+
+ENDED_EARLY = (RunStatus.STOPPED, RunStatus.FAILED, RunStatus.RUNNING)  # RUNNING, when not ours: it crashed
+
+
+@dataclass(frozen=True)
+class RunOffers:
+    """What one past run can do next, from its run.json (a few kB: read when its menu opens)."""
+
+    classifier: bool = False  # it left a classifier card: Try it, Export
+    images: bool = False  # it left an image generator: Generate more images
+    texts: bool = False  # it left a language model: Generate more text
+    ended_early: bool = False  # stopped, failed or crashed: Continue training
+
+
+def run_offers(run_dir: str | Path, status: str = "") -> RunOffers:
+    """Read ``run_dir``'s run.json for :class:`RunOffers` (an unreadable one offers nothing but Continue)."""
+    from engine.errors import UserInputError
+    from engine.store import read_run
+
+    try:
+        info = read_run(Path(run_dir))
+    except (UserInputError, OSError, ValueError):
+        return RunOffers(ended_early=status in ENDED_EARLY)
+    kinds = {str(art.get("kind")) for art in info.get("artifacts", [])}
+    return RunOffers(classifier=bool(kinds & {"model_card", "classifier"}), images="generator" in kinds,
+                     texts="language_model" in kinds, ended_early=(info.get("status") or status) in ENDED_EARLY)
 
 
 def list_runs() -> list[dict[str, Any]]:
@@ -65,6 +97,7 @@ class PastRuns(QObject):
         panel.reuse_run.connect(self.reuse)
         panel.trash_runs.connect(self.trash)
         panel.refresh_requested.connect(self.refresh)
+        panel.menu_requested.connect(lambda dirs, pos: self.menu_for(dirs).popup(pos))
 
     # -- the list -----------------------------------------------------------------------------------
     def refresh(self) -> asyncio.Task:
@@ -125,6 +158,60 @@ class PastRuns(QObject):
         note = "" if same else " — the canvas shows another workflow; Reuse opens this run's"
         w.statusBar().showMessage(f"Run {info.get('run_id')}: {info.get('status')}{note}", 8000)
         return True
+
+    # -- a run's menu: what comes after it --------------------------------------------------------------------
+    def menu_for(self, run_dirs: list[str]) -> QMenu:
+        """The right-click menu for the selected runs: entries a run cannot do are shown disabled, not hidden."""
+        w = self.window
+        menu = QMenu(self.panel)
+        one = len(run_dirs) == 1
+        run_dir = run_dirs[0] if one else ""
+        active = w.runs.active and str(w.runs.run_dir) == run_dir
+        offers = run_offers(run_dir, self.panel.status_of(run_dir)) if one else RunOffers()
+
+        def add(text: str, slot: Callable[[], object], enabled: bool, tip: str = "") -> None:
+            action = menu.addAction(text)
+            action.setEnabled(enabled)
+            action.setToolTip(tip)
+            action.triggered.connect(lambda _checked=False: slot())
+
+        add("Open dashboard", lambda: self.open(run_dir), one)
+        add("Show results", lambda: self.results(run_dir), one and not active)
+        menu.addSeparator()
+        add("Try it…", lambda: self.try_it(run_dir), offers.classifier, "Drop images or type text and see its guesses")
+        add("Export model…", lambda: self.export(run_dir), offers.classifier and not active)
+        add("Generate more text…" if offers.texts else "Generate more images…", lambda: self.generate(run_dir),
+            (offers.images or offers.texts) and not active)
+        add("Continue training", lambda: w.continue_run(run_dir), offers.ended_early and not active and not w.runs.active,
+            "Go on from the run's last checkpoint, in its own folder")
+        menu.addSeparator()
+        add("Compare", lambda: self.compare(run_dirs), len(run_dirs) >= 2)
+        add("Reuse", lambda: self.reuse(run_dir), one)
+        add("Move to trash", lambda: self.trash(run_dirs), bool(run_dirs) and not active)
+        menu.setToolTipsVisible(True)
+        return menu
+
+    def results(self, run_dir: str | Path) -> bool:
+        """The run's results page (scores, confusion matrix, Try it, Export, Continue)."""
+        wizards = getattr(self.window, "wizards", None)
+        if wizards is None:
+            return self.open(run_dir)
+        return wizards.show_results(run_dir)
+
+    def try_it(self, run_dir: str | Path):  # noqa: ANN201 - QDialog
+        from gui.try_panel import open_try_dialog
+
+        return open_try_dialog(self.window, run_dir)
+
+    def export(self, run_dir: str | Path):  # noqa: ANN201 - ExportDialog
+        from gui.export_dialog import open_export_dialog
+
+        return open_export_dialog(self.window, run_dir)
+
+    def generate(self, run_dir: str | Path):  # noqa: ANN201 - GenerateDialog
+        from gui.generate_dialog import open_generate_dialog
+
+        return open_generate_dialog(self.window, run_dir)
 
     # -- compare ----------------------------------------------------------------------------------------
     def compare(self, run_dirs: list[str]) -> asyncio.Task:

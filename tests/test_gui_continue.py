@@ -18,6 +18,8 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
+from PySide6.QtCore import Qt  # noqa: E402
+
 from engine import events as ev  # noqa: E402
 from engine.runner import Engine  # noqa: E402
 from engine.store import read_metrics  # noqa: E402
@@ -162,3 +164,36 @@ def test_runs_that_cannot_be_continued_are_refused_in_the_engines_words(window, 
     (damaged / "workflow.json").write_text("{ not json")
     assert window.continue_run(damaged) is None
     assert "run.json" in shown[-1][1]  # names the damaged file
+
+
+def menu_entries(menu) -> dict[str, bool]:
+    """A context menu's entries: text -> enabled."""
+    return {a.text(): a.isEnabled() for a in menu.actions() if not a.isSeparator()}
+
+
+def test_a_stopped_run_in_the_runs_panel_is_continued_from_its_results_page(wizard_window, qtbot, tmp_path, reference):
+    """Runs panel -> right-click -> Show results -> Continue training: the same run goes on to the same weights."""
+    from engine.run_index import RunIndex
+
+    window = wizard_window
+    run = stopped_run(tmp_path, gan())
+    RunIndex().record(run, json.loads((run / "run.json").read_text()))
+    window.past_runs.refresh()
+    qtbot.waitUntil(lambda: window.history.list.count() == 1, timeout=HANG_MS)
+    key = window.history.list.item(0).data(Qt.UserRole)
+    entries = menu_entries(window.past_runs.menu_for([key]))
+    assert entries["Continue training"] and entries["Show results"] and entries["Open dashboard"]
+    assert not entries["Try it…"] and not entries["Export model…"]  # a GAN: no classifier to try or export
+    assert not entries["Compare"]  # one run
+
+    assert window.past_runs.results(key)
+    page = window.wizards.results
+    assert window.pages.currentWidget() is page
+    assert page.continue_button.isVisible() and page.continue_button.isEnabled()
+    page.continue_button.click()
+    assert window.runs.active and window.runs.run_dir == run  # the same folder, no new run
+    assert window.pages.currentWidget() is not page  # back on the canvas, the dashboard shows it going on
+    qtbot.waitUntil(lambda: not window.runs.active, timeout=HANG_MS)
+    assert window.runs.last_status == "succeeded"
+    assert_same_weights(reference, run)
+    assert len(RunIndex().list()) == 1  # continued in place: still one run

@@ -408,3 +408,34 @@ def test_only_the_latest_drop_is_shown(qtbot, digits_run: Path, digit_pngs) -> N
     qtbot.waitUntil(lambda: not tasks.live_tasks(panel), timeout=HANG_MS)  # the first batch has ended too
 
     assert [g.name for g in panel.guesses] == [str(digit_pngs[5][0])]
+
+
+def test_the_runs_panel_offers_try_it_and_export_for_a_finished_classifier(wizard_window, qtbot, digits_run: Path,
+                                                                           digit_pngs) -> None:
+    """Any finished classifier run, not only the one just trained: right-click it in the Runs panel."""
+    from PySide6.QtWidgets import QDialog
+
+    from engine.run_index import RunIndex
+
+    window = wizard_window
+    RunIndex().record(digits_run, json.loads((digits_run / "run.json").read_text()))
+    window.past_runs.refresh()
+    qtbot.waitUntil(lambda: window.history.list.count() == 1, timeout=HANG_MS)
+    key = str(digits_run.resolve())
+    menu = window.past_runs.menu_for([key])
+    entries = {a.text(): a for a in menu.actions() if not a.isSeparator()}
+    assert entries["Try it…"].isEnabled() and entries["Export model…"].isEnabled()
+    assert not entries["Generate more images…"].isEnabled() and not entries["Continue training"].isEnabled()
+
+    entries["Try it…"].trigger()
+    dialog = next(d for d in window.findChildren(QDialog) if d.windowTitle().startswith("Try it"))
+    qtbot.waitUntil(lambda: dialog.try_panel.model is not None, timeout=HANG_MS)
+    with qtbot.waitSignal(dialog.try_panel.predicted, timeout=HANG_MS):
+        dialog.try_panel.try_files([digit_pngs[0][0]])
+    assert dialog.try_panel.guesses[0].best == digit_pngs[0][1]
+    dialog.close()
+
+    entries["Show results"].trigger()
+    page = window.wizards.results
+    assert window.pages.currentWidget() is page and page.try_panel.isVisible()
+    assert page.export_button.isEnabled() and not page.continue_button.isVisible()

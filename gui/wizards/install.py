@@ -109,6 +109,7 @@ class WizardsController(QObject):
         self.results.train_again_requested.connect(self.train_again)
         self.results.export_requested.connect(self.export_model)
         self.results.generate_more_requested.connect(self.generate_more)
+        self.results.continue_requested.connect(self.continue_training)
         # after load_workflow has finished (it shows the canvas once the document is replaced)
         window.doc.reset.connect(lambda: QTimer.singleShot(0, self._document_replaced))
         window.runs.finished.connect(self._run_finished)
@@ -195,22 +196,34 @@ class WizardsController(QObject):
 
     # -- after a run ---------------------------------------------------------------------------------------------
     def _run_finished(self, status: str, _message: str) -> None:
+        """A wizard's run that succeeded, or was stopped (it can be continued from there), shows its results."""
         run_dir = getattr(self.window.runs, "run_dir", None)
-        if run_dir is None or str(run_dir) not in self.wizard_runs or status != RunStatus.SUCCEEDED:
+        if run_dir is None or str(run_dir) not in self.wizard_runs:
             return
-        self.show_results(run_dir)
+        if status in (RunStatus.SUCCEEDED, RunStatus.STOPPED):
+            self.show_results(run_dir)
 
-    def show_results(self, run_dir: str | Path) -> None:
+    def show_results(self, run_dir: str | Path) -> bool:
+        """The results page for any run folder, judged by the workflow it ran (not whatever the canvas shows)."""
+        from gui.past_runs import workflow_of
+
         self.last_run_dir = Path(run_dir)
-        workflow = self.window.doc.workflow
+        workflow = workflow_of(self.last_run_dir) or self.window.doc.workflow
         try:
             self.results.show_run(run_dir, can_export=export_step_for(workflow) is not None,
                                   is_generator=is_generator_workflow(workflow) or is_writer_workflow(workflow),
                                   is_writer=is_writer_workflow(workflow))
         except Exception as exc:  # a half-written run folder must not break the window
             log.warning("cannot show the results of %s: %s", run_dir, exc)
-            return
+            self.window.statusBar().showMessage(f"Cannot show the results of {Path(run_dir).name}: {exc}", 8000)
+            return False
         self.window.show_page("results")
+        return True
+
+    def continue_training(self) -> None:
+        """The results page's Continue training: the run goes on from its checkpoints, on the canvas."""
+        if self.last_run_dir is not None and self.window.continue_run(self.last_run_dir) is not None:
+            self.window.show_page("canvas")
 
     def export_model(self) -> ExportDialog | None:
         """The Export dialog for the run on the results page: files from its saved weights, no new run."""
