@@ -107,6 +107,7 @@ class MainWindow(RunsMixin, FileMixin, QMainWindow):
         self._probe_device = probe_device
         self._closing: asyncio.Task | None = None  # closes the window once a stopping run has ended
         self._listed_runs = False  # the Runs panel is filled when the window is first shown
+        self._stashed_docks: tuple[list[QDockWidget], bool] | None = None  # hidden while a full page shows
         QTimer.singleShot(100, self.catalog.start)  # after the first paint: the window never waits for torch
 
     # -- construction -------------------------------------------------------------------------------
@@ -159,7 +160,34 @@ class MainWindow(RunsMixin, FileMixin, QMainWindow):
         self.pages.addWidget(widget)
 
     def show_page(self, name: str) -> None:
+        """Show a central page; pages other than the canvas (welcome, results) get the room of the editing docks."""
         self.pages.setCurrentWidget(self._pages[name])
+        self._editing_docks_shown(name == "canvas")
+
+    def _editing_docks_shown(self, shown: bool) -> None:
+        """Hide the docks that edit or watch the canvas's workflow while a full page shows, and bring them back.
+
+        At 1024x700 the docks left the welcome or results page a 440x300 slit; the
+        Steps palette, the inspector, the dashboard and the log say nothing about a
+        page that is not the canvas.  The Runs panel stays (pick another run's
+        results).  Only the docks that were open come back, with the tab that was
+        in front; a dock the analyst closed stays closed.
+        """
+        if not shown and self._stashed_docks is None:
+            docks = (self.palette_dock, self.inspector_dock, self.dashboard_dock, self.log_dock)
+            steps_in_front = not self.palette_dock.visibleRegion().isEmpty()
+            self._stashed_docks = ([d for d in docks if not d.isHidden()], steps_in_front)
+            for dock in self._stashed_docks[0]:
+                dock.hide()
+            if not self.runs_dock.isHidden():
+                self.runs_dock.raise_()
+        elif shown and self._stashed_docks is not None:
+            docks, steps_in_front = self._stashed_docks
+            self._stashed_docks = None
+            for dock in docks:
+                dock.show()
+            if steps_in_front and not self.palette_dock.isHidden():
+                self.palette_dock.raise_()
 
     # -- startup ------------------------------------------------------------------------------------
     def _catalog_ready(self) -> None:
@@ -328,6 +356,7 @@ class MainWindow(RunsMixin, FileMixin, QMainWindow):
         if not self.maybe_save():
             event.ignore()
             return
+        self._editing_docks_shown(True)  # the saved layout is the canvas's, whatever page is in front
         self.settings.save_window_state(self.saveGeometry(), self.saveState())
         self.settings.sync()
         self.autosaver.discard()

@@ -154,6 +154,7 @@ class PastRuns(QObject):
         if same:
             for node_id, node in info.get("nodes", {}).items():
                 w.scene.set_node_state(node_id, node.get("state", ""), node.get("message", ""))
+        w.show_page("canvas")  # the dashboard is a dock of the canvas page
         w.dashboard_dock.raise_()
         note = "" if same else " — the canvas shows another workflow; Reuse opens this run's"
         w.statusBar().showMessage(f"Run {info.get('run_id')}: {info.get('status')}{note}", 8000)

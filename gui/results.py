@@ -43,6 +43,8 @@ HEADLINES = (  # (report key, label, is a fraction shown as %); {what}: images o
     ("val_perplexity_start", "Perplexity before training", False),
     ("steps", "Training steps", False),
 )
+PAIRS_PER_ROW_FROM = 720  # page width (px) from which the headline numbers sit two pairs to a row
+PICTURE_WIDTHS = (160, 520)  # a sample grid on the page: at least this, at most this wide (px), as the page allows
 TEXT_STEPS = ("text_builtin", "text_csv", "text_folder", "tokenize")
 CLASSIFIER_ARTIFACTS = ("model_card", "classifier")  # an export, or the card a finished train step leaves
 CONTINUABLE = (RunStatus.STOPPED, RunStatus.FAILED, "interrupted")  # a run that can go on from its checkpoints
@@ -129,6 +131,19 @@ def _read_start(path: Path) -> str:
         return f"({path.name} could not be read: {exc.strerror or exc})"
 
 
+class FitPicture(QLabel):
+    """A sample grid shown as wide as the results page allows (:meth:`fit`), never blurred from a scaled copy."""
+
+    def __init__(self, pixmap: QPixmap) -> None:
+        super().__init__()
+        self.original = pixmap
+        self.setAlignment(Qt.AlignLeft | Qt.AlignTop)
+
+    def fit(self, width: int) -> None:
+        if self.original.width() and (self.pixmap().isNull() or self.pixmap().width() != width):
+            self.setPixmap(self.original.scaledToWidth(width, Qt.SmoothTransformation))
+
+
 class ResultsPage(QWidget):
     export_requested = Signal()
     generate_more_requested = Signal()
@@ -151,6 +166,9 @@ class ResultsPage(QWidget):
         self.metrics = QGridLayout()
         self.metrics.setHorizontalSpacing(24)
         self.metrics.setColumnStretch(4, 1)
+        self.headlines: list[tuple[QLabel, QLabel]] = []
+        self.pictures: list[FitPicture] = []  # the gallery's sample grids, sized to the page in resizeEvent
+        self._beside_pictures = 0
         self.confusion = ConfusionView()
         self.confusion.setMinimumSize(360, 300)
         self.confusion.setMaximumHeight(440)
@@ -237,15 +255,15 @@ class ResultsPage(QWidget):
             item = self.metrics.takeAt(0)
             if item.widget():
                 item.widget().deleteLater()
-        for row, (label, value) in enumerate(headline_metrics(info)):
-            name = QLabel(label)
+        self.headlines = []
+        for label, value in headline_metrics(info):
             shown = QLabel(value)
             vfont = QFont(shown.font())
             vfont.setBold(True)
             vfont.setPointSizeF(vfont.pointSizeF() * 1.2)
             shown.setFont(vfont)
-            self.metrics.addWidget(name, row // 2, (row % 2) * 2)
-            self.metrics.addWidget(shown, row // 2, (row % 2) * 2 + 1)
+            self.headlines.append((QLabel(label), shown))
+        self._place_headlines()
         self._fill_visual(info, is_writer)
         self.files.setText(f"Everything from this run is in <b>{self.run_dir}</b>: the workflow as it ran "
                            "(workflow.json), run.json, metrics.csv and one folder per step "
@@ -292,6 +310,8 @@ class ResultsPage(QWidget):
             self.visual.setVisible(True)
             return
         images = gallery_images(self.run_dir, info) if self.run_dir else []
+        self.pictures = []
+        self._beside_pictures = 0
         thumbs = QGridLayout()  # single generated images: a compact 3-wide block after the sample grids
         for caption, path in images:
             pix = QPixmap(str(path))
@@ -301,8 +321,9 @@ class ResultsPage(QWidget):
                 picture.setPixmap(pix.scaledToWidth(72, Qt.FastTransformation))
                 thumbs.addWidget(picture, thumbs.count() // 3, thumbs.count() % 3)
                 continue
-            if pix.width():
-                picture.setPixmap(pix.scaledToWidth(230, Qt.SmoothTransformation))
+            picture = FitPicture(pix)
+            picture.setToolTip(f"{caption}\n{path}")
+            self.pictures.append(picture)
             box = QVBoxLayout()
             box.addWidget(picture)
             box.addWidget(QLabel(caption))
@@ -311,6 +332,7 @@ class ResultsPage(QWidget):
             holder.setLayout(box)
             self.gallery_layout.addWidget(holder)
         if thumbs.count():
+            self._beside_pictures = 3 * 72 + 48  # the block of single images takes this much of the row
             box = QVBoxLayout()
             box.addLayout(thumbs)
             box.addWidget(QLabel("generated images"))
@@ -321,6 +343,31 @@ class ResultsPage(QWidget):
         self.gallery_layout.addStretch(1)
         self.visual.setCurrentWidget(self.gallery)
         self.visual.setVisible(bool(images))
+        self._fit_pictures()
+
+    # -- the page follows its width --------------------------------------------------------------------------
+    def resizeEvent(self, event) -> None:  # noqa: N802, ANN001 - QResizeEvent
+        super().resizeEvent(event)
+        self._place_headlines()
+        self._fit_pictures()
+
+    def _place_headlines(self) -> None:
+        """Two (label, number) pairs to a row where the page is wide enough, else one: nothing cut at 1024 px."""
+        per_row = 2 if self.width() >= PAIRS_PER_ROW_FROM else 1
+        for i, (name, shown) in enumerate(self.headlines):
+            self.metrics.addWidget(name, i // per_row, (i % per_row) * 2)  # re-adding moves a widget's cell
+            self.metrics.addWidget(shown, i // per_row, (i % per_row) * 2 + 1)
+
+    def _fit_pictures(self) -> None:
+        """Sample grids share the page's width (a 1920 px screen shows them large, 1024 px still side by side)."""
+        if not self.pictures:
+            return
+        # the page's margins and scroll bar, the gaps between pictures, the block of single images
+        room = self.width() - 80 - 24 * len(self.pictures) - self._beside_pictures
+        low, high = PICTURE_WIDTHS
+        width = max(low, min(high, room // len(self.pictures)))
+        for picture in self.pictures:
+            picture.fit(width)
 
     def open_folder(self) -> bool:
         if self.run_dir is None:

@@ -61,6 +61,7 @@ class RunsMixin:
         self.scene.clear_run_states()
         self.dashboard.reset()
         self.console.append("info", f"run started: {handle.run_dir}")
+        self.show_page("canvas")  # a full page (welcome, results) gives way to the canvas and its dashboard
         self.dashboard_dock.raise_()
         return handle
 
@@ -117,6 +118,7 @@ class RunsMixin:
         if handle is None:
             return None
         self.console.append("info", f"continuing run {handle.run_dir} from its last checkpoint")
+        self.show_page("canvas")
         self.dashboard_dock.raise_()
         return handle
 

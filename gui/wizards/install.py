@@ -222,8 +222,8 @@ class WizardsController(QObject):
 
     def continue_training(self) -> None:
         """The results page's Continue training: the run goes on from its checkpoints, on the canvas."""
-        if self.last_run_dir is not None and self.window.continue_run(self.last_run_dir) is not None:
-            self.window.show_page("canvas")
+        if self.last_run_dir is not None:
+            self.window.continue_run(self.last_run_dir)  # shows the canvas and its dashboard when it starts
 
     def export_model(self) -> ExportDialog | None:
         """The Export dialog for the run on the results page: files from its saved weights, no new run."""
