@@ -61,3 +61,10 @@ def test_the_loom_entry_exits_with_the_message_instead_of_qt_aborting():
     assert "sudo apt-get install libxcb-cursor0 libxcb-xkb1" in done.stderr
     assert "qt.qpa.plugin" not in done.stderr and "Reinstalling" not in done.stderr
     assert done.stdout == ""
+
+
+def test_the_readme_install_line_covers_every_library_loom_checks() -> None:
+    """The README's apt-get line installs every package whose library `loom` looks for (they cannot drift apart)."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    command = readme[readme.index("sudo apt-get install"):].split("```")[0]
+    assert set(xcb_check.XCB_LIBRARIES.values()) <= set(command.replace("\\", " ").split())

@@ -112,6 +112,18 @@ def test_unreadable_inputs_get_their_own_message_and_the_others_their_answer(dig
         predict_texts(model, ["seven"])
 
 
+def test_loom_predict_reads_a_run_without_an_export_step(digits_run: Path, digit_pngs, tmp_path: Path) -> None:
+    """The train step's card is enough for the command line too: no Export step needed to predict."""
+    from engine.cli import main
+
+    out = tmp_path / "preds.csv"
+    assert main(["predict", str(digits_run), *[str(p) for p, _ in digit_pngs], "--out", str(out)]) == 0
+    with out.open() as f:
+        rows = list(csv.DictReader(f))
+    predicted = {Path(r["file"]).name: r["prediction"] for r in rows}
+    assert predicted == {p.name: label for p, label in digit_pngs}
+
+
 def test_a_run_with_no_finished_classifier_says_why(tmp_path: Path) -> None:
     from engine.try_model import load_run_classifier
 

@@ -15,7 +15,8 @@ import torch
 from torch import nn
 
 from engine.errors import UserInputError
-from engine.export.card import CARD_NAME, WEIGHTS_NAME, find_export, read_card
+from engine.export.card import CARD_NAME, WEIGHTS_NAME, read_card
+from engine.export.trained import trained_model_folder
 
 
 @dataclass
@@ -30,12 +31,12 @@ class LoadedModel:
 
 
 def load_export(path: str | Path) -> LoadedModel:
-    """Rebuild the model of a run folder's export (or of an export folder)."""
+    """Rebuild the classifier of a run folder (its export, else its train step's card) or of an export folder."""
     from safetensors.torch import load_file
 
     from engine.models import ModelSpec, build_model, model_facts
 
-    folder = find_export(path)
+    folder = trained_model_folder(path)
     card = read_card(folder)  # every field checked, so what follows cannot trip on a damaged card
     weights = folder / card.get("files", {}).get("weights", WEIGHTS_NAME)
     if not weights.is_file():

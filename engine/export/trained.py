@@ -47,13 +47,13 @@ def trained_model_folder(run_dir: str | Path, node: str | None = None) -> Path:
     root = Path(run_dir).expanduser()
     if (root / CARD_NAME).is_file():
         return root  # an export (or model) folder itself
-    if not (root / RUN_JSON).is_file():
+    if not (root / RUN_JSON).exists():  # one that is there but damaged is named by read_run
         raise UserInputError(f"{root}: not a Loom run folder (no {RUN_JSON})")
     info = read_run(root, ("artifacts",))
     arts: list[dict[str, Any]] = [a for a in info["artifacts"] if node is None or a["node"] == node]
     for kind in ("model_card", ARTIFACT_KIND):  # the export first: it is what the user chose to ship
         for art in arts:
-            if art["kind"] == kind and artifact_path(root, art).is_file():
+            if art["kind"] == kind and artifact_path(root, art).exists():  # a damaged card is named, not skipped
                 return artifact_path(root, art).parent
     if node is None:
         try:
@@ -62,8 +62,9 @@ def trained_model_folder(run_dir: str | Path, node: str | None = None) -> Path:
             pass
     kinds = {a["kind"] for a in info["artifacts"]}
     if kinds & {"language_model", "generator"}:
+        prompt = ' --prompt "..."' if "language_model" in kinds else ""
         raise UserInputError(f"{root}: this run trained a generative model, which writes or draws rather than "
-                             "classifies — there is no classifier to try")
+                             f"classifies — there is no classifier to try; use: loom generate {root}{prompt}")
     status = str(info.get("status", ""))
     where = f"step '{node}'" if node else "this run"
     if status in ("stopped", "failed", "interrupted"):
