@@ -4,7 +4,8 @@ Nothing on the path to the first paint imports torch: the step catalogue
 loads in the background once the window is up (see ``gui.catalog``), and the
 engine's runner is imported on the first Run.  The event loop is qasync's, so
 coroutines (``asyncio``) and Qt share one loop on the GUI thread: all
-background work of the GUI goes through :mod:`gui.tasks`.  Anything
+background work of the GUI goes through :mod:`gui.tasks`.  Python's cycle
+collector runs on the GUI thread only (:mod:`gui.gc_guard`).  Anything
 unexpected ends in :mod:`gui.crash`'s dialog, never in a dead window.
 """
 
@@ -30,9 +31,10 @@ def create_app(argv: list[str] | None = None):
     app.setApplicationName("Loom")
     app.setOrganizationName("Loom")
     app.setApplicationDisplayName("Loom")
-    from gui import tasks
+    from gui import gc_guard, tasks
 
     tasks.install_loop(app)  # before any window: widgets may launch background work as they are built
+    gc_guard.install(app)  # cyclic garbage (Qt wrappers among it) is collected on this thread, never the engine's
     return app
 
 

@@ -124,6 +124,29 @@ def record_events(window) -> list:
     return seen
 
 
+def stop_at_first_checkpoint(window) -> list:
+    """Record the next run's events and stop it, on the engine's thread, when its first checkpoint is saved.
+
+    The stop follows the engine's own event order (the first checkpoint artifact), never a timer, so the run
+    has something to continue from however fast or slow the machine is.
+    """
+    import threading
+
+    from engine import events as ev
+
+    seen = record_events(window)
+    post, once = window.runs.bridge.post, threading.Event()
+
+    def tap(event) -> None:
+        post(event)
+        if isinstance(event, ev.ArtifactSaved) and event.kind == "checkpoint" and not once.is_set():
+            once.set()
+            window.runs.handle.stop()
+
+    window.runs.bridge.post = tap
+    return seen
+
+
 def small_example(name: str, **params: dict):
     """An example workflow (``resources/examples/NAME.json``) with test-sized settings: same steps and links,
     ``params`` maps node id -> the params to change."""

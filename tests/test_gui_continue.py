@@ -12,7 +12,6 @@ dialog with the engine's words, and their folders are left as they were.
 from __future__ import annotations
 
 import json
-import threading
 
 import pytest
 
@@ -24,7 +23,7 @@ from engine import events as ev  # noqa: E402
 from engine.runner import Engine  # noqa: E402
 from engine.store import read_metrics  # noqa: E402
 from engine.workflow import Workflow  # noqa: E402
-from gui.testing import HANG_MS, record_events  # noqa: E402
+from gui.testing import HANG_MS, stop_at_first_checkpoint  # noqa: E402
 from tests.fakes import DETERMINISTIC_CLI, deterministic_torch, kill_at_first_checkpoint  # noqa: E402, F401
 from tests.test_resume_gan import assert_same_weights, curve, small_gan  # noqa: E402
 
@@ -41,21 +40,6 @@ def errors_of(window) -> list[tuple[str, str]]:
     shown: list[tuple[str, str]] = []
     window.show_error = lambda title, text: shown.append((title, text))
     return shown
-
-
-def stop_at_first_checkpoint(window) -> list:
-    """Record the next run's events and stop it, on the engine's thread, when its first checkpoint is saved."""
-    seen = record_events(window)
-    post, once = window.runs.bridge.post, threading.Event()
-
-    def tap(event) -> None:
-        post(event)
-        if isinstance(event, ev.ArtifactSaved) and event.kind == "checkpoint" and not once.is_set():
-            once.set()
-            window.runs.handle.stop()
-
-    window.runs.bridge.post = tap
-    return seen
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,6 @@ from the engine's own event order (the first checkpoint), never after a delay.
 from __future__ import annotations
 
 import json
-import threading
 
 import pytest
 
@@ -20,7 +19,7 @@ pytest.importorskip("pytestqt")
 from engine import events as ev  # noqa: E402
 from engine.compare import Comparison  # noqa: E402
 from gui.run_control import RunPhase  # noqa: E402
-from gui.testing import HANG_MS, small_example, stop_run  # noqa: E402
+from gui.testing import HANG_MS, small_example, stop_at_first_checkpoint, stop_run  # noqa: E402
 from tests.conftest import screenshots_dir  # noqa: E402
 
 
@@ -28,22 +27,6 @@ def tiny_gan(epochs: int = 1):
     """The GAN example with its Generate step downstream of training, test-sized."""
     return small_example("gan_digits", data={"size": 16}, model={"width": 4, "latent_dim": 8},
                          train={"epochs": epochs, "batch_size": 32, "sample_every": 20, "checkpoint_every": 5})
-
-
-def stop_at_first_checkpoint(window) -> list:
-    """Stop the next run, on the engine's thread, when its first checkpoint is saved; returns its events."""
-    seen: list = []
-    post, once = window.runs.bridge.post, threading.Event()
-
-    def tap(event) -> None:
-        seen.append(event)
-        post(event)
-        if isinstance(event, ev.ArtifactSaved) and event.kind == "checkpoint" and not once.is_set():
-            once.set()
-            window.runs.handle.stop()
-
-    window.runs.bridge.post = tap
-    return seen
 
 
 def questions_of(window) -> list[str]:
