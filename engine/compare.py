@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import csv
 import io
+import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from engine.errors import UserInputError
+from engine.metric_direction import NEITHER, direction, is_fraction
 from engine.names import RunStatus
 from engine.run_files import WORKFLOW_DAMAGED, WORKFLOW_JSON, read_metrics, read_run
 from engine.workflow import Workflow
@@ -114,10 +116,103 @@ def _text(value: Any) -> str:
     return str(value)
 
 
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def is_seed(key: str) -> bool:
+    """A ``node.seed`` setting: runs that differ only in these are repeats of one experiment."""
+    return key.rsplit(".", 1)[-1] == "seed"
+
+
+@dataclass(frozen=True)
+class ScoreDelta:
+    """One score against the baseline's: the difference, its text and whether it is an improvement."""
+
+    delta: float
+    text: str  # "+1.2 pts" for a fraction (accuracy, F1...), else "-0.03"
+    better: bool | None  # None: equal, or a score with no better direction (a GAN's losses)
+
+
+def score_delta(key: str, value: Any, baseline: Any) -> ScoreDelta | None:
+    """``value`` minus ``baseline`` for score ``key``; None unless both are numbers."""
+    v, b = _number(value), _number(baseline)
+    if v is None or b is None:
+        return None
+    delta = v - b
+    text = f"{delta * 100:+.1f} pts" if is_fraction(key) else f"{delta:+.3g}"
+    if text.lstrip("+-").split(" ")[0].strip("0.") == "":
+        return ScoreDelta(delta, "±0", None)
+    way = direction(key)
+    return ScoreDelta(delta, text, None if way == NEITHER or delta == 0 else (delta > 0) == (way > 0))
+
+
+def baseline_deltas(keys: list[str], columns: list[dict[str, Any]], baseline: int) -> dict[str, list[ScoreDelta | None]]:
+    """``{score: one delta per column}`` against column ``baseline`` (whose own entries are None)."""
+    base = columns[baseline]
+    return {key: [None if i == baseline else score_delta(key, col.get(key), base.get(key))
+                  for i, col in enumerate(columns)] for key in keys}
+
+
+@dataclass
+class SeedGroup:
+    """Runs whose settings are equal except their seeds, with the mean and spread of each score."""
+
+    runs: list[RunSummary]
+    settings: dict[str, Any]  # every setting but the seeds
+    stats: dict[str, tuple[float, float | None, int]] = field(default_factory=dict)  # key -> (mean, std, n)
+
+    @property
+    def label(self) -> str:
+        first = self.runs[0].label
+        return first if len(self.runs) == 1 else f"{first} +{len(self.runs) - 1}"
+
+    @property
+    def seeds(self) -> list[str]:
+        return [", ".join(_text(v) for k, v in sorted(r.params.items()) if is_seed(k)) or MISSING for r in self.runs]
+
+    @property
+    def means(self) -> dict[str, float]:
+        return {key: mean for key, (mean, _std, _n) in self.stats.items()}
+
+    def text(self, key: str) -> str:
+        """``"0.9123 ± 0.0041"`` (sample std over the runs that have the score); one run: its value."""
+        if key not in self.stats:
+            values = {_text(r.scores.get(key)) for r in self.runs}
+            return values.pop() if len(values) == 1 else MISSING
+        mean, std, _n = self.stats[key]
+        return _text(mean) if std is None else f"{_text(mean)} ± {_text(std)}"
+
+
+def group_by_seed(runs: list[RunSummary], score_keys: list[str]) -> list[SeedGroup]:
+    """Runs grouped by their settings without the seeds, in order of each group's first run."""
+    groups: dict[str, SeedGroup] = {}
+    for run in runs:
+        settings = {k: v for k, v in run.params.items() if not is_seed(k)}
+        key = repr(sorted(settings.items()))
+        groups.setdefault(key, SeedGroup([], settings)).runs.append(run)
+    for group in groups.values():
+        for key in score_keys:
+            values = [v for v in (_number(r.scores.get(key)) for r in group.runs) if v is not None]
+            if values:
+                std = statistics.stdev(values) if len(values) > 1 else None
+                group.stats[key] = (statistics.fmean(values), std, len(values))
+    return list(groups.values())
+
+
+def _table_text(header: list[str], body: list[list[str]]) -> list[str]:
+    widths = [max(len(row[i]) for row in [header, *body]) for i in range(len(header))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+             for row in [header, *body]]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return lines
+
+
 @dataclass
 class Comparison:
     runs: list[RunSummary]
     differing_params: list[str] = field(default_factory=list)
+    all_params: list[str] = field(default_factory=list)
     score_keys: list[str] = field(default_factory=list)
     _metrics: dict[Path, list[dict[str, Any]]] = field(default_factory=dict, repr=False)
 
@@ -142,13 +237,22 @@ class Comparison:
         scores = sorted({k for r in runs for k in r.scores},
                         key=lambda k: (k.split(".", 1)[0], order.get(k.split(".", 1)[1], len(order))))
         comparison.differing_params, comparison.score_keys = differing, scores
+        comparison.all_params = keys
         return comparison
 
-    def rows(self) -> list[tuple[str, str, list[str]]]:
-        """``(section, field, one text per run)``: the differing params, then the run facts and scores."""
+    def rows(self, differences_only: bool = True) -> list[tuple[str, str, list[str]]]:
+        """``(section, field, one text per run)``: the differing params, then the run facts and scores.
+
+        With ``differences_only=False`` the settings every run shares follow the
+        differing ones (section ``"same"``), so the whole recipe can be read.
+        """
         out: list[tuple[str, str, list[str]]] = []
         for key in self.differing_params:
             out.append(("changed", key, [_text(r.params.get(key)) for r in self.runs]))
+        if not differences_only:
+            for key in self.all_params:
+                if key not in self.differing_params:
+                    out.append(("same", key, [_text(r.params.get(key)) for r in self.runs]))
         out.append(("run", "workflow", [r.workflow or MISSING for r in self.runs]))
         out.append(("run", "status", [r.status or MISSING for r in self.runs]))
         out.append(("run", "started", [r.started.replace("T", " ")[:19] or MISSING for r in self.runs]))
@@ -158,22 +262,56 @@ class Comparison:
             out.append(("score", key, [_text(r.scores.get(key)) for r in self.runs]))
         return out
 
-    def to_csv(self) -> str:
+    def to_csv(self, group_seeds: bool = False) -> str:
+        """The table as CSV: one column per run, or per seed group with ``group_seeds``."""
         buffer = io.StringIO()
         writer = csv.writer(buffer)
-        writer.writerow(["section", "field", *(r.label for r in self.runs)])
-        for section, name, values in self.rows():
+        if group_seeds:
+            groups = self.seed_groups()
+            labels, rows = [g.label for g in groups], self.group_rows(groups)
+        else:
+            labels, rows = [r.label for r in self.runs], self.rows()
+        writer.writerow(["section", "field", *labels])
+        for section, name, values in rows:
             writer.writerow([section, name, *values])
         return buffer.getvalue()
+
+    def baseline_deltas(self, baseline: int) -> dict[str, list[ScoreDelta | None]]:
+        """Each run's scores against run number ``baseline``'s."""
+        return baseline_deltas(self.score_keys, [r.scores for r in self.runs], baseline)
+
+    def seed_groups(self) -> list[SeedGroup]:
+        """The runs grouped by settings that are equal except the seeds, with mean ± std of every score."""
+        return group_by_seed(self.runs, self.score_keys)
+
+    def group_rows(self, groups: list[SeedGroup] | None = None) -> list[tuple[str, str, list[str]]]:
+        """``(section, field, one text per group)``: settings that differ between groups, runs, seeds, scores."""
+        groups = self.seed_groups() if groups is None else groups
+        keys = sorted({k for g in groups for k in g.settings})
+        out: list[tuple[str, str, list[str]]] = [
+            ("changed", key, [_text(g.settings.get(key)) for g in groups])
+            for key in keys if len({repr(g.settings.get(key)) for g in groups}) > 1]
+        out.append(("run", "runs (n)", [str(len(g.runs)) for g in groups]))
+        out.append(("run", "seeds", [" / ".join(g.seeds) for g in groups]))
+        out += [("score", key, [g.text(key) for g in groups]) for key in self.score_keys]
+        return out
+
+    def group_text(self) -> str:
+        """The seed groups as a fixed-width table: one column per group, mean ± std of each score."""
+        groups = self.seed_groups()
+        header = ["", *(g.label for g in groups)]
+        body = [[f"{'* ' if section == 'changed' else '  '}{name}", *values]
+                for section, name, values in self.group_rows(groups)]
+        lines = _table_text(header, body)
+        lines.append(f"\n{len(self.runs)} runs in {len(groups)} group{'s' if len(groups) != 1 else ''} "
+                     "of settings that differ only by seed; scores are mean ± sample std")
+        return "\n".join(lines)
 
     def to_text(self) -> str:
         """A fixed-width table for the terminal."""
         header = ["", *(r.label for r in self.runs)]
         body = [[f"{'* ' if section == 'changed' else '  '}{name}", *values] for section, name, values in self.rows()]
-        widths = [max(len(row[i]) for row in [header, *body]) for i in range(len(header))]
-        lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
-                 for row in [header, *body]]
-        lines.insert(1, "  ".join("-" * w for w in widths))
+        lines = _table_text(header, body)
         if self.differing_params:
             lines.append("\n* a setting that differs between the runs")
         else:
@@ -196,3 +334,29 @@ class Comparison:
             if rows:
                 out.append((run.label, [r["step"] for r in rows], [r["value"] for r in rows]))
         return out
+
+
+SAMPLE_SUFFIXES = (".png", ".txt")
+
+
+def sample_files(run_dir: str | Path) -> dict[int, Path]:
+    """``{step: file}`` of a run's saved samples (``<node>/samples/step_XXXXXX.png`` or ``.txt``).
+
+    A run with several sampling nodes shows its first (by node id); a file
+    whose name is not a step is left out.
+    """
+    out: dict[int, Path] = {}
+    for folder in sorted(Path(run_dir).glob("*/samples")):
+        for path in folder.glob("step_*"):
+            stem = path.stem.removeprefix("step_")
+            if path.suffix.lower() in SAMPLE_SUFFIXES and stem.isdigit() and path.is_file():
+                out.setdefault(int(stem), path)
+        if out:
+            break
+    return dict(sorted(out.items()))
+
+
+def sample_at(samples: dict[int, Path], step: int) -> tuple[int, Path] | None:
+    """The sample saved at ``step`` or the nearest one before it; None when the run had none by then."""
+    earlier = [s for s in samples if s <= step]
+    return (max(earlier), samples[max(earlier)]) if earlier else None

@@ -10,6 +10,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("compare", help="compare runs: the settings that differ, and the scores")
     p.add_argument("runs", nargs="+", metavar="RUN", help="two or more run folders")
     p.add_argument("--csv", metavar="FILE", help="also write the table as CSV (one column per run)")
+    p.add_argument("--group-seeds", action="store_true",
+                   help="one column per group of runs whose settings differ only by seed: n, mean ± std of each score")
     p.set_defaults(handler=run)
 
 
@@ -19,8 +21,8 @@ def run(args: argparse.Namespace) -> int:
 
     csv_path = check_output_file(args.csv, "--csv") if args.csv else None  # refuse before any work
     comparison = Comparison.of(args.runs)
-    print(comparison.to_text())
+    print(comparison.group_text() if args.group_seeds else comparison.to_text())
     if csv_path is not None:
-        write_output_text(csv_path, comparison.to_csv(), "--csv")
+        write_output_text(csv_path, comparison.to_csv(group_seeds=args.group_seeds), "--csv")
         print(f"wrote {csv_path}", file=sys.stderr)
     return 0
