@@ -284,13 +284,16 @@ class Comparison:
         """The runs grouped by settings that are equal except the seeds, with mean ± std of every score."""
         return group_by_seed(self.runs, self.score_keys)
 
-    def group_rows(self, groups: list[SeedGroup] | None = None) -> list[tuple[str, str, list[str]]]:
+    def group_rows(self, groups: list[SeedGroup] | None = None,
+                   differences_only: bool = True) -> list[tuple[str, str, list[str]]]:
         """``(section, field, one text per group)``: settings that differ between groups, runs, seeds, scores."""
         groups = self.seed_groups() if groups is None else groups
         keys = sorted({k for g in groups for k in g.settings})
-        out: list[tuple[str, str, list[str]]] = [
-            ("changed", key, [_text(g.settings.get(key)) for g in groups])
-            for key in keys if len({repr(g.settings.get(key)) for g in groups}) > 1]
+        differ = [k for k in keys if len({repr(g.settings.get(k)) for g in groups}) > 1]
+        out: list[tuple[str, str, list[str]]] = [("changed", key, [_text(g.settings.get(key)) for g in groups])
+                                                 for key in differ]
+        if not differences_only:
+            out += [("same", key, [_text(g.settings.get(key)) for g in groups]) for key in keys if key not in differ]
         out.append(("run", "runs (n)", [str(len(g.runs)) for g in groups]))
         out.append(("run", "seeds", [" / ".join(g.seeds) for g in groups]))
         out += [("score", key, [g.text(key) for g in groups]) for key in self.score_keys]

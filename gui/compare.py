@@ -4,36 +4,60 @@ Everything shown comes from :class:`engine.compare.Comparison`, which reads
 the run folders; this module only lays it out.  The table has one column per
 run; rows for settings that differ between the runs come first and are
 highlighted, because "what did I change, and what did it do" is the question.
+
+For dozens of runs: "Differences only" (on by default past two runs), a
+pinned baseline whose difference every other run's scores show, grouping of
+runs that differ only by seed (mean ± std), and a Samples tab with the runs'
+sample grids or texts side by side at one step (:mod:`gui.compare_samples`).
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
+from html import escape
 from pathlib import Path
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QBrush, QColor, QFont
+from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDialog,
     QFileDialog,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
+    QMenu,
     QPushButton,
     QSplitter,
     QTableWidget,
-    QTableWidgetItem,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
 from engine.compare import Comparison
+from gui.compare_samples import SamplesView
+from gui.compare_table import BASELINE_MARK, STRETCH_UP_TO, TableView, fill_table
 from gui.dashboard.curves import SERIES_COLORS
 from gui.theme import colors
 
 PREFERRED_METRICS = ("val_loss", "val_accuracy", "train_loss", "loss_g", "loss")
 SMOOTH_FROM = 50  # points; sparser curves are drawn as they are
+LEGEND_PER_ROW = 6  # curves named per line of the plot's header
+
+
+LINE_STYLES = ((Qt.SolidLine, "━"), (Qt.DashLine, "╌"), (Qt.DotLine, "┈"))  # a new style each time colours repeat
+
+
+def legend_rows(title: str, entries: list[tuple[str, str]], fg: str) -> str:
+    """The plot's header, as the dashboard's: the metric in bold, then "━ run" per curve in its colour.
+
+    ``entries`` are (label, an opened span with the curve's colour and line mark).
+    Thirty runs would make one line wider than any screen, so the names wrap,
+    ``LEGEND_PER_ROW`` to a line.
+    """
+    parts = [f"{span}&nbsp;{escape(label)}</span>" for label, span in entries]
+    lines = ["&nbsp;&nbsp;".join(parts[i:i + LEGEND_PER_ROW]) for i in range(0, len(parts), LEGEND_PER_ROW)]
+    return "<br>".join([f"<b style='color:{fg}'>{escape(title)}</b>", *lines])
 
 
 def default_metric(names: list[str]) -> str:
@@ -58,9 +82,39 @@ class CompareDialog(QDialog):
     def __init__(self, comparison: Comparison, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.comparison = comparison
-        self.setWindowTitle(f"Compare {len(comparison.runs)} runs — Loom")
-        self.resize(980, 680)
-        self.table = self._build_table()
+        runs = comparison.runs
+        self.setWindowTitle(f"Compare {len(runs)} runs — Loom")
+        self.resize(1100 if len(runs) > STRETCH_UP_TO else 980, 720)
+        self.view = TableView(differences_only=len(runs) > 2)
+        self.column_labels: list[str] = []
+        self.table = QTableWidget()
+        self.table.setEditTriggers(QTableWidget.NoEditTriggers)
+        self.table.setHorizontalScrollMode(QTableWidget.ScrollPerPixel)
+        self.table.horizontalHeader().setContextMenuPolicy(Qt.CustomContextMenu)
+        self.table.horizontalHeader().customContextMenuRequested.connect(self._header_menu)
+        self.differences = QCheckBox("Differences only")
+        self.differences.setToolTip("Show only the settings that differ; off: every setting, the differing ones "
+                                    "still highlighted")
+        self.differences.setChecked(self.view.differences_only)
+        self.differences.toggled.connect(lambda on: self._set_view(differences_only=on))
+        self.group = QCheckBox("Group runs that differ only by seed")
+        self.group.setToolTip("One column per group of runs whose settings are equal except their seeds: "
+                              "n, then mean ± std of each score")
+        self.group.toggled.connect(lambda on: self._set_view(group_seeds=on))
+        self.baseline_box = QComboBox()
+        self.baseline_box.addItem("No baseline")
+        for run in runs:
+            self.baseline_box.addItem(run.label, str(run.run_dir))
+        self.baseline_box.setToolTip("Other runs' scores show their difference from the baseline's, green when "
+                                     "better, red when worse (also: right-click a run's column header)")
+        self.baseline_box.currentIndexChanged.connect(
+            lambda i: self._set_view(baseline=None if i <= 0 else i - 1))
+        options = QHBoxLayout()
+        options.addWidget(self.differences)
+        options.addWidget(self.group)
+        options.addStretch(1)
+        options.addWidget(QLabel("Baseline:"))
+        options.addWidget(self.baseline_box)
         self.metric_box = QComboBox()
         names = comparison.metric_names()
         self.metric_box.addItems(names)
@@ -82,7 +136,16 @@ class CompareDialog(QDialog):
         splitter = QSplitter(Qt.Vertical)
         splitter.addWidget(self.table)
         splitter.addWidget(plot_panel)
-        splitter.setSizes([360, 320])
+        splitter.setSizes([380, 320])
+        table_page = QWidget()
+        page = QVBoxLayout(table_page)
+        page.setContentsMargins(0, 0, 0, 0)
+        page.addLayout(options)
+        page.addWidget(splitter, 1)
+        self.samples = SamplesView(runs)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(table_page, "Table and curves")
+        self.tabs.addTab(self.samples, "Samples")
         export = QPushButton("Export CSV…")
         export.clicked.connect(self.export_csv)
         close = QPushButton("Close")
@@ -95,30 +158,46 @@ class CompareDialog(QDialog):
         buttons.addWidget(export)
         buttons.addWidget(close)
         layout = QVBoxLayout(self)
-        layout.addWidget(splitter, 1)
+        layout.addWidget(self.tabs, 1)
         layout.addLayout(buttons)
+        self._refill()
         self.show_metric(self.metric_box.currentText())
 
-    def _build_table(self) -> QTableWidget:
-        rows = self.comparison.rows()
-        table = QTableWidget(len(rows), len(self.comparison.runs))
-        table.setHorizontalHeaderLabels([r.label for r in self.comparison.runs])
-        table.setVerticalHeaderLabels([name for _section, name, _values in rows])
-        table.setEditTriggers(QTableWidget.NoEditTriggers)
-        table.horizontalHeader().setSectionResizeMode(QHeaderView.Stretch)
-        highlight = QBrush(QColor("#5c4a00" if colors().dark else "#fff3bf"))
-        bold = QFont()
-        bold.setBold(True)
-        for i, (section, _name, values) in enumerate(rows):
-            for j, text in enumerate(values):
-                item = QTableWidgetItem(text)
-                if section == "changed":
-                    item.setBackground(highlight)
-                    item.setFont(bold)
-                    item.setToolTip("This setting differs between the runs")
-                table.setItem(i, j, item)
-        return table
+    # -- the table ---------------------------------------------------------------------------------------
+    def _set_view(self, **changes: object) -> None:
+        baseline_changed = "baseline" in changes and changes["baseline"] != self.view.baseline
+        self.view = replace(self.view, **changes)
+        self._refill()
+        if "group_seeds" in changes or baseline_changed:
+            self.show_metric(self.metric_box.currentText())
 
+    def _refill(self) -> None:
+        self.column_labels = fill_table(self.table, self.comparison, self.view)
+
+    def set_baseline(self, run_index: int | None) -> None:
+        """Pin run number ``run_index`` (None: no baseline); the combo box follows."""
+        self.baseline_box.setCurrentIndex(0 if run_index is None else run_index + 1)
+
+    def _run_of_column(self, column: int) -> int:
+        if not self.view.group_seeds:
+            return column
+        first = self.comparison.seed_groups()[column].runs[0]
+        return next(i for i, r in enumerate(self.comparison.runs) if r is first)
+
+    def _header_menu(self, pos: QPoint) -> None:
+        column = self.table.horizontalHeader().logicalIndexAt(pos)
+        if column < 0:
+            return
+        menu = QMenu(self)
+        use = menu.addAction("Use as baseline")
+        use.triggered.connect(lambda: self.set_baseline(self._run_of_column(column)))
+        clear = menu.addAction("Clear baseline")
+        clear.setEnabled(self.view.baseline is not None)
+        clear.triggered.connect(lambda: self.set_baseline(None))
+        menu.popup(self.table.horizontalHeader().mapToGlobal(pos))
+        self.header_menu = menu  # kept for tests and so it is not collected while open
+
+    # -- the curves --------------------------------------------------------------------------------------
     def show_metric(self, metric: str) -> None:
         if not metric:
             return
@@ -126,16 +205,32 @@ class CompareDialog(QDialog):
 
         if self.plot is None:
             self.plot = pg.PlotWidget(background=colors().plot_bg)
-            self.plot.addLegend(offset=(-10, 10))
             self.plot.setLabel("bottom", "step")
             self.plot.showGrid(x=True, y=True, alpha=0.2)
             self.plot_box.addWidget(self.plot, 1)
         self.plot.clear()
-        self.plot.setTitle(metric)
-        for i, (label, steps, values) in enumerate(self.comparison.curves(metric)):
+        runs = self.comparison.runs
+        labels = [r.label for r in runs]
+        if self.view.group_seeds:  # one colour and one legend entry per group
+            groups = self.comparison.seed_groups()
+            index = {r.label: i for i, g in enumerate(groups) for r in g.runs}
+            names = [g.label for g in groups]
+        else:
+            index = {label: i for i, label in enumerate(labels)}
+            names = labels
+        base = None if self.view.baseline is None else index[labels[self.view.baseline]]
+        used: dict[int, str] = {}
+        for label, steps, values in self.comparison.curves(metric):
+            i = index[label]
+            color = SERIES_COLORS[i % len(SERIES_COLORS)]
             dense = len(values) > SMOOTH_FROM  # per-epoch curves are few points and already calm
             shown = smoothed(values) if self.smooth.isChecked() and dense else values
-            self.plot.plot(steps, shown, name=label, pen=pg.mkPen(SERIES_COLORS[i % len(SERIES_COLORS)], width=1.5))
+            style = LINE_STYLES[i // len(SERIES_COLORS) % len(LINE_STYLES)]
+            # Named for curve_labels(); there is no in-plot legend to cover the curves: the header names them.
+            self.plot.plot(steps, shown, name=label, pen=pg.mkPen(color, width=3 if i == base else 1.5, style=style[0]))
+            used.setdefault(i, f"<span style='color:{color}'>{style[1]}")
+        entries = [((BASELINE_MARK if i == base else "") + names[i], span) for i, span in sorted(used.items())]
+        self.plot.setTitle(legend_rows(metric, entries, colors().plot_fg))
 
     def curve_labels(self) -> list[str]:
         """The runs drawn on the plot now (for tests and the accessibility tree)."""

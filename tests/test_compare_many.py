@@ -18,6 +18,7 @@ import pytest
 from engine.cli import main as loom
 from engine.compare import Comparison, sample_at, sample_files, score_delta
 from engine.metric_direction import HIGHER, LOWER, NEITHER, direction, higher_is_better
+from engine.run_files import METRIC_FIELDS
 from tests.conftest import EXAMPLES
 
 
@@ -34,8 +35,8 @@ def fake_run(folder: Path, *, lr: float = 0.001, seed: int = 0, accuracy: float 
             "nodes": {"train": {"report": {"val_loss": val_loss, "val_accuracy": accuracy - 0.01}},
                       "evaluate": {"report": {"accuracy": accuracy, "f1_macro": accuracy - 0.02}}}}
     (folder / "run.json").write_text(json.dumps(info))
-    lines = ["node,name,step,epoch,value,time"]
-    lines += [f"train,val_loss,{e * 10},{e},{val_loss + (epochs - e) * 0.1},0" for e in range(1, epochs + 1)]
+    lines = [",".join(METRIC_FIELDS)]
+    lines += [f"{e * 10},{e},train,val_loss,{val_loss + (epochs - e) * 0.1},0" for e in range(1, epochs + 1)]
     (folder / "metrics.csv").write_text("\n".join(lines) + "\n")
     for step, kind in (samples or {}).items():
         out = folder / "train" / "samples" / f"step_{step:06d}.{kind}"
@@ -130,6 +131,12 @@ def test_loom_compare_group_seeds_prints_one_column_per_group(seeded, tmp_path, 
     table = list(csv.reader(io.StringIO(out.read_text())))
     assert table[0] == ["section", "field", "lr0.001_s0 +2", "lr0.01_s0 +2"]
     assert ["run", "runs (n)", "3", "3"] in table
+
+
+def test_the_fake_runs_curves_read_back_as_a_run_writes_them(seeded):
+    curves = Comparison.of(seeded[:2]).curves("train.val_loss")
+    assert [(label, steps) for label, steps, _values in curves] == [(seeded[0].name, [10, 20, 30, 40]),
+                                                                   (seeded[1].name, [10, 20, 30, 40])]
 
 
 def test_each_run_shows_its_nearest_saved_sample_at_or_before_a_step(tmp_path):
