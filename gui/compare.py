@@ -36,28 +36,30 @@ from PySide6.QtWidgets import (
 
 from engine.compare import Comparison
 from gui.compare_samples import SamplesView
-from gui.compare_table import BASELINE_MARK, STRETCH_UP_TO, TableView, fill_table
+from gui.compare_table import BASELINE_MARK, STRETCH_UP_TO, TableView, distinct_short, elide_chars, fill_table
 from gui.dashboard.curves import SERIES_COLORS
 from gui.theme import colors
 
 PREFERRED_METRICS = ("val_loss", "val_accuracy", "train_loss", "loss_g", "loss")
 SMOOTH_FROM = 50  # points; sparser curves are drawn as they are
-LEGEND_PER_ROW = 6  # curves named per line of the plot's header
+LEGEND_NAME_CHARS = 26  # a longer run name is elided in the legend (the full one is in the table's tooltip)
 
 
 LINE_STYLES = ((Qt.SolidLine, "━"), (Qt.DashLine, "╌"), (Qt.DotLine, "┈"))  # a new style each time colours repeat
 
 
-def legend_rows(title: str, entries: list[tuple[str, str]], fg: str) -> str:
+def legend_html(title: str, entries: list[tuple[str, str]]) -> str:
     """The plot's header, as the dashboard's: the metric in bold, then "━ run" per curve in its colour.
 
     ``entries`` are (label, an opened span with the curve's colour and line mark).
-    Thirty runs would make one line wider than any screen, so the names wrap,
-    ``LEGEND_PER_ROW`` to a line.
+    Each entry is kept on one line and separated by plain spaces,
+    so thirty runs wrap onto as many lines as the header's width needs.
     """
-    parts = [f"{span}&nbsp;{escape(label)}</span>" for label, span in entries]
-    lines = ["&nbsp;&nbsp;".join(parts[i:i + LEGEND_PER_ROW]) for i in range(0, len(parts), LEGEND_PER_ROW)]
-    return "<br>".join([f"<b style='color:{fg}'>{escape(title)}</b>", *lines])
+    names = distinct_short([label for label, _span in entries], elide_chars(LEGEND_NAME_CHARS))
+    # A word joiner after the ellipsis: Qt would otherwise break an entry right after it.
+    parts = [f"<span style='white-space:nowrap'>{span}&nbsp;{escape(name).replace('…', '…&#8288;')}</span></span>"
+             for name, (_label, span) in zip(names, entries, strict=True)]
+    return f"<b>{escape(title)}</b> &nbsp; " + " &nbsp; ".join(parts)
 
 
 def default_metric(names: list[str]) -> str:
@@ -91,7 +93,7 @@ class CompareDialog(QDialog):
         self.table.setEditTriggers(QTableWidget.NoEditTriggers)
         self.table.setHorizontalScrollMode(QTableWidget.ScrollPerPixel)
         self.table.horizontalHeader().setContextMenuPolicy(Qt.CustomContextMenu)
-        self.table.horizontalHeader().customContextMenuRequested.connect(self._header_menu)
+        self.table.horizontalHeader().customContextMenuRequested.connect(self.open_header_menu)
         self.differences = QCheckBox("Differences only")
         self.differences.setToolTip("Show only the settings that differ; off: every setting, the differing ones "
                                     "still highlighted")
@@ -121,6 +123,9 @@ class CompareDialog(QDialog):
         self.metric_box.setCurrentText(default_metric(names))
         self.metric_box.currentTextChanged.connect(self.show_metric)
         self.plot = None  # pyqtgraph's PlotWidget, built on first show (pyqtgraph imports slowly)
+        self.legend = QLabel()  # the curves' names as a header row over the plot (never covering a curve)
+        self.legend.setWordWrap(True)
+        self.legend.setTextFormat(Qt.RichText)
         self.plot_box = QVBoxLayout()
         plot_panel = QWidget()
         plot_panel.setLayout(self.plot_box)
@@ -184,7 +189,7 @@ class CompareDialog(QDialog):
         first = self.comparison.seed_groups()[column].runs[0]
         return next(i for i, r in enumerate(self.comparison.runs) if r is first)
 
-    def _header_menu(self, pos: QPoint) -> None:
+    def open_header_menu(self, pos: QPoint) -> None:
         column = self.table.horizontalHeader().logicalIndexAt(pos)
         if column < 0:
             return
@@ -207,6 +212,7 @@ class CompareDialog(QDialog):
             self.plot = pg.PlotWidget(background=colors().plot_bg)
             self.plot.setLabel("bottom", "step")
             self.plot.showGrid(x=True, y=True, alpha=0.2)
+            self.plot_box.addWidget(self.legend)
             self.plot_box.addWidget(self.plot, 1)
         self.plot.clear()
         runs = self.comparison.runs
@@ -230,7 +236,8 @@ class CompareDialog(QDialog):
             self.plot.plot(steps, shown, name=label, pen=pg.mkPen(color, width=3 if i == base else 1.5, style=style[0]))
             used.setdefault(i, f"<span style='color:{color}'>{style[1]}")
         entries = [((BASELINE_MARK if i == base else "") + names[i], span) for i, span in sorted(used.items())]
-        self.plot.setTitle(legend_rows(metric, entries, colors().plot_fg))
+        self.legend.setText(legend_html(metric, entries))
+        self.legend.setToolTip("\n".join(label for label, _span in entries))
 
     def curve_labels(self) -> list[str]:
         """The runs drawn on the plot now (for tests and the accessibility tree)."""

@@ -49,10 +49,10 @@ class SampleColumn(QFrame):
         super().__init__(parent)
         self.run = run
         self.image: QImage | None = None
+        self.picture_height = 10_000
         self.title = QLabel()
         self.title.setToolTip(f"{run.label}\n{run.run_dir}")
         self.caption = QLabel("…")
-        self.caption.setStyleSheet("color: palette(mid)")
         self.picture = QLabel()
         self.picture.setAlignment(Qt.AlignHCenter | Qt.AlignTop)
         self.text = QPlainTextEdit(readOnly=True)
@@ -65,7 +65,10 @@ class SampleColumn(QFrame):
         layout.addWidget(self.text, 1)
         layout.addStretch(0)
 
-    def set_width(self, width: int) -> None:
+    def set_size(self, width: int, picture_height: int) -> None:
+        """The column's width, and the most height its picture may take (the whole grid stays in view)."""
+        self.picture_height = picture_height
+        self.text.setMinimumHeight(max(120, min(picture_height, 480)))
         self.setFixedWidth(width)
         self.title.setText(QFontMetrics(self.title.font()).elidedText(self.run.label, Qt.ElideMiddle, width - 8))
         self._scale()
@@ -83,10 +86,10 @@ class SampleColumn(QFrame):
         if self.image is None:
             self.picture.clear()
             return
-        width = self.width() - 6
+        width, height = max(16, self.width() - 6), max(16, self.picture_height)
         # Sample grids are small and blocky: enlarge them pixel for pixel, shrink them smoothly.
         mode = Qt.FastTransformation if width >= self.image.width() else Qt.SmoothTransformation
-        self.picture.setPixmap(QPixmap.fromImage(self.image).scaledToWidth(max(16, width), mode))
+        self.picture.setPixmap(QPixmap.fromImage(self.image).scaled(width, height, Qt.KeepAspectRatio, mode))
 
 
 class SamplesView(QWidget):
@@ -182,10 +185,16 @@ class SamplesView(QWidget):
         super().resizeEvent(event)
         self._fit_columns()
 
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        super().showEvent(event)
+        self._fit_columns()  # a tab resized while hidden may not have laid out its scroll area yet
+
     def _fit_columns(self) -> None:
         if not self.columns:
             return
-        room = self.scroll.viewport().width() - 8 * len(self.columns)
+        margins = self.layout().contentsMargins()
+        room = self.width() - margins.left() - margins.right() - 24 - 8 * len(self.columns)  # 24: frame, scroll bar
         width = max(MIN_COLUMN, min(MAX_COLUMN, room // len(self.columns)))
+        height = self.scroll.height() - 2 * self.columns[0].title.sizeHint().height() - 40  # title, caption, bar
         for column in self.columns:
-            column.set_width(width)
+            column.set_size(width, height)

@@ -11,6 +11,8 @@ better and red when worse (which way is better is the engine's knowledge:
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from PySide6.QtCore import Qt
@@ -23,6 +25,49 @@ from gui.theme import colors
 STRETCH_UP_TO = 6  # columns; more runs get a fixed readable width and a horizontal scroll bar
 COLUMN_WIDTH = 132  # px per run when there are many
 BASELINE_MARK = "★ "
+
+
+def distinct_short(labels: list[str], elide: Callable[[str, Qt.TextElideMode], str]) -> list[str]:
+    """Labels shortened by ``elide`` so they still tell the runs apart.
+
+    Run folders share a workflow slug at the end ("20261201-101500-classify-digits")
+    and a sweep's trials share a long start: a suffix common to all is dropped
+    (when something is left), then the elision (right, middle or left) that keeps
+    the most labels distinct wins.
+    """
+    stems = _without_common_suffix(labels)
+    too_long = [i for i, stem in enumerate(stems) if elide(stem, Qt.ElideRight) != stem]
+    if len(too_long) > 1:  # the names that must be shortened may share an ending the short ones do not
+        for i, stem in zip(too_long, _without_common_suffix([stems[i] for i in too_long]), strict=True):
+            stems[i] = stem
+    best: list[str] = []
+    for mode in (Qt.ElideRight, Qt.ElideMiddle, Qt.ElideLeft):
+        texts = [elide(stem, mode) for stem in stems]
+        if len(set(texts)) > len(set(best)):
+            best = texts
+    return best
+
+
+def _without_common_suffix(labels: list[str]) -> list[str]:
+    """``labels`` less the ending they all share, cut at a separator ("…-101500-classify" keeps its time)."""
+    suffix = os.path.commonprefix([label[::-1] for label in labels])[::-1] if len(labels) > 1 else ""
+    seps = [i for i, c in enumerate(suffix) if c in "-_ ."]
+    cut = suffix[seps[0]:] if seps else ""
+    return [label[: len(label) - len(cut)] if cut and len(label) > len(cut) else label for label in labels]
+
+
+def elide_chars(limit: int) -> Callable[[str, Qt.TextElideMode], str]:
+    """An elider by characters (for rich text, where a width in pixels is not at hand)."""
+    def elide(text: str, mode: Qt.TextElideMode) -> str:
+        if len(text) <= limit:
+            return text
+        keep = limit - 1
+        if mode == Qt.ElideRight:
+            return text[:keep] + "…"
+        if mode == Qt.ElideLeft:
+            return "…" + text[-keep:]
+        return text[: keep // 2] + "…" + text[-(keep - keep // 2):]
+    return elide
 
 
 def better_worse_colors() -> tuple[str, str]:
@@ -96,10 +141,11 @@ def _set_headers(table: QTableWidget, labels: list[str], tips: list[str], base: 
     header.setSectionResizeMode(QHeaderView.Interactive if many else QHeaderView.Stretch)
     header.setTextElideMode(Qt.ElideMiddle)
     metrics = QFontMetrics(header.font())
+    room = COLUMN_WIDTH - 14 - metrics.horizontalAdvance(BASELINE_MARK)
+    short = distinct_short(labels, lambda text, mode: metrics.elidedText(text, mode, room)) if many else labels
     for j, (label, tip) in enumerate(zip(labels, tips, strict=True)):
         full = (BASELINE_MARK if j == base else "") + label
-        text = metrics.elidedText(full, Qt.ElideMiddle, COLUMN_WIDTH - 14) if many else full
-        item = QTableWidgetItem(text)
+        item = QTableWidgetItem((BASELINE_MARK if j == base else "") + short[j])
         item.setToolTip(f"{full}\n{tip}" + ("\n(the baseline: other runs' scores show their difference from it)"
                                            if j == base else "\nRight-click: use as baseline"))
         table.setHorizontalHeaderItem(j, item)

@@ -90,9 +90,10 @@ def test_thirty_runs_keep_readable_columns_with_elided_names_and_the_differences
     assert every["train.epochs"] == ["4"] * 30 and list(every)[:2] == ["train.lr", "train.seed"]
     assert table.item(0, 0).font().bold() and not table.item(2, 0).font().bold()  # changes still highlighted
     dialog.differences.setChecked(True)
-    header_text = dialog.plot.plotItem.titleLabel.text
-    assert all(r.name in header_text for r in thirty)  # every curve named in the plot's header rows
-    assert header_text.count("<br>") == 5 and dialog.plot.plotItem.legend is None
+    legend = dialog.legend.text()
+    assert all(r.name in legend or r.name in dialog.legend.toolTip() for r in thirty)  # every curve named
+    assert legend.count("━") + legend.count("╌") + legend.count("┈") == 30
+    assert "…" in legend and dialog.plot.plotItem.legend is None  # long names elided; nothing covers the curves
     assert sorted(dialog.curve_labels()) == sorted(r.name for r in thirty)
     table.horizontalScrollBar().setValue(0)
     assert dialog.grab().save(str(screenshots_dir() / "compare_30_runs.png"))
@@ -102,7 +103,7 @@ def test_a_baseline_picked_from_a_column_header_shows_every_other_runs_differenc
     dialog = open_dialog(qtbot, thirty)
     header = dialog.table.horizontalHeader()
     column = 6  # lr 0.002, seed 0: accuracy 0.82
-    dialog._header_menu(QPoint(header.sectionViewportPosition(column) + 5, 5))
+    dialog.open_header_menu(QPoint(header.sectionViewportPosition(column) + 5, 5))
     use = next(a for a in dialog.header_menu.actions() if a.text() == "Use as baseline")
     use.trigger()
     dialog.header_menu.close()
@@ -133,8 +134,8 @@ def test_grouping_by_seed_shows_one_column_per_setting_with_mean_and_std(qtbot, 
     assert shown["evaluate.accuracy"][0] == "0.805 ± 0.005"  # the baseline's group, no difference
     assert shown["evaluate.accuracy"][1] == "0.815 ± 0.005  (+1.0 pts)"
     assert table.horizontalHeaderItem(0).text().startswith(BASELINE_MARK)
-    header_text = dialog.plot.plotItem.titleLabel.text
-    assert header_text.count("━") + header_text.count("╌") == 10  # one legend entry per group
+    legend = dialog.legend.text()
+    assert legend.count("━") + legend.count("╌") == 10  # one legend entry per group
     assert len(dialog.curve_labels()) == 30  # every run still drawn, in its group's colour
 
 
@@ -167,9 +168,43 @@ def test_samples_tab_shows_each_runs_nearest_sample_at_or_before_the_chosen_step
         "step 100 (nearest ≤ 120)", "no sample yet (first at step 150)", "step 50 (nearest ≤ 120)", "no samples"]
     assert samples.slider.value() == samples.steps.index(100)
     first = samples.columns[0]
-    assert first.picture.pixmap().width() == first.width() - 6  # scaled to the column
+    assert first.picture.pixmap().width() == min(first.width() - 6, first.picture_height)  # fits the column
     assert first.picture.pixmap().toImage().pixelColor(5, 5) == QColor("#1c7ed6")
     assert samples.columns[2].text.toPlainText() == "once upon step 50"
     samples.spin.setValue(300)
     qtbot.waitUntil(lambda: samples.loaded_step == 300, timeout=HANG_MS)
     assert dialog.grab().save(str(screenshots_dir() / "compare_samples.png"))
+
+
+@pytest.fixture(scope="module")
+def two_gans(tmp_path_factory) -> list[Path]:
+    """Two tiny real GAN runs that save their sample grids at different steps (every 5 and every 7)."""
+    from engine import Engine
+    from tests.test_gan_training import tiny
+
+    base = tmp_path_factory.mktemp("gans")
+    runs = []
+    for name, every, lr in (("gan_every5", 5, 0.0002), ("gan_every7", 7, 0.001)):
+        result = Engine(disk_cache=False).run(tiny(sample_every=every, lr_g=lr), out_dir=base / name, device="cpu")
+        assert result.status == "succeeded", result.message
+        runs.append(base / name)
+    return runs
+
+
+def test_real_gan_runs_sample_grids_side_by_side_at_one_step(qtbot, two_gans):
+    dialog = open_dialog(qtbot, two_gans)
+    dialog.resize(900, 560)
+    dialog.tabs.setCurrentWidget(dialog.samples)
+    samples = dialog.samples
+    qtbot.waitUntil(lambda: samples.loaded_step is not None, timeout=HANG_MS)
+    assert {0, 5, 7, 10, 14} <= set(samples.steps)
+    samples.spin.setValue(13)
+    qtbot.waitUntil(lambda: samples.loaded_step == 13, timeout=HANG_MS)
+    assert samples.captions() == [("gan_every5", "step 10 (nearest ≤ 13)"), ("gan_every7", "step 7 (nearest ≤ 13)")]
+    grids = [column.picture.pixmap() for column in samples.columns]
+    assert all(not grid.isNull() and grid.width() == min(column.width() - 6, column.picture_height)
+               and grid.height() <= samples.scroll.viewport().height()  # the whole grid in view, no scrolling
+               for grid, column in zip(grids, samples.columns, strict=True))
+    samples.spin.setValue(samples.steps[-1])
+    qtbot.waitUntil(lambda: samples.loaded_step == samples.steps[-1], timeout=HANG_MS)
+    assert dialog.grab().save(str(screenshots_dir() / "compare_samples_gan.png"))
