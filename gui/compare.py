@@ -250,4 +250,4 @@ class CompareDialog(QDialog):
             path, _ = QFileDialog.getSaveFileName(self, "Export comparison", str(Path.home() / "comparison.csv"),
                                                   "CSV (*.csv)")
         if path:
-            atomic_write_text(Path(path), self.comparison.to_csv())
+            atomic_write_text(Path(path), self.comparison.to_csv(group_seeds=self.view.group_seeds))

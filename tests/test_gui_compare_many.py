@@ -83,6 +83,7 @@ def test_thirty_runs_keep_readable_columns_with_elided_names_and_the_differences
     assert table.columnWidth(0) == COLUMN_WIDTH and table.horizontalScrollBar().maximum() > 0
     header = table.horizontalHeaderItem(0)
     assert "…" in header.text() and header.toolTip().startswith("classify_digits_sweep_trial_00_seed_0_long_name")
+    assert len({table.horizontalHeaderItem(j).text() for j in range(30)}) == 30  # elided, yet told apart
     shown = rows(table)
     assert list(shown)[:2] == ["train.lr", "train.seed"] and "train.epochs" not in shown
     dialog.differences.setChecked(False)
@@ -91,7 +92,7 @@ def test_thirty_runs_keep_readable_columns_with_elided_names_and_the_differences
     assert table.item(0, 0).font().bold() and not table.item(2, 0).font().bold()  # changes still highlighted
     dialog.differences.setChecked(True)
     legend = dialog.legend.text()
-    assert all(r.name in legend or r.name in dialog.legend.toolTip() for r in thirty)  # every curve named
+    assert dialog.legend.toolTip().splitlines() == [r.name for r in thirty]  # every curve named, in full here
     assert legend.count("━") + legend.count("╌") + legend.count("┈") == 30
     assert "…" in legend and dialog.plot.plotItem.legend is None  # long names elided; nothing covers the curves
     assert sorted(dialog.curve_labels()) == sorted(r.name for r in thirty)
@@ -122,7 +123,7 @@ def test_a_baseline_picked_from_a_column_header_shows_every_other_runs_differenc
     assert "pts" not in " ".join(rows(dialog.table)["evaluate.accuracy"])
 
 
-def test_grouping_by_seed_shows_one_column_per_setting_with_mean_and_std(qtbot, thirty):
+def test_grouping_by_seed_shows_one_column_per_setting_with_mean_and_std(qtbot, thirty, tmp_path):
     dialog = open_dialog(qtbot, thirty)
     dialog.set_baseline(0)
     dialog.group.setChecked(True)
@@ -137,6 +138,8 @@ def test_grouping_by_seed_shows_one_column_per_setting_with_mean_and_std(qtbot, 
     legend = dialog.legend.text()
     assert legend.count("━") + legend.count("╌") == 10  # one legend entry per group
     assert len(dialog.curve_labels()) == 30  # every run still drawn, in its group's colour
+    dialog.export_csv(str(tmp_path / "groups.csv"))  # what is shown is what is exported
+    assert (tmp_path / "groups.csv").read_text().splitlines()[0].count(",") == 2 + 10 - 1
 
 
 def png(path: Path, step: int, color: str) -> None:
