@@ -13,13 +13,19 @@ from __future__ import annotations
 
 import csv
 import io
-import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from engine.compare_stats import (
+    MISSING,
+    ScoreDelta,
+    SeedGroup,
+    baseline_deltas,
+    group_by_seed,
+    text_of,
+)
 from engine.errors import UserInputError
-from engine.metric_direction import NEITHER, direction, is_fraction
 from engine.names import RunStatus
 from engine.run_files import WORKFLOW_DAMAGED, WORKFLOW_JSON, read_metrics, read_run
 from engine.workflow import Workflow
@@ -31,7 +37,6 @@ SCORE_KEYS = (
     "loss_d", "loss_g", "d_real", "d_fake", "recon", "kl", "val_perplexity", "val_perplexity_start",
     "train_seconds",
 )
-MISSING = "—"
 
 
 @dataclass
@@ -108,96 +113,9 @@ def recorded_scores(rows: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
-def _text(value: Any) -> str:
-    if value is None:
-        return MISSING
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return str(value)
-
-
-def _number(value: Any) -> float | None:
-    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
-
-
-def is_seed(key: str) -> bool:
-    """A ``node.seed`` setting: runs that differ only in these are repeats of one experiment."""
-    return key.rsplit(".", 1)[-1] == "seed"
-
-
-@dataclass(frozen=True)
-class ScoreDelta:
-    """One score against the baseline's: the difference, its text and whether it is an improvement."""
-
-    delta: float
-    text: str  # "+1.2 pts" for a fraction (accuracy, F1...), else "-0.03"
-    better: bool | None  # None: equal, or a score with no better direction (a GAN's losses)
-
-
-def score_delta(key: str, value: Any, baseline: Any) -> ScoreDelta | None:
-    """``value`` minus ``baseline`` for score ``key``; None unless both are numbers."""
-    v, b = _number(value), _number(baseline)
-    if v is None or b is None:
-        return None
-    delta = v - b
-    text = f"{delta * 100:+.1f} pts" if is_fraction(key) else f"{delta:+.3g}"
-    if text.lstrip("+-").split(" ")[0].strip("0.") == "":
-        return ScoreDelta(delta, "±0", None)
-    way = direction(key)
-    return ScoreDelta(delta, text, None if way == NEITHER or delta == 0 else (delta > 0) == (way > 0))
-
-
-def baseline_deltas(keys: list[str], columns: list[dict[str, Any]], baseline: int) -> dict[str, list[ScoreDelta | None]]:
-    """``{score: one delta per column}`` against column ``baseline`` (whose own entries are None)."""
-    base = columns[baseline]
-    return {key: [None if i == baseline else score_delta(key, col.get(key), base.get(key))
-                  for i, col in enumerate(columns)] for key in keys}
-
-
-@dataclass
-class SeedGroup:
-    """Runs whose settings are equal except their seeds, with the mean and spread of each score."""
-
-    runs: list[RunSummary]
-    settings: dict[str, Any]  # every setting but the seeds
-    stats: dict[str, tuple[float, float | None, int]] = field(default_factory=dict)  # key -> (mean, std, n)
-
-    @property
-    def label(self) -> str:
-        first = self.runs[0].label
-        return first if len(self.runs) == 1 else f"{first} +{len(self.runs) - 1}"
-
-    @property
-    def seeds(self) -> list[str]:
-        return [", ".join(_text(v) for k, v in sorted(r.params.items()) if is_seed(k)) or MISSING for r in self.runs]
-
-    @property
-    def means(self) -> dict[str, float]:
-        return {key: mean for key, (mean, _std, _n) in self.stats.items()}
-
-    def text(self, key: str) -> str:
-        """``"0.9123 ± 0.0041"`` (sample std over the runs that have the score); one run: its value."""
-        if key not in self.stats:
-            values = {_text(r.scores.get(key)) for r in self.runs}
-            return values.pop() if len(values) == 1 else MISSING
-        mean, std, _n = self.stats[key]
-        return _text(mean) if std is None else f"{_text(mean)} ± {_text(std)}"
-
-
-def group_by_seed(runs: list[RunSummary], score_keys: list[str]) -> list[SeedGroup]:
-    """Runs grouped by their settings without the seeds, in order of each group's first run."""
-    groups: dict[str, SeedGroup] = {}
-    for run in runs:
-        settings = {k: v for k, v in run.params.items() if not is_seed(k)}
-        key = repr(sorted(settings.items()))
-        groups.setdefault(key, SeedGroup([], settings)).runs.append(run)
-    for group in groups.values():
-        for key in score_keys:
-            values = [v for v in (_number(r.scores.get(key)) for r in group.runs) if v is not None]
-            if values:
-                std = statistics.stdev(values) if len(values) > 1 else None
-                group.stats[key] = (statistics.fmean(values), std, len(values))
-    return list(groups.values())
+def _mark(delta: ScoreDelta) -> str:
+    """The word that says better or worse in the terminal, where there is no colour to say it."""
+    return "" if delta.better is None else ", better" if delta.better else ", worse"
 
 
 def _table_text(header: list[str], body: list[list[str]]) -> list[str]:
@@ -248,18 +166,18 @@ class Comparison:
         """
         out: list[tuple[str, str, list[str]]] = []
         for key in self.differing_params:
-            out.append(("changed", key, [_text(r.params.get(key)) for r in self.runs]))
+            out.append(("changed", key, [text_of(r.params.get(key)) for r in self.runs]))
         if not differences_only:
             for key in self.all_params:
                 if key not in self.differing_params:
-                    out.append(("same", key, [_text(r.params.get(key)) for r in self.runs]))
+                    out.append(("same", key, [text_of(r.params.get(key)) for r in self.runs]))
         out.append(("run", "workflow", [r.workflow or MISSING for r in self.runs]))
         out.append(("run", "status", [r.status or MISSING for r in self.runs]))
         out.append(("run", "started", [r.started.replace("T", " ")[:19] or MISSING for r in self.runs]))
-        out.append(("run", "duration (s)", [_text(r.duration_s) for r in self.runs]))
+        out.append(("run", "duration (s)", [text_of(r.duration_s) for r in self.runs]))
         out.append(("run", "device", [r.device or MISSING for r in self.runs]))
         for key in self.score_keys:
-            out.append(("score", key, [_text(r.scores.get(key)) for r in self.runs]))
+            out.append(("score", key, [text_of(r.scores.get(key)) for r in self.runs]))
         return out
 
     def to_csv(self, group_seeds: bool = False) -> str:
@@ -290,35 +208,63 @@ class Comparison:
         groups = self.seed_groups() if groups is None else groups
         keys = sorted({k for g in groups for k in g.settings})
         differ = [k for k in keys if len({repr(g.settings.get(k)) for g in groups}) > 1]
-        out: list[tuple[str, str, list[str]]] = [("changed", key, [_text(g.settings.get(key)) for g in groups])
+        out: list[tuple[str, str, list[str]]] = [("changed", key, [text_of(g.settings.get(key)) for g in groups])
                                                  for key in differ]
         if not differences_only:
-            out += [("same", key, [_text(g.settings.get(key)) for g in groups]) for key in keys if key not in differ]
+            out += [("same", key, [text_of(g.settings.get(key)) for g in groups]) for key in keys if key not in differ]
         out.append(("run", "runs (n)", [str(len(g.runs)) for g in groups]))
         out.append(("run", "seeds", [" / ".join(g.seeds) for g in groups]))
         out += [("score", key, [g.text(key) for g in groups]) for key in self.score_keys]
         return out
 
-    def group_text(self) -> str:
-        """The seed groups as a fixed-width table: one column per group, mean ± std of each score."""
+    def group_text(self, baseline: int | None = None) -> str:
+        """The seed groups as a fixed-width table: one column per group, mean ± std of each score.
+
+        With ``baseline`` (a run), each group's mean scores carry their difference from its group's.
+        """
         groups = self.seed_groups()
-        header = ["", *(g.label for g in groups)]
-        body = [[f"{'* ' if section == 'changed' else '  '}{name}", *values]
-                for section, name, values in self.group_rows(groups)]
+        base = None if baseline is None else next(
+            i for i, g in enumerate(groups) if any(r is self.runs[baseline] for r in g.runs))
+        header = ["", *(("[base] " if i == base else "") + g.label for i, g in enumerate(groups))]
+        body = self._with_deltas(self.group_rows(groups), None if base is None else baseline_deltas(
+            self.score_keys, [g.means for g in groups], base))
         lines = _table_text(header, body)
         lines.append(f"\n{len(self.runs)} runs in {len(groups)} group{'s' if len(groups) != 1 else ''} "
                      "of settings that differ only by seed; scores are mean ± sample std")
         return "\n".join(lines)
 
-    def to_text(self) -> str:
-        """A fixed-width table for the terminal."""
-        header = ["", *(r.label for r in self.runs)]
-        body = [[f"{'* ' if section == 'changed' else '  '}{name}", *values] for section, name, values in self.rows()]
+    @staticmethod
+    def _with_deltas(rows: list[tuple[str, str, list[str]]],
+                     deltas: dict[str, list[ScoreDelta | None]] | None) -> list[list[str]]:
+        """Terminal table rows: changed settings starred, scores followed by their difference from the baseline."""
+        body = []
+        for section, name, values in rows:
+            row_deltas = (deltas or {}).get(name) if section == "score" else None
+            if row_deltas:
+                values = [v if d is None else f"{v} ({d.text}{_mark(d)})"
+                          for v, d in zip(values, row_deltas, strict=True)]
+            body.append([f"{'* ' if section == 'changed' else '  '}{name}", *values])
+        return body
+
+    def baseline_index(self, which: str) -> int:
+        """The run named by ``which`` (its folder, or the folder's name); a UserInputError naming the choices."""
+        for i, run in enumerate(self.runs):
+            if which in (run.label, str(run.run_dir)) or Path(which).resolve() == run.run_dir.resolve():
+                return i
+        names = ", ".join(r.label for r in self.runs)
+        raise UserInputError(f"--baseline {which}: not one of the compared runs — give one of: {names}")
+
+    def to_text(self, baseline: int | None = None) -> str:
+        """A fixed-width table for the terminal; with ``baseline``, scores carry their difference from its."""
+        header = ["", *(("[base] " if i == baseline else "") + r.label for i, r in enumerate(self.runs))]
+        body = self._with_deltas(self.rows(), None if baseline is None else self.baseline_deltas(baseline))
         lines = _table_text(header, body)
         if self.differing_params:
             lines.append("\n* a setting that differs between the runs")
         else:
             lines.append("\nThe runs used identical settings.")
+        if baseline is not None:
+            lines.append(f"Scores show their difference from {self.runs[baseline].label} (+ better, - worse).")
         return "\n".join(lines)
 
     def metric_names(self) -> list[str]:

@@ -19,7 +19,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QFontMetrics
 from PySide6.QtWidgets import QHeaderView, QTableWidget, QTableWidgetItem
 
-from engine.compare import Comparison, ScoreDelta, SeedGroup, baseline_deltas
+from engine.compare import Comparison
+from engine.compare_stats import ScoreDelta, SeedGroup, baseline_deltas
 from gui.theme import colors
 
 STRETCH_UP_TO = 6  # columns; more runs get a fixed readable width and a horizontal scroll bar

@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 from engine.cli import main as loom
-from engine.compare import Comparison, sample_at, sample_files, score_delta
+from engine.compare import Comparison, sample_at, sample_files
+from engine.compare_stats import score_delta
 from engine.metric_direction import HIGHER, LOWER, NEITHER, direction, higher_is_better
 from engine.run_files import METRIC_FIELDS
 from tests.conftest import EXAMPLES
@@ -148,3 +149,22 @@ def test_each_run_shows_its_nearest_saved_sample_at_or_before_a_step(tmp_path):
     assert sample_at(samples, 250)[0] == 250 and sample_at(samples, 10_000)[0] == 250
     assert sample_at(sample_files(fake_run(tmp_path / "late", samples={50: "txt"})), 10) is None
     assert sample_files(fake_run(tmp_path / "none")) == {}
+
+
+def test_loom_compare_baseline_marks_each_score_better_or_worse_in_words(seeded, capsys):
+    assert loom(["compare", *map(str, seeded), "--baseline", seeded[1].name]) == 0
+    text = capsys.readouterr().out
+    assert "[base] lr0.01_s0" in text and "0.9 (+10.0 pts, better)" in text
+    assert "0.1 (-0.1, better)" in text  # the lower loss is the better one
+    assert "difference from lr0.01_s0" in text
+    assert loom(["compare", "--group-seeds", *map(str, seeded), "--baseline", str(seeded[0])]) == 0
+    grouped = capsys.readouterr().out
+    assert "[base] lr0.001_s0 +2" in grouped and "0.82 ± 0.02646 (-10.0 pts, worse)" in grouped
+
+
+def test_a_baseline_that_is_not_among_the_runs_is_refused_in_one_line(seeded, tmp_path, capsys):
+    assert loom(["compare", *map(str, seeded[:2]), "--baseline", "nope"]) == 2
+    err = capsys.readouterr().err
+    assert err.strip().splitlines()[-1].endswith(f"--baseline nope: not one of the compared runs — give one of: "
+                                                 f"{seeded[0].name}, {seeded[1].name}")
+    assert "Traceback" not in err

@@ -12,6 +12,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--csv", metavar="FILE", help="also write the table as CSV (one column per run)")
     p.add_argument("--group-seeds", action="store_true",
                    help="one column per group of runs whose settings differ only by seed: n, mean ± std of each score")
+    p.add_argument("--baseline", metavar="RUN",
+                   help="one of the runs (folder or name): the others' scores show their difference from it")
     p.set_defaults(handler=run)
 
 
@@ -21,7 +23,8 @@ def run(args: argparse.Namespace) -> int:
 
     csv_path = check_output_file(args.csv, "--csv") if args.csv else None  # refuse before any work
     comparison = Comparison.of(args.runs)
-    print(comparison.group_text() if args.group_seeds else comparison.to_text())
+    baseline = comparison.baseline_index(args.baseline) if args.baseline else None
+    print(comparison.group_text(baseline) if args.group_seeds else comparison.to_text(baseline))
     if csv_path is not None:
         write_output_text(csv_path, comparison.to_csv(group_seeds=args.group_seeds), "--csv")
         print(f"wrote {csv_path}", file=sys.stderr)
