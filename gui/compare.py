@@ -107,6 +107,8 @@ class CompareDialog(QDialog):
         self.baseline_box.addItem("No baseline")
         for run in runs:
             self.baseline_box.addItem(run.label, str(run.run_dir))
+        self.baseline_box.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
+        self.baseline_box.setMinimumContentsLength(24)  # long run names are elided, not a combo across the dialog
         self.baseline_box.setToolTip("Other runs' scores show their difference from the baseline's, green when "
                                      "better, red when worse (also: right-click a run's column header)")
         self.baseline_box.currentIndexChanged.connect(

@@ -52,7 +52,7 @@ def distinct_short(labels: list[str], elide: Callable[[str, Qt.TextElideMode], s
 def _without_common_suffix(labels: list[str]) -> list[str]:
     """``labels`` less the ending they all share, cut at a separator ("…-101500-classify" keeps its time)."""
     suffix = os.path.commonprefix([label[::-1] for label in labels])[::-1] if len(labels) > 1 else ""
-    seps = [i for i, c in enumerate(suffix) if c in "-_ ."]
+    seps = [i for i, c in enumerate(suffix) if c in "-_."]  # not a space: a group's " +2" must stay
     cut = suffix[seps[0]:] if seps else ""
     return [label[: len(label) - len(cut)] if cut and len(label) > len(cut) else label for label in labels]
 
@@ -129,7 +129,7 @@ def fill_table(table: QTableWidget, comparison: Comparison, view: TableView) -> 
                     item.setForeground(better if delta.better else worse)
                 item.setToolTip(f"{delta.text} against the baseline {labels[base]}"
                                 + ("" if delta.better is None else " (better)" if delta.better else " (worse)"))
-            if j == base:
+            if j == base and section == "score":
                 item.setFont(bold)
             table.setItem(i, j, item)
     return labels

@@ -119,6 +119,7 @@ def test_a_baseline_picked_from_a_column_header_shows_every_other_runs_differenc
     assert dialog.table.item(row, 0).foreground().color() == worse
     loss_row = list(rows(dialog.table)).index("train.val_loss")
     assert dialog.table.item(loss_row, 29).foreground().color() == better  # lower loss: better, in green too
+    assert dialog.grab().save(str(screenshots_dir() / "compare_baseline.png"))
     dialog.set_baseline(None)
     assert "pts" not in " ".join(rows(dialog.table)["evaluate.accuracy"])
 
@@ -138,6 +139,7 @@ def test_grouping_by_seed_shows_one_column_per_setting_with_mean_and_std(qtbot, 
     legend = dialog.legend.text()
     assert legend.count("━") + legend.count("╌") == 10  # one legend entry per group
     assert len(dialog.curve_labels()) == 30  # every run still drawn, in its group's colour
+    assert dialog.grab().save(str(screenshots_dir() / "compare_seed_groups.png"))
     dialog.export_csv(str(tmp_path / "groups.csv"))  # what is shown is what is exported
     assert (tmp_path / "groups.csv").read_text().splitlines()[0].count(",") == 2 + 10 - 1
 
