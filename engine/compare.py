@@ -7,6 +7,11 @@ so it compares any runs on disk, finished or not, from the terminal
 The table is laid out one column per run and one row per field, because an
 analyst reads it as "what changed between these runs, and what did it do":
 the params that differ come first, then the scores.
+
+For many runs: every setting on request (``rows(differences_only=False)``),
+each score's difference from a baseline run, runs that differ only by seed
+grouped with mean ± std (the arithmetic is in :mod:`engine.compare_stats`),
+and each run's saved samples by step (:func:`sample_files`, :func:`sample_at`).
 """
 
 from __future__ import annotations

@@ -34,7 +34,7 @@ MIN_COLUMN = 160  # px: narrower grids are unreadable; more runs scroll sideways
 MAX_COLUMN = 520
 
 
-def _load(path: Path) -> QImage | str:
+def load_sample(path: Path) -> QImage | str:
     """A sample file's content, off the GUI thread (QImage may be built on any thread; a QPixmap may not)."""
     if path.suffix.lower() == ".txt":
         return path.read_text(encoding="utf-8", errors="replace")
@@ -164,7 +164,7 @@ class SamplesView(QWidget):
         picks = [sample_at(found, step) for found in self.samples]
         wanted = [pick[1] for pick in picks if pick is not None and pick[1] not in self._cache]
         if wanted:
-            loaded = await tasks.run_blocking(lambda: [_load(p) for p in wanted])
+            loaded = await tasks.run_blocking(lambda: [load_sample(p) for p in wanted])
             self._cache.update(zip(wanted, loaded, strict=True))
         for column, found, pick in zip(self.columns, self.samples, picks, strict=True):
             if pick is None:

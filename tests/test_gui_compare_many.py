@@ -181,6 +181,33 @@ def test_samples_tab_shows_each_runs_nearest_sample_at_or_before_the_chosen_step
     assert dialog.grab().save(str(screenshots_dir() / "compare_samples.png"))
 
 
+def test_sample_files_are_read_off_the_gui_thread_while_the_window_keeps_serving_events(qtbot, tmp_path,
+                                                                                         monkeypatch):
+    from gui import compare_samples
+
+    runs = [fake_run(tmp_path / name) for name in ("a", "b")]
+    for run, color in zip(runs, ("#1c7ed6", "#e8590c"), strict=True):
+        png(run / "train" / "samples", 10, color)
+    release, threads, order = threading.Event(), [], []
+    original = compare_samples.load_sample
+
+    def gated(path: Path):
+        threads.append(threading.current_thread())
+        assert release.wait(HANG_MS / 1000)
+        return original(path)
+
+    monkeypatch.setattr(compare_samples, "load_sample", gated)
+    dialog = open_dialog(qtbot, runs)
+    dialog.tabs.setCurrentWidget(dialog.samples)
+    qtbot.waitUntil(lambda: len(threads) == 1, timeout=HANG_MS)  # the reading has begun...
+    QTimer.singleShot(0, lambda: order.append("the window handled an event"))
+    qtbot.waitUntil(lambda: bool(order), timeout=HANG_MS)  # ...and the window still answers
+    assert dialog.samples.loaded_step is None and threads[0] is not threading.main_thread()
+    release.set()
+    qtbot.waitUntil(lambda: dialog.samples.loaded_step == 10, timeout=HANG_MS)
+    assert [caption for _run, caption in dialog.samples.captions()] == ["step 10", "step 10"]
+
+
 @pytest.fixture(scope="module")
 def two_gans(tmp_path_factory) -> list[Path]:
     """Two tiny real GAN runs that save their sample grids at different steps (every 5 and every 7)."""
