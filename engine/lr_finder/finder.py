@@ -98,7 +98,7 @@ def pick_node(workflow: Workflow, node_id: str | None) -> str:
         ids = ", ".join(n.id for n in workflow.nodes)
         raise UserInputError(f"--node {node_id}: no such node (the workflow has: {ids})")
     if node.type not in SUPPORTED:
-        raise UserInputError(f"--node {node_id}: is a '{node.type}' step — the learning-rate finder works on {kinds} "
+        raise UserInputError(f"--node {node_id}: is a step of type '{node.type}' — the learning-rate finder works on {kinds} "
                              "steps" + (f" (here: {', '.join(candidates)})" if candidates else ""))
     return node_id
 
