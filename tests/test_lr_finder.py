@@ -186,3 +186,30 @@ def test_a_missing_data_folder_is_named_before_anything_trains(tmp_path):
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("loom: node 'data', param 'path': "), result.stderr
     assert "gone" in lines[0]
+
+
+def test_a_language_model_step_is_tested_at_the_rates_of_the_ramp_without_its_warm_up(tmp_path):
+    from engine.lr_finder import find_lr
+    from tests.text_lm_support import lm_flow
+
+    flow = lm_flow(warmup_steps=50)  # a warm-up would scale the first 50 rates down: the test must not
+    result = find_lr(flow, steps=30, end_lr=1.0)
+    assert result.key == "train.lr" and result.current == 0.002
+    assert 1e-5 < result.suggestion < 1.0, result.describe()
+
+    from engine.cache import NodeCache
+    from engine.context import RunControl, StepContext
+    from engine.events import EventBus
+    from engine.lr_finder.trainers import make_trainer
+    from engine.lr_finder.upstream import node_inputs
+    from engine.steps.registry import get_step
+    from engine.validation import resolved_params
+
+    spec = get_step("train_lm")
+    params = resolved_params(spec, flow.node("train").params)
+    bus, control = EventBus(), RunControl()
+    inputs = node_inputs(flow, "train", "cpu", NodeCache(), bus, control)
+    trainer = make_trainer("train_lm", StepContext("train", params, inputs, "cpu", tmp_path, bus, control), tmp_path)
+    trainer.step(next(trainer.batches()), 0.05, 0)
+    assert {g["lr"] for g in trainer.algorithm.optimizer.param_groups} == {0.05}
+    assert not (tmp_path / "checkpoints").exists(), "no checkpoint is written"
