@@ -234,7 +234,9 @@ class LrFinderDialog(QDialog):
 def run_test(workflow: Any, node_id: str, runs: Any, control: RunControl, fraction: list[float]) -> Any:
     """On a worker thread: the engine's range test, with the app's node cache when there is one."""
     from engine.lr_finder import find_lr
+    from gui.run_control import leave_a_core_for_the_ui
 
+    leave_a_core_for_the_ui()  # as a run does: the window keeps a core while torch trains
     cache = runs.engine.cache if runs is not None else None
 
     def progress(value: float) -> None:

@@ -25,8 +25,9 @@ from engine.cache import NodeCache
 from engine.context import RunControl, StepContext
 from engine.errors import UserInputError
 from engine.lr_finder.curve import DEFAULT_BETA, Smoother, has_diverged, lr_ramp, round_lr, suggest
-from engine.lr_finder.trainers import SUPPORTED, make_trainer
+from engine.lr_finder.trainers import SUPPORTED, RangeTrainer, make_trainer
 from engine.lr_finder.upstream import feeding, node_inputs
+from engine.params import Param
 from engine.steps.registry import get_step
 from engine.validation import resolved_params
 from engine.workflow import Workflow
@@ -137,6 +138,7 @@ def find_lr(
     from engine.device import select_device
     from engine.preflight import preflight
     from engine.refusal import WorkflowInvalid
+    from engine.training.checkpoint import capture_rng, restore_rng
     from engine.validation import validate
 
     node_id = pick_node(workflow, node)
@@ -162,52 +164,49 @@ def find_lr(
     assert spec is not None
     params = resolved_params(spec, train.params)
     step_device = select_device(params["device"])[0] if params.get("device", "auto") != "auto" else run_device
-    curve = _range_test(train.type, StepContext(node_id, params, inputs, step_device, Path("."), bus, control),
-                        lr_ramp(start_lr, end_lr, steps), beta, on_progress)
+    ramp = lr_ramp(start_lr, end_lr, steps)
+    rng = capture_rng()  # the test seeds the RNGs as training does; whoever called keeps their sequence
+    try:
+        with tempfile.TemporaryDirectory(prefix="loom-lr-finder-") as scratch:
+            ctx = StepContext(node_id, params, inputs, step_device, Path(scratch), bus, control)
+            curve = _range_test(make_trainer(train.type, ctx, Path(scratch)), ctx, ramp, beta, on_progress)
+    finally:
+        restore_rng(rng)
     return _result(node_id, spec.param(PARAM), params[PARAM], *curve)
 
 
-def _range_test(step_type: str, ctx: StepContext, ramp: list[float], beta: float,
+def _range_test(trainer: RangeTrainer, ctx: StepContext, ramp: list[float], beta: float,
                 on_progress: Callable[[float], None] | None) -> tuple[list[float], list[float], list[float], float | None]:
     """Train one batch per rate of ``ramp`` until it ends or the loss diverges: (lrs, losses, smoothed, diverged_at)."""
-    from engine.training.checkpoint import capture_rng, restore_rng
-
-    rng = capture_rng()  # the test seeds the RNGs as training does; whoever called keeps their sequence
     lrs: list[float] = []
     losses: list[float] = []
     smoothed: list[float] = []
     diverged_at: float | None = None
-    try:
-        with tempfile.TemporaryDirectory(prefix="loom-lr-finder-") as scratch:
-            ctx.run_dir = Path(scratch)
-            trainer = make_trainer(step_type, ctx, Path(scratch))
-            smoother, best = Smoother(beta), math.inf
-            batches = trainer.batches()
-            for i, lr in enumerate(ramp):
-                ctx.check()
-                loss = trainer.step(next(batches), lr, i)
-                if not math.isfinite(loss):
-                    diverged_at = lr
-                    break
-                value = smoother.add(loss)
-                lrs.append(lr)
-                losses.append(loss)
-                smoothed.append(value)
-                if i > 0 and has_diverged(value, best):
-                    diverged_at = lr
-                    break
-                best = min(best, value)
-                if on_progress is not None:
-                    on_progress((i + 1) / len(ramp))
-    finally:
-        restore_rng(rng)
+    smoother, best = Smoother(beta), math.inf
+    batches = trainer.batches()
+    for i, lr in enumerate(ramp):
+        ctx.check()
+        loss = trainer.step(next(batches), lr, i)
+        if not math.isfinite(loss):
+            diverged_at = lr
+            break
+        value = smoother.add(loss)
+        lrs.append(lr)
+        losses.append(loss)
+        smoothed.append(value)
+        if i > 0 and has_diverged(value, best):
+            diverged_at = lr
+            break
+        best = min(best, value)
+        if on_progress is not None:
+            on_progress((i + 1) / len(ramp))
     if len(lrs) < 3:
         raise UserInputError(f"node '{ctx.node_id}': the loss diverged at once (at a learning rate of "
                              f"{ramp[0]:.2g}) — lower the start of the range (--start-lr) or check the data")
     return lrs, losses, smoothed, diverged_at
 
 
-def _result(node_id: str, decl, current: float, lrs: list[float], losses: list[float], smoothed: list[float],
+def _result(node_id: str, decl: Param | None, current: float, lrs: list[float], losses: list[float], smoothed: list[float],
             diverged_at: float | None) -> LrFinderResult:
     lr, method = suggest(lrs, smoothed)
     low = decl.minimum if decl is not None and decl.minimum is not None else 0.0
