@@ -7,6 +7,9 @@ a step added by anyone shows a proper form without touching the GUI.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QFormLayout,
@@ -20,11 +23,22 @@ from PySide6.QtWidgets import (
 from gui.document import WorkflowDocument
 from gui.fields import ParamField, make_field
 
+#: makes a button some steps get under their description: (inspector, node id, step spec) -> widget or None
+StepButton = Callable[["Inspector", str, Any], "QWidget | None"]
+
+
+def step_buttons() -> list[StepButton]:
+    """The extra buttons a step's form may show (the train steps' *Find learning rate…*)."""
+    from gui.lr_finder_dialog import finder_button
+
+    return [finder_button]
+
 
 class Inspector(QScrollArea):
     def __init__(self, doc: WorkflowDocument, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.doc = doc
+        self.buttons = step_buttons()
         self.node_id: str | None = None
         self.fields: dict[str, ParamField] = {}
         self.problems: dict[str, list[str]] = {}
@@ -66,6 +80,10 @@ class Inspector(QScrollArea):
             desc = QLabel(spec.description)
             desc.setWordWrap(True)
             layout.addWidget(desc)
+        for make in self.buttons:
+            button = make(self, node.id, spec)
+            if button is not None:
+                layout.addWidget(button, 0, Qt.AlignLeft)
         self.problem_label = QLabel()
         self.problem_label.setWordWrap(True)
         self.problem_label.setStyleSheet("color: #e03131;")
