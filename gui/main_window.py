@@ -40,6 +40,7 @@ from gui.catalog import StepCatalog
 from gui.dashboard.console import LogConsole
 from gui.dashboard.panel import Dashboard
 from gui.document import CLIPBOARD_MIME, WorkflowDocument
+from gui.experiments import ExperimentsPanel
 from gui.history import RunHistory
 from gui.inspector import Inspector
 from gui.palette import Palette
@@ -123,6 +124,11 @@ class MainWindow(RunsMixin, FileMixin, QMainWindow):
         self.palette_dock = self._dock("Steps", self.palette_panel, Qt.LeftDockWidgetArea, "dock-palette")
         self.runs_dock = self._dock("Runs", self.history, Qt.LeftDockWidgetArea, "dock-runs")
         self.tabifyDockWidget(self.palette_dock, self.runs_dock)
+        self.experiments = ExperimentsPanel(self)
+        self.experiments_dock = self._dock("Experiments", self.experiments, Qt.LeftDockWidgetArea, "dock-experiments")
+        self.tabifyDockWidget(self.runs_dock, self.experiments_dock)
+        self.inspector.sweep_requested.connect(self.experiments.sweep_this)
+        self.run_state_changed.connect(self.experiments.run_state_changed)
         self.palette_dock.raise_()
         self.inspector_dock = self._dock("Inspector", self.inspector, Qt.RightDockWidgetArea, "dock-inspector")
         self.dashboard_dock = self._dock("Dashboard", self.dashboard, Qt.BottomDockWidgetArea, "dock-dashboard")

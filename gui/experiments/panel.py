@@ -1,0 +1,396 @@
+"""The Experiments panel: pick a study, start / pause / continue its sweep, and read its trials.
+
+Top: the study picker (the studies in the default storage) and the sweep's
+buttons.  Below: the trials table (sortable; the best trial highlighted,
+pruned trials marked) and, in tabs, the parallel-coordinates plot, the
+parameter importances and the selected trials' curves.  Everything that
+touches the study database or run folders runs in the background
+(:mod:`gui.tasks`); the newest request wins, so a refresh after every
+finished trial never stacks up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QSplitter,
+    QTableView,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from gui import tasks
+from gui.experiments.curves import TrialCurves
+from gui.experiments.draft import SweepDraft
+from gui.experiments.plots import ImportanceBars, ParallelCoordinates
+from gui.experiments.sweep_api import api
+from gui.experiments.sweeping import SweepRunner
+from gui.experiments.table import TrialsModel, TrialsProxy, format_value
+
+if TYPE_CHECKING:
+    from gui.main_window import MainWindow
+
+
+def load_study(name: str) -> tuple[Any, dict[str, float]]:
+    """The study's view and its parameter importances (in the executor: SQLite, and Optuna's evaluator)."""
+    sweep = api()
+    view = sweep.read_study(name)
+    return view, sweep.param_importances(view)
+
+
+def list_studies() -> list[str]:
+    return api().list_studies()
+
+
+class ExperimentsPanel(QWidget):
+    """The panel of ``window`` (sweeps it starts share the window's device with its runs: one at a time)."""
+
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__()
+        self.window = window
+        self.draft = SweepDraft(self)
+        self.runner = SweepRunner(self)
+        self.view: Any = None  # the StudyView shown
+        self.importances: dict[str, float] = {}
+        self._loading: asyncio.Task | None = None
+        self._listing: asyncio.Task | None = None
+        self._listed = False
+        self._build()
+        self.runner.trial.connect(self._trial_finished)
+        self.runner.events.connect(self._forward_events)
+        self.runner.ended.connect(self._sweep_ended)
+        self._update_buttons()
+
+    # -- construction -------------------------------------------------------------------------------------
+    def _build(self) -> None:
+        self.picker = QComboBox()
+        self.picker.setMinimumContentsLength(14)
+        self.picker.setPlaceholderText("no studies yet")
+        self.picker.setToolTip("Studies in Loom's sweep database (loom sweep and this panel share it)")
+        self.picker.currentTextChanged.connect(self._picked)
+        self.new_button = QPushButton("New sweep…")
+        self.new_button.setToolTip("Search the settings you marked with right-click → Sweep this… in the inspector")
+        self.new_button.clicked.connect(self.new_sweep)
+        self.start_button = QPushButton("Start")
+        self.start_button.setToolTip("Start the sweep you set up (New sweep… sets one up)")
+        self.start_button.clicked.connect(self.start)
+        self.pause_button = QPushButton("Pause")
+        self.pause_button.setToolTip("Stop after the current trial stops cleanly; Continue goes on later")
+        self.pause_button.clicked.connect(self.pause)
+        self.continue_button = QPushButton("Continue")
+        self.continue_button.setToolTip("Run the chosen study on until it has all its trials (finished trials are kept)")
+        self.continue_button.clicked.connect(self.continue_study)
+        self.best_button = QPushButton("Open best as workflow")
+        self.best_button.setToolTip("The workflow with the best trial's settings, as a new untitled document")
+        self.best_button.clicked.connect(self.open_best)
+        self.status = QLabel("Right-click a setting in the inspector → Sweep this…, then New sweep….")
+        self.status.setWordWrap(True)
+        self.model = TrialsModel(self)
+        self.proxy = TrialsProxy(self)
+        self.proxy.setSourceModel(self.model)
+        self.table = QTableView()
+        self.table.setModel(self.proxy)
+        self.table.setSortingEnabled(True)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
+        self.table.setEditTriggers(QAbstractItemView.NoEditTriggers)
+        self.table.verticalHeader().hide()
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
+        self.table.selectionModel().selectionChanged.connect(lambda *_a: self._selection_changed())
+        self.parallel = ParallelCoordinates()
+        self.importance = ImportanceBars()
+        self.curves = TrialCurves()
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.parallel, "Parallel coordinates")
+        self.tabs.addTab(self.importance, "Importance")
+        self.tabs.addTab(self.curves, "Curves")
+        split = QSplitter(Qt.Vertical)
+        split.addWidget(self.table)
+        split.addWidget(self.tabs)
+        split.setStretchFactor(0, 2)
+        split.setStretchFactor(1, 3)
+        top = QHBoxLayout()
+        top.addWidget(QLabel("Study:"))
+        top.addWidget(self.picker, 1)
+        buttons = QHBoxLayout()
+        for button in (self.new_button, self.start_button, self.pause_button, self.continue_button):
+            buttons.addWidget(button)
+        buttons.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addLayout(buttons)
+        layout.addWidget(self.status)
+        layout.addWidget(split, 1)
+        best_row = QHBoxLayout()
+        best_row.addStretch(1)
+        best_row.addWidget(self.best_button)
+        layout.addLayout(best_row)
+
+    def showEvent(self, event: Any) -> None:  # noqa: N802 - Qt's name
+        super().showEvent(event)
+        if not self._listed:  # the study database is read when the panel is first looked at, not at start-up
+            self._listed = True
+            self.refresh_studies()
+
+    # -- studies ------------------------------------------------------------------------------------------
+    def refresh_studies(self, select: str = "") -> asyncio.Task:
+        """Re-read the study list in the background (then show ``select``, or keep the current one)."""
+        if self._listing is not None:
+            self._listing.cancel()
+        self._listing = tasks.launch(self._list(select), owner=self, on_error=self._read_failed)
+        return self._listing
+
+    async def _list(self, select: str) -> list[str]:
+        names = await tasks.run_blocking(list_studies)
+        keep = select or self.picker.currentText()
+        self.picker.blockSignals(True)
+        self.picker.clear()
+        self.picker.addItems(names)
+        self.picker.setCurrentIndex(names.index(keep) if keep in names else (0 if names else -1))
+        self.picker.blockSignals(False)
+        if self.picker.currentText():
+            await self.load(self.picker.currentText())
+        return names
+
+    def _picked(self, name: str) -> None:
+        if name:
+            self._loading = tasks.launch(self.load(name), owner=self, on_error=self._read_failed)
+
+    async def load(self, name: str) -> Any:
+        """Read study ``name`` (and its importances) in the background and show it."""
+        view, importances = await tasks.run_blocking(load_study, name)
+        self.show_view(view, importances)
+        return view
+
+    def reload(self) -> asyncio.Task | None:
+        """Show the current study again, fresh from the database; the newest request wins."""
+        name = self.picker.currentText()
+        if not name:
+            return None
+        if self._loading is not None:
+            self._loading.cancel()
+        self._loading = tasks.launch(self.load(name), owner=self, on_error=self._read_failed)
+        return self._loading
+
+    def _read_failed(self, exc: BaseException) -> None:
+        from engine.errors import UserInputError
+
+        if not isinstance(exc, UserInputError):
+            raise exc
+        self.status.setText(str(exc))
+
+    def show_view(self, view: Any, importances: dict[str, float] | None = None) -> None:
+        """Fill the table and plots from a StudyView (sorted by the metric, best first)."""
+        self.view = view
+        self.importances = dict(importances or {})
+        self.model.set_view(view)
+        value_column = 2 + len(self.model.keys)
+        self.table.sortByColumn(value_column, Qt.DescendingOrder if view.maximize else Qt.AscendingOrder)
+        self.parallel.set_view(view)
+        self.importance.set_importances(self.importances)
+        self._say()
+        self._update_buttons()
+
+    def _say(self) -> None:
+        if self.runner.active:
+            return  # the sweep's own line stands
+        view = self.view
+        if view is None:
+            return
+        counts = {s: sum(t.state == s for t in view.trials) for s in ("complete", "pruned", "failed", "running")}
+        best = view.best
+        line = f"{len(view.trials)} trials: {counts['complete']} complete, {counts['pruned']} pruned"
+        line += f", {counts['failed']} failed" if counts["failed"] else ""
+        if best is not None:
+            line += f" · best {view.metric} {format_value(best.value)} (trial {best.number})"
+        self.status.setText(line)
+
+    # -- the trials selected --------------------------------------------------------------------------------
+    def selected_trials(self) -> list[Any]:
+        rows = {self.proxy.mapToSource(i).row() for i in self.table.selectionModel().selectedRows()}
+        return [self.model.rows[r] for r in sorted(rows)]
+
+    def _selection_changed(self) -> None:
+        if self.view is not None:
+            self.curves.show_trials(self.selected_trials(), self.view.metric)
+
+    # -- sweeping -------------------------------------------------------------------------------------------
+    def new_sweep(self, study: str = "", view: Any = None) -> Any:
+        """Open *New sweep…* (non-modal); accepting it starts the sweep. Returns the dialog."""
+        from gui.experiments.new_sweep import NewSweepDialog
+
+        workflow = self.window.doc.workflow
+        kwargs: dict[str, Any] = {}
+        if view is not None:  # continue a study this session did not start: its parameters and goal
+            for param in view.params:
+                self.draft.add(param)
+            workflow = self._study_workflow(view) or workflow
+            kwargs = {"study": view.name, "trials": max(len(view.trials), 1)}
+        elif self.runner.config is not None:
+            kwargs = {"trials": self.runner.config.trials}
+        dialog = NewSweepDialog(self.draft, workflow, self, study=study or kwargs.pop("study", ""), **kwargs)
+        if view is not None:
+            dialog.metric.setCurrentText(view.metric)
+            dialog.direction.setCurrentText("maximize" if view.maximize else "minimize")
+        dialog.accepted.connect(lambda: self.start_sweep(dialog.result_config))
+        dialog.setAttribute(Qt.WA_DeleteOnClose)
+        dialog.open()
+        self.new_dialog = dialog
+        return dialog
+
+    def start(self) -> Any:
+        """*Start*: the sweep set up last, again (finished trials are kept), else *New sweep…*."""
+        if self.runner.config is None:
+            return self.new_sweep()
+        return self.start_sweep(self.runner.config)
+
+    def start_sweep(self, config: Any) -> asyncio.Task | None:
+        """Run ``config`` in the background; None (and a line saying why) when a run or sweep is under way."""
+        self.window.runs.settle()
+        if self.window.runs.active:
+            self.status.setText("A run is in progress: a sweep starts when it has ended (one at a time per device).")
+            return None
+        task = self.runner.start(config)
+        if task is None:
+            return None
+        self.status.setText(f"Sweeping study '{config.study}': {config.trials} trials…")
+        self.window.statusBar().showMessage(f"Sweep '{config.study}' started", 6000)
+        self.window.dashboard.reset()
+        self.window.dashboard_dock.raise_()
+        self._update_buttons()
+        self.refresh_studies(select=config.study)
+        return task
+
+    def pause(self) -> None:
+        if self.runner.active:
+            self.runner.pause()
+            self.status.setText("Pausing: the current trial stops cleanly, then the sweep waits for Continue.")
+            self._update_buttons()
+
+    def continue_study(self) -> Any:
+        """Run the chosen study on: with its settings from this session, else from *New sweep…* filled in."""
+        name = self.picker.currentText()
+        config = self.runner.config
+        if config is not None and config.study == name:
+            return self.start_sweep(config)
+        if self.view is not None and self.view.name == name:
+            return self.new_sweep(view=self.view)
+        return None
+
+    def _trial_finished(self, row: Any) -> None:
+        value = "" if row.value is None else f": {format_value(row.value)}"
+        self.status.setText(f"Trial {row.number} {row.state}{value} — sweep going on…")
+        self.window.past_runs.refresh()
+        if self.picker.currentText() == getattr(self.runner.config, "study", None) or not self.picker.currentText():
+            self.refresh_studies(select=self.runner.config.study)
+
+    def _sweep_ended(self, view: Any, message: str) -> None:
+        self._update_buttons()
+        self.window.past_runs.refresh()
+        if message:
+            self.status.setText(message)
+            self.window.show_error("Cannot run the sweep", message)
+            return
+        if view is not None:
+            self.show_view(view, self.importances)
+            self.refresh_studies(select=view.name)
+        self.window.statusBar().showMessage("Sweep ended", 6000)
+
+    def _forward_events(self, batch: list) -> None:
+        """The trials' engine events to the dashboard and the canvas's badges (a new trial starts a fresh dashboard)."""
+        from engine import events as ev
+
+        for e in batch:
+            if isinstance(e, ev.RunStarted):
+                self.window.dashboard.reset()
+            elif isinstance(e, ev.NodeState) and e.node_id in self.window.scene.nodes:
+                self.window.scene.set_node_state(e.node_id, e.state, e.message)
+        self.window.dashboard.handle(batch)
+
+    def _update_buttons(self) -> None:
+        """One thing at a time on the device: a sweep disables Run, a run disables Start and Continue."""
+        sweeping = self.runner.active
+        run_active = self.window.runs.active
+        has_study = bool(self.picker.currentText())
+        self.new_button.setEnabled(not sweeping)
+        self.start_button.setEnabled(not sweeping and not run_active)
+        self.continue_button.setEnabled(not sweeping and not run_active and has_study)
+        self.pause_button.setEnabled(sweeping and not self.runner.pausing)
+        self.best_button.setEnabled(self.view is not None and self.view.best is not None)
+        self.window.act.run.setEnabled(not sweeping and not run_active)
+        self.window.act.continue_run.setEnabled(not sweeping and not run_active)
+
+    def run_state_changed(self, _state: str) -> None:
+        """The window's own run started or ended."""
+        self._update_buttons()
+
+    # -- open best -------------------------------------------------------------------------------------------
+    def _study_workflow(self, view: Any) -> Any:
+        """The workflow a study searched: the one this session started it with, else a trial's run folder's."""
+        from gui.past_runs import workflow_of
+
+        config = self.runner.config
+        if config is not None and config.study == view.name:
+            return config.workflow
+        for trial in sorted(view.trials, key=lambda t: t.state != "complete"):
+            if trial.run_dir:
+                found = workflow_of(Path(trial.run_dir))
+                if found is not None:
+                    return found
+        return None
+
+    def open_best(self) -> bool:
+        """The workflow with the best trial's settings, as a new untitled document (like the Runs panel's Reuse)."""
+        from engine.errors import UserInputError
+
+        w = self.window
+        if self.view is None:
+            return False
+        base = self._study_workflow(self.view) or w.doc.workflow
+        try:
+            best = api().best_workflow(self.view, base)
+        except UserInputError as exc:
+            w.show_error("Cannot open the best trial", str(exc))
+            return False
+        if not w.maybe_save():
+            return False
+        w.load_workflow(best)
+        w.doc.path = None  # a new document: Save asks where
+        w.doc.path_changed.emit()
+        number = self.view.best.number
+        w.statusBar().showMessage(f"Best trial {number} of study '{self.view.name}' opened as a new document", 8000)
+        return True
+
+    # -- Sweep this… (from the inspector) -------------------------------------------------------------------------
+    def sweep_this(self, node_id: str, name: str) -> Any:
+        """Ask for the range of ``node_id.name`` (non-modal); accepting adds it to the draft. Returns the dialog."""
+        from gui.experiments.draft import SweepThisDialog
+
+        doc = self.window.doc
+        node = doc.workflow.node(node_id)
+        spec = doc.catalog.get(node.type) if node is not None else None
+        decl = next((p for p in spec.params if p.name == name), None) if spec is not None else None
+        if decl is None:
+            return None
+        dialog = SweepThisDialog(decl, node_id, node.params.get(name, decl.default), self.window)
+        dialog.accepted.connect(lambda: self._drafted(dialog.result_param))
+        dialog.setAttribute(Qt.WA_DeleteOnClose)
+        dialog.open()
+        self.range_dialog = dialog
+        return dialog
+
+    def _drafted(self, param: Any) -> None:
+        self.draft.add(param)
+        keys = ", ".join(self.draft.keys())
+        self.status.setText(f"To search: {keys}. Press New sweep… to choose trials, sampler and metric.")
+        self.window.experiments_dock.raise_()
