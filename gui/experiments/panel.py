@@ -66,6 +66,7 @@ class ExperimentsPanel(QWidget):
         self._loading: asyncio.Task | None = None
         self._listing: asyncio.Task | None = None
         self._listed = False
+        self._sized_for = ""
         self._build()
         self.runner.trial.connect(self._trial_finished)
         self.runner.events.connect(self._forward_events)
@@ -114,11 +115,14 @@ class ExperimentsPanel(QWidget):
         self.tabs.addTab(self.parallel, "Parallel coordinates")
         self.tabs.addTab(self.importance, "Importance")
         self.tabs.addTab(self.curves, "Curves")
-        split = QSplitter(Qt.Vertical)
+        self.split = split = QSplitter(Qt.Vertical)
         split.addWidget(self.table)
         split.addWidget(self.tabs)
         split.setStretchFactor(0, 2)
         split.setStretchFactor(1, 3)
+        split.setChildrenCollapsible(False)
+        self.table.setMinimumHeight(120)
+        self.tabs.setMinimumHeight(180)
         top = QHBoxLayout()
         top.addWidget(QLabel("Study:"))
         top.addWidget(self.picker, 1)
@@ -198,8 +202,23 @@ class ExperimentsPanel(QWidget):
         self.table.sortByColumn(value_column, Qt.DescendingOrder if view.maximize else Qt.AscendingOrder)
         self.parallel.set_view(view)
         self.importance.set_importances(self.importances)
+        if self._sized_for != view.name:  # once per study: later refreshes keep the analyst's own split
+            self._sized_for = view.name
+            self._fit_table()
         self._say()
         self._update_buttons()
+
+    def _fit_table(self) -> None:
+        """The table as tall as its rows (at most half the panel): the plots get the rest, not empty table."""
+        total = sum(self.split.sizes())
+        if total <= 0:
+            return
+        t = self.table
+        want = t.horizontalHeader().height() + t.verticalHeader().length() + 2 * t.frameWidth() + 4
+        if t.horizontalScrollBar().isVisible():
+            want += t.horizontalScrollBar().height()
+        height = max(t.minimumHeight(), min(want, total // 2))
+        self.split.setSizes([height, total - height])
 
     def _say(self) -> None:
         if self.runner.active:

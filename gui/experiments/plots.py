@@ -20,7 +20,8 @@ from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 from gui.experiments.table import format_value
 from gui.theme import colors
 
-COLOURMAP = "viridis"
+COLOURMAP = "plasma"
+COLOUR_SPAN = (0.05, 0.78)  # poor = deep blue .. good = orange; plasma's pale yellow end vanishes on white
 
 
 def axis_position(param: Any, value: Any) -> float | None:
@@ -107,7 +108,8 @@ class ParallelCoordinates(LazyPlot):
                 continue
             metric_y = 0.5 if hi == lo else (t.value - lo) / (hi - lo)
             goodness = metric_y if view.maximize else 1 - metric_y
-            colour = cmap.map(0.15 + 0.85 * goodness, mode="qcolor")
+            lo_c, hi_c = COLOUR_SPAN
+            colour = cmap.map(lo_c + (hi_c - lo_c) * goodness, mode="qcolor")
             pen = pg.mkPen(colour, width=2.5 if t is order[-1] else 1.6,
                            style=Qt.DashLine if t.state == "pruned" else Qt.SolidLine)
             line = pg.PlotDataItem(list(range(n + 1)), [*ys, metric_y], pen=pen, symbol="o", symbolSize=5,
@@ -116,7 +118,7 @@ class ParallelCoordinates(LazyPlot):
             plot.addItem(line)
             self.lines[t.number] = line
         plot.setXRange(-0.4, n + 0.4, padding=0)
-        plot.setYRange(-0.12, 1.12, padding=0)
+        plot.setYRange(-0.1, 1.22, padding=0)
 
     @staticmethod
     def _ends(p: Any) -> tuple[str, str]:
@@ -128,7 +130,8 @@ class ParallelCoordinates(LazyPlot):
         import pyqtgraph as pg
 
         plot.addItem(pg.PlotDataItem([x, x], [0, 1], pen=pg.mkPen(fg, width=1)))
-        for text, y, anchor in ((title, 1.1, (0.5, 0.5)), (high, 1.0, (-0.05, 0.5)), (low, 0.0, (-0.05, 0.5))):
+        # the name above the axis, clear of its top label; the ends to the right of the axis
+        for text, y, anchor in ((title, 1.0, (0.5, 1.7)), (high, 1.0, (-0.05, 0.5)), (low, 0.0, (-0.05, 0.5))):
             label = pg.TextItem(text, color=fg, anchor=anchor)
             label.setPos(x, y)
             plot.addItem(label)

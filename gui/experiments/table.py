@@ -123,7 +123,7 @@ def sort_key(value: Any) -> tuple:
 
 
 class TrialsProxy(QSortFilterProxyModel):
-    """Sorts on the model's raw values (:data:`SORT_ROLE`), never on the formatted text."""
+    """Sorts on the model's raw values, never on the formatted text; a trial without a value stays at the bottom."""
 
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
@@ -131,4 +131,7 @@ class TrialsProxy(QSortFilterProxyModel):
 
     def lessThan(self, left: QModelIndex | QPersistentModelIndex, right: QModelIndex | QPersistentModelIndex) -> bool:  # noqa: N802
         model = self.sourceModel()
-        return sort_key(model.raw(left.row(), left.column())) < sort_key(model.raw(right.row(), right.column()))
+        a, b = model.raw(left.row(), left.column()), model.raw(right.row(), right.column())
+        if (a is None) != (b is None):  # Qt reverses the comparison for a descending sort: missing is last either way
+            return (a is None) == (self.sortOrder() == Qt.DescendingOrder)
+        return sort_key(a) < sort_key(b)
