@@ -24,7 +24,7 @@ from engine.errors import UserInputError
 from engine.names import RunStatus
 from engine.sweep.metrics import EPOCH, FINAL, MetricSource, metric_source
 from engine.sweep.space import FLOAT, INT, SweepParam, apply_params
-from engine.sweep.study import HEARTBEAT_S, SweepConfig, beat, claim, grid_size, open_study
+from engine.sweep.study import HEARTBEAT_S, PRUNERS, SAMPLERS, SweepConfig, beat, claim, grid_size, open_study
 from engine.sweep.view import (
     EPOCHS_ATTR,
     MESSAGE_ATTR,
@@ -55,13 +55,27 @@ def check_config(config: SweepConfig) -> MetricSource:
         raise UserInputError(f"--param {twice} is given twice — give each parameter once")
     if config.trials < 1:
         raise UserInputError(f"--trials {config.trials}: give 1 or more")
+    if config.sampler not in SAMPLERS:
+        raise UserInputError(f"--sampler {config.sampler}: use one of {', '.join(SAMPLERS)}")
+    if config.prune not in PRUNERS:
+        raise UserInputError(f"--prune {config.prune}: use one of {', '.join(PRUNERS)}")
+    if config.sampler == "grid":
+        loose = next((p for p in config.params if p.grid_values() is None), None)
+        if loose is not None:
+            raise UserInputError(f"--sampler grid: {loose.key}={loose.spec()} is not a finite list — give it a "
+                                 "list of values (or a small whole-number range), or use --sampler tpe or random")
     return metric_source(config.workflow, config.metric)
 
 
 def _epochs(workflow: Any, node_id: str) -> int:
+    """The epochs the metric's node trains for (its value, else its declared default; 1 for evaluate steps)."""
+    from engine.steps.registry import get_step
+
     node = workflow.node(node_id)
-    value = node.params.get("epochs", 10) if node is not None else 10
-    return int(value) if isinstance(value, (int, float)) else 10
+    step = get_step(node.type) if node is not None else None
+    decl = step.param("epochs") if step is not None else None
+    value = node.params.get("epochs", decl.default if decl is not None else 1) if node is not None else 1
+    return int(value) if isinstance(value, (int, float)) else 1
 
 
 def _distribution(p: SweepParam) -> optuna.distributions.BaseDistribution:
@@ -90,7 +104,7 @@ def run_sweep(config: SweepConfig, on_trial: Callable[[TrialRow], None] | None =
     source = check_config(config)
     target = config.trials
     if config.sampler == "grid":
-        target = min(target, grid_size(config.params)) if all(p.grid_values() for p in config.params) else target
+        target = min(target, grid_size(config.params))  # a grid has no more trials than combinations
     study = open_study(config, _epochs(config.workflow, source.node))
     distributions = {p.key: _distribution(p) for p in config.params}
     engine = Engine(index=RunIndex(), disk_cache=config.disk_cache)
@@ -103,7 +117,8 @@ def run_sweep(config: SweepConfig, on_trial: Callable[[TrialRow], None] | None =
             study.tell(trial, state=_states().FAIL)
             break
         claim(trial)
-        row = _TrialRun(config, source, study, trial, on_event, stop).run(engine, on_trial)
+        run = _TrialRun(config, source, study, trial, on_event, stop)
+        row = run.run(engine, on_trial)
         if on_trial is not None:
             on_trial(row)
         failures = failures + 1 if row.state == "failed" and not stop.is_set() else 0
@@ -149,6 +164,7 @@ class _TrialRun:
         self.reported: set[int] = set()
         self.finals: list[float] = []
         self.pruned = False
+        self.epochs = _epochs(config.workflow, source.node)  # never prune the last epoch: nothing left to save
 
     def _listen(self, event: ev.Event) -> None:
         if (isinstance(event, ev.MetricPoint) and event.node_id == self.source.node
@@ -170,9 +186,9 @@ class _TrialRun:
             trial.set_user_attr(MESSAGE_ATTR, str(exc).splitlines()[0])
             self.study.tell(trial, state=_states().FAIL)
             raise
-        trial.set_user_attr(RUN_DIR_ATTR, str(handle.run_dir))
+        trial.set_user_attr(RUN_DIR_ATTR, str(handle.run_dir.resolve()))
         if on_trial is not None:
-            on_trial(TrialRow(trial.number, "running", params, None, str(handle.run_dir)))
+            on_trial(TrialRow(trial.number, "running", params, None, str(handle.run_dir.resolve())))
         last_beat = time.monotonic()
         stopped_by_user = False
         while True:
@@ -216,7 +232,7 @@ class _TrialRun:
             return
         self.reported.add(epoch)
         self.trial.report(self.per_epoch[epoch], epoch)
-        if handle is not None and not self.pruned and self.trial.should_prune():
+        if handle is not None and not self.pruned and epoch < self.epochs and self.trial.should_prune():
             self.pruned = True
             handle.stop()
 
@@ -227,7 +243,7 @@ class _TrialRun:
         trial.set_user_attr(EPOCHS_ATTR, len(self.per_epoch))
         if best is not None:
             trial.set_user_attr(VALUE_ATTR, best)
-        if self.pruned:
+        if self.pruned and status != RunStatus.SUCCEEDED:  # a run that ended before the stop landed is whole
             self.study.tell(trial, state=s.PRUNED)
         elif stopped_by_user:
             trial.set_user_attr(MESSAGE_ATTR, "stopped by the user")
