@@ -21,7 +21,7 @@ EPOCH, STEP, FINAL = "epoch", "step", "final"
 
 # step type -> {metric name: when it is reported}; matches what engine/training emits.
 _TRAIN_METRICS: dict[str, dict[str, str]] = {
-    "train": {"val_accuracy": EPOCH, "val_loss": EPOCH, "val_f1": EPOCH, "loss": STEP},
+    "train": {"val_accuracy": EPOCH, "val_loss": EPOCH, "val_f1": EPOCH, "train_loss": STEP},
     "train_gan": {"loss_d": STEP, "loss_g": STEP, "d_real": STEP, "d_fake": STEP},
     "train_vae": {"loss": STEP, "recon": STEP, "kl": STEP},
     "train_lm": {"val_loss": EPOCH, "val_perplexity": EPOCH, "train_loss": STEP},
