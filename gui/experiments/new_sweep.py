@@ -6,7 +6,6 @@ refuses to start with nothing to search or without a study name, in words.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from PySide6.QtWidgets import (
@@ -26,18 +25,17 @@ from PySide6.QtWidgets import (
 )
 
 from gui.experiments.draft import SweepDraft, describe
-from gui.experiments.sweep_api import api
+from gui.experiments.sweep_api import api, study_name_for
 
-METRICS = ("val_accuracy", "val_loss", "accuracy", "loss")
 SAMPLERS = (("tpe", "TPE (Bayesian: learns from earlier trials)"), ("random", "Random"),
             ("grid", "Grid (every combination: choices and small integer ranges)"))
 PRUNING = (("median", "Median (stop trials behind the median of earlier ones)"), ("none", "None (every trial runs to the end)"))
 
 
-def study_name_for(workflow: Any) -> str:
-    """A study name from the workflow's name: lower case, words joined by '-'."""
-    name = re.sub(r"[^a-z0-9]+", "-", str(getattr(workflow, "name", "") or "sweep").lower()).strip("-")
-    return name or "sweep"
+def metrics_of(workflow: Any) -> list[str]:
+    """The metrics the workflow reports (the engine knows which step reports what), per-epoch validation first."""
+    names = list(api().reported_metrics(workflow))
+    return sorted(names, key=lambda n: (not n.startswith("val_"), n))
 
 
 class NewSweepDialog(QDialog):
@@ -69,12 +67,13 @@ class NewSweepDialog(QDialog):
         self.prune = QComboBox()
         for value, text in PRUNING:
             self.prune.addItem(text, value)
-        self.metric = QComboBox(editable=True)
-        self.metric.addItems(METRICS)
+        self.metric = QComboBox()
+        self.metric.setToolTip("The per-epoch metric each trial is judged (and pruned) by")
         self.direction = QComboBox()
         self.direction.addItems(["maximize", "minimize"])
         self.metric.currentTextChanged.connect(
-            lambda t: self.direction.setCurrentText("minimize" if "loss" in t else "maximize"))
+            lambda t: self.direction.setCurrentText("maximize" if api().default_maximize(t) else "minimize"))
+        self.metric.addItems(metrics_of(workflow))
         self.study = QLineEdit(study or study_name_for(workflow))
         for label, widget in (("Trials", self.trials), ("Sampler", self.sampler), ("Pruning", self.prune),
                               ("Metric", self.metric), ("Goal", self.direction), ("Study name", self.study)):
@@ -114,10 +113,16 @@ class NewSweepDialog(QDialog):
         name = self.study.text().strip()
         if not name:
             raise ValueError("Give the study a name: running it again later continues it.")
+        metric = self.metric.currentText().strip()
+        if not metric:
+            raise ValueError("This workflow reports no metric a sweep could judge trials by (add a train step).")
+        from gui.paths import runs_root
+
         return api().SweepConfig(workflow=self.workflow.copy(), params=list(self.draft.params),
                                  trials=self.trials.value(), sampler=self.sampler.currentData(),
-                                 prune=self.prune.currentData(), metric=self.metric.currentText().strip(),
-                                 maximize=self.direction.currentText() == "maximize", study=name)
+                                 prune=self.prune.currentData(), metric=metric,
+                                 maximize=self.direction.currentText() == "maximize", study=name,
+                                 runs_root=str(runs_root()))
 
     def accept(self) -> None:
         try:

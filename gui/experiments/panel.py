@@ -254,7 +254,7 @@ class ExperimentsPanel(QWidget):
             for param in view.params:
                 self.draft.add(param)
             workflow = self._study_workflow(view) or workflow
-            kwargs = {"study": view.name, "trials": max(len(view.trials), 1)}
+            kwargs = {"study": view.name, "trials": max(20, view.finished() + 1)}
         elif self.runner.config is not None:
             kwargs = {"trials": self.runner.config.trials}
         dialog = NewSweepDialog(self.draft, workflow, self, study=study or kwargs.pop("study", ""), **kwargs)
@@ -282,12 +282,12 @@ class ExperimentsPanel(QWidget):
         task = self.runner.start(config)
         if task is None:
             return None
-        self.status.setText(f"Sweeping study '{config.study}': {config.trials} trials…")
-        self.window.statusBar().showMessage(f"Sweep '{config.study}' started", 6000)
+        self.status.setText(f"Sweeping '{config.study_name}': {config.trials} trials…")
+        self.window.statusBar().showMessage(f"Sweep '{config.study_name}' started", 6000)
         self.window.dashboard.reset()
         self.window.dashboard_dock.raise_()
         self._update_buttons()
-        self.refresh_studies(select=config.study)
+        self.refresh_studies(select=config.study_name)
         return task
 
     def pause(self) -> None:
@@ -300,18 +300,23 @@ class ExperimentsPanel(QWidget):
         """Run the chosen study on: with its settings from this session, else from *New sweep…* filled in."""
         name = self.picker.currentText()
         config = self.runner.config
-        if config is not None and config.study == name:
+        if config is not None and config.study_name == name:
             return self.start_sweep(config)
         if self.view is not None and self.view.name == name:
             return self.new_sweep(view=self.view)
         return None
 
     def _trial_finished(self, row: Any) -> None:
-        value = "" if row.value is None else f": {format_value(row.value)}"
-        self.status.setText(f"Trial {row.number} {row.state}{value} — sweep going on…")
+        """A trial started (state running) or ended: say so, list its run, show the study as it is now."""
+        config = self.runner.config
+        if row.state == "running":
+            self.status.setText(f"Sweeping '{config.study_name}': trial {row.number} running…")
+        else:
+            value = "" if row.value is None else f", {config.metric} {format_value(row.value)}"
+            self.status.setText(f"Sweeping '{config.study_name}': trial {row.number} {row.state}{value}")
         self.window.past_runs.refresh()
-        if self.picker.currentText() == getattr(self.runner.config, "study", None) or not self.picker.currentText():
-            self.refresh_studies(select=self.runner.config.study)
+        if self.picker.currentText() in (config.study_name, ""):
+            self.refresh_studies(select=config.study_name)
 
     def _sweep_ended(self, view: Any, message: str) -> None:
         self._update_buttons()
@@ -359,7 +364,7 @@ class ExperimentsPanel(QWidget):
         from gui.past_runs import workflow_of
 
         config = self.runner.config
-        if config is not None and config.study == view.name:
+        if config is not None and config.study_name == view.name:
             return config.workflow
         for trial in sorted(view.trials, key=lambda t: t.state != "complete"):
             if trial.run_dir:

@@ -86,6 +86,7 @@ class SweepRunner(QObject):
 
     async def _run(self, config: Any, stop: threading.Event) -> Any:
         from engine.errors import UserInputError
+        from engine.sweep import SweepFailed
 
         loop = tasks.loop()
 
@@ -97,7 +98,7 @@ class SweepRunner(QObject):
         view, message = None, ""
         try:
             view = await tasks.run_blocking(sweep_blocking, config, on_trial, self.bridge.post, stop, cancel=stop)
-        except UserInputError as exc:
+        except (UserInputError, SweepFailed) as exc:  # bad input, or trials that keep failing: in words
             message = str(exc)
         finally:
             self.bridge.stop()
