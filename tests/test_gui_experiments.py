@@ -295,3 +295,36 @@ def test_a_tiny_real_sweep_started_from_the_panel_finishes_and_lists_its_trials(
     assert all(t.run_dir and Path(t.run_dir, "run.json").exists() for t in panel.view.trials)
     assert all(t.value is not None and math.isfinite(t.value) for t in panel.view.trials)
     assert panel.proxy.rowCount() == 2 and window.act.run.isEnabled()
+
+
+def test_pause_stops_the_current_trial_cleanly_and_continue_completes_the_study(window, qtbot):
+    from engine.run_files import read_run
+    from gui.paths import runs_root
+
+    sweep = api()
+    workflow = small_example("classify_digits", data={"size": 8}, train={"epochs": 2})
+    window.load_workflow(workflow)
+    panel = window.experiments
+    config = sweep.SweepConfig(workflow=workflow.copy(), params=[
+        sweep.SweepParam("train", "batch_size", "choice", choices=(32, 64))], trials=2, prune="none",
+        study="paused-sweep", runs_root=str(runs_root()))
+    first: list = []
+
+    def pause_at_first_start(row) -> None:  # event order: the first trial has started, then Pause
+        if row.state == "running" and not first:
+            first.append(row)
+            panel.pause()
+
+    panel.runner.trial.connect(pause_at_first_start)
+    panel.start_sweep(config)
+    qtbot.waitUntil(lambda: not panel.runner.active, timeout=HANG_MS)
+    assert first and not panel.pause_button.isEnabled() and panel.continue_button.isEnabled()
+    assert read_run(first[0].run_dir)["status"] == "stopped"  # its folder says stopped, not failed
+
+    panel.runner.trial.disconnect(pause_at_first_start)
+    assert panel.continue_study() is not None  # this session's settings: no dialog
+    qtbot.waitUntil(lambda: not panel.runner.active, timeout=HANG_MS)
+    qtbot.waitUntil(lambda: panel.view is not None and panel.view.finished() == 2, timeout=HANG_MS)
+    states = sorted(t.state for t in panel.view.trials)
+    assert states.count("complete") == 2 and first[0].number not in [t.number for t in panel.view.trials
+                                                                     if t.state == "complete"]
