@@ -20,6 +20,7 @@ from PySide6.QtWidgets import QDialog
 from gui.experiments.plots import axis_position
 from gui.experiments.sweep_api import api, default_storage, study_name_for
 from gui.experiments.table import BEST_COLOUR
+from gui.paths import runs_root
 from gui.testing import HANG_MS, finish, small_example
 from tests.conftest import screenshots_dir
 
@@ -238,9 +239,10 @@ def test_sweep_this_on_a_choice_ticks_the_allowed_values_and_needs_two(window, q
     dialog.accept()
     assert "at least two" in dialog.error.text() and dialog.isVisible()
     dialog.ticks[1].setChecked(True)
+    ticked = tuple(b.property("choice") for b in dialog.ticks[:2])
     dialog.accept()
     param = window.experiments.draft.params[0]
-    assert param.kind == "choice" and param.choices == tuple(b.property("choice") for b in dialog.ticks[:2])
+    assert param.kind == "choice" and param.choices == ticked
 
 
 def test_new_sweep_needs_something_to_search_and_builds_the_config(window, qtbot):
@@ -276,30 +278,36 @@ def test_screenshot_of_the_experiments_panel(window, qtbot, tmp_path):
     assert window.grab().save(str(screenshots_dir() / "experiments_panel.png"))
 
 
-def test_a_tiny_real_sweep_started_from_the_panel_finishes_and_lists_its_trials(window, qtbot):
-    from gui.paths import runs_root
-
-    sweep = api()
-    workflow = small_example("classify_digits", data={"size": 8}, train={"epochs": 2})
-    window.load_workflow(workflow)
+def test_a_tiny_real_sweep_set_up_from_the_inspector_runs_from_the_panel_and_lists_its_trials(window, qtbot):
+    window.load_workflow(small_example("classify_digits", data={"size": 8}, train={"epochs": 2}))
+    window.scene.select_nodes(["train"])
+    dialog = sweep_this(window, window.inspector, "optimizer")  # right-click -> Sweep this…
+    for box in dialog.ticks[2:]:
+        box.setChecked(False)
+    ticked = {b.property("choice") for b in dialog.ticks[:2]}
+    dialog.accept()
     panel = window.experiments
-    config = sweep.SweepConfig(workflow=workflow.copy(), params=[
-        sweep.SweepParam("train", "lr", "float", low=1e-3, high=1e-2, log=True)], trials=2, prune="none",
-        study="tiny-panel-sweep", runs_root=str(runs_root()))
-    task = panel.start_sweep(config)
-    assert task is not None
+    new = panel.new_sweep()
+    assert new.metric.currentText() == "val_accuracy" and new.direction.currentText() == "maximize"
+    new.trials.setValue(2)
+    new.prune.setCurrentIndex(new.prune.findData("none"))
+    new.study.setText("tiny-panel-sweep")
+    new.accept()
+    assert panel.runner.active
     assert not window.act.run.isEnabled() and not panel.start_button.isEnabled() and panel.pause_button.isEnabled()
     qtbot.waitUntil(lambda: not panel.runner.active, timeout=HANG_MS)
     qtbot.waitUntil(lambda: panel.view is not None and len(panel.view.trials) == 2, timeout=HANG_MS)
+    assert panel.picker.currentText() == "tiny-panel-sweep"
     assert {t.state for t in panel.view.trials} == {"complete"}
+    assert {t.params["train.optimizer"] for t in panel.view.trials} <= ticked
     assert all(t.run_dir and Path(t.run_dir, "run.json").exists() for t in panel.view.trials)
+    assert all(Path(t.run_dir).parent == runs_root() for t in panel.view.trials)  # the app's runs, like any run
     assert all(t.value is not None and math.isfinite(t.value) for t in panel.view.trials)
-    assert panel.proxy.rowCount() == 2 and window.act.run.isEnabled()
+    assert panel.proxy.rowCount() == 2 and window.act.run.isEnabled() and panel.best_button.isEnabled()
 
 
 def test_pause_stops_the_current_trial_cleanly_and_continue_completes_the_study(window, qtbot):
     from engine.run_files import read_run
-    from gui.paths import runs_root
 
     sweep = api()
     workflow = small_example("classify_digits", data={"size": 8}, train={"epochs": 2})
