@@ -343,6 +343,7 @@ class MainWindow(RunsMixin, FileMixin, QMainWindow):
         self.settings.theme = name
         (self.act.dark if c.dark else self.act.light).setChecked(True)
         self.dashboard.apply_theme(c)
+        self.experiments.apply_theme(c)
         self.scene.update()
         for item in self.scene.nodes.values():
             item.update()

@@ -168,7 +168,7 @@ def test_selected_trials_curves_are_overlaid(window, qtbot, tmp_path):
                                         | QItemSelectionModel.Rows)  # trial 1
     finish(qtbot, panel.curves._reading)
     assert set(panel.curves.lines) == {5, 1}
-    assert panel.curves.metric.currentText() == "val_accuracy"
+    assert panel.curves.metric_box.currentText() == "val_accuracy"
     xs, ys = panel.curves.lines[5].getData()
     assert list(xs) == [1, 2, 3] and max(ys) == pytest.approx(0.962)
 
@@ -255,7 +255,7 @@ def test_new_sweep_needs_something_to_search_and_builds_the_config(window, qtbot
         dialog.config()
     panel.draft.add(api().SweepParam("train", "lr", "float", low=1e-4, high=1e-1, log=True))
     dialog.trials.setValue(12)
-    dialog.metric.setCurrentText("val_loss")
+    dialog.metric_box.setCurrentText("val_loss")
     config = dialog.config()
     assert config.study == study_name_for(window.doc.workflow) == "classify-digits--mlp" and config.trials == 12 and config.sampler == "tpe"
     assert config.prune == "median" and config.metric == "val_loss" and config.maximize is False
@@ -288,7 +288,7 @@ def test_a_tiny_real_sweep_set_up_from_the_inspector_runs_from_the_panel_and_lis
     dialog.accept()
     panel = window.experiments
     new = panel.new_sweep()
-    assert new.metric.currentText() == "val_accuracy" and new.direction.currentText() == "maximize"
+    assert new.metric_box.currentText() == "val_accuracy" and new.direction.currentText() == "maximize"
     new.trials.setValue(2)
     new.prune.setCurrentIndex(new.prune.findData("none"))
     new.study.setText("tiny-panel-sweep")
@@ -336,3 +336,38 @@ def test_pause_stops_the_current_trial_cleanly_and_continue_completes_the_study(
     states = sorted(t.state for t in panel.view.trials)
     assert states.count("complete") == 2 and first[0].number not in [t.number for t in panel.view.trials
                                                                      if t.state == "complete"]
+
+
+def test_the_plots_follow_the_theme(window, qtbot, tmp_path):
+    from gui.theme import colors
+
+    panel = show_study(window, qtbot, tmp_path)
+    window.set_theme("dark")
+    assert panel.parallel.plot.backgroundBrush().color().name() == colors().plot_bg.lower()
+    assert set(panel.parallel.lines) == {n for n, t in enumerate(TRIALS) if t[2] is not None}  # drawn again
+    window.set_theme("light")
+    assert panel.importance.plot.backgroundBrush().color().name() == colors().plot_bg.lower()
+
+
+def test_the_panel_widens_its_dock_when_it_comes_to_the_front(window, qtbot):
+    from gui.experiments.panel import WIDE
+
+    assert window.palette_dock.width() < WIDE
+    window.experiments_dock.raise_()
+    qtbot.waitUntil(lambda: window.experiments_dock.width() >= WIDE - 10, timeout=HANG_MS)
+
+
+def test_screenshots_of_sweep_this_and_new_sweep(window, qtbot):
+    window.set_theme("light")
+    inspector = open_train(window)
+    dialog = sweep_this(window, inspector, "lr")
+    dialog.high.setText("1e-5")
+    dialog.accept()  # refused: the reason shows under the form
+    qtbot.waitExposed(dialog)
+    assert dialog.grab().save(str(screenshots_dir() / "experiments_sweep_this.png"))
+    dialog.high.setText("0.1")
+    dialog.accept()
+    new = window.experiments.new_sweep()
+    qtbot.waitExposed(new)
+    assert new.grab().save(str(screenshots_dir() / "experiments_new_sweep.png"))
+    new.reject()

@@ -42,13 +42,13 @@ class TrialCurves(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.metric = QComboBox()
-        self.metric.setToolTip("Which metric to overlay")
-        self.metric.currentTextChanged.connect(lambda _t: self._draw())
+        self.metric_box = QComboBox()
+        self.metric_box.setToolTip("Which metric to overlay")
+        self.metric_box.currentTextChanged.connect(lambda _t: self.redraw())
         self.box = LazyPlot("Select trials in the table to overlay their curves.")
         top = QHBoxLayout()
         top.addWidget(QLabel("Metric:"))
-        top.addWidget(self.metric, 1)
+        top.addWidget(self.metric_box, 1)
         from PySide6.QtWidgets import QVBoxLayout
 
         layout = QVBoxLayout(self)
@@ -72,18 +72,19 @@ class TrialCurves(QWidget):
     async def _read(self, dirs: dict[int, str]) -> None:
         self.rows = await tasks.run_blocking(read_trial_metrics, dirs) if dirs else {}
         names = sorted({r["name"] for rows in self.rows.values() for r in rows if r.get("epoch") is not None})
-        current = self.metric.currentText() or self._preferred
-        self.metric.blockSignals(True)
-        self.metric.clear()
-        self.metric.addItems(names)
+        current = self.metric_box.currentText() or self._preferred
+        self.metric_box.blockSignals(True)
+        self.metric_box.clear()
+        self.metric_box.addItems(names)
         pick = current if current in names else self._preferred if self._preferred in names else ""
         if pick:
-            self.metric.setCurrentText(pick)
-        self.metric.blockSignals(False)
-        self._draw()
+            self.metric_box.setCurrentText(pick)
+        self.metric_box.blockSignals(False)
+        self.redraw()
 
-    def _draw(self) -> None:
-        name = self.metric.currentText()
+    def redraw(self) -> None:
+        """Draw the trials read last, for the metric picked (also after a theme change: the legend's colours)."""
+        name = self.metric_box.currentText()
         self.lines = {}
         if not self.rows or not name:
             if self.box.plot is not None:
@@ -97,8 +98,8 @@ class TrialCurves(QWidget):
         plot.clear()
         plot.setMouseEnabled(True, True)
         self.box.show_note("")
-        if plot.getPlotItem().legend is None:
-            plot.addLegend(offset=(-10, 10), labelTextColor=colors().plot_fg)
+        legend = plot.getPlotItem().legend or plot.addLegend(offset=(-10, 10))
+        legend.setLabelTextColor(colors().plot_fg)  # the theme's, also after a switch
         for i, (number, rows) in enumerate(sorted(self.rows.items())):
             xs, ys = per_epoch(rows, name)
             if xs:

@@ -128,6 +128,7 @@ class SweepThisDialog(QDialog):
         self.decl, self.node_id = decl, node_id
         self.result_param: Any = None
         self.setWindowTitle(f"Sweep {node_id}.{decl.name}")
+        self.setMinimumWidth(380)
         layout = QVBoxLayout(self)
         intro = QLabel(f"Search <b>{decl.title}</b> of step <b>{node_id}</b> (now {format_value(current)}). "
                        f"Allowed: {decl.describe_range()}.")

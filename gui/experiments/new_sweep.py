@@ -67,16 +67,16 @@ class NewSweepDialog(QDialog):
         self.prune = QComboBox()
         for value, text in PRUNING:
             self.prune.addItem(text, value)
-        self.metric = QComboBox()
-        self.metric.setToolTip("The per-epoch metric each trial is judged (and pruned) by")
+        self.metric_box = QComboBox()
+        self.metric_box.setToolTip("The per-epoch metric each trial is judged (and pruned) by")
         self.direction = QComboBox()
         self.direction.addItems(["maximize", "minimize"])
-        self.metric.currentTextChanged.connect(
+        self.metric_box.currentTextChanged.connect(
             lambda t: self.direction.setCurrentText("maximize" if api().default_maximize(t) else "minimize"))
-        self.metric.addItems(metrics_of(workflow))
+        self.metric_box.addItems(metrics_of(workflow))
         self.study = QLineEdit(study or study_name_for(workflow))
         for label, widget in (("Trials", self.trials), ("Sampler", self.sampler), ("Pruning", self.prune),
-                              ("Metric", self.metric), ("Goal", self.direction), ("Study name", self.study)):
+                              ("Metric", self.metric_box), ("Goal", self.direction), ("Study name", self.study)):
             form.addRow(label, widget)
         layout.addLayout(form)
         self.error = QLabel()
@@ -113,7 +113,7 @@ class NewSweepDialog(QDialog):
         name = self.study.text().strip()
         if not name:
             raise ValueError("Give the study a name: running it again later continues it.")
-        metric = self.metric.currentText().strip()
+        metric = self.metric_box.currentText().strip()
         if not metric:
             raise ValueError("This workflow reports no metric a sweep could judge trials by (add a train step).")
         from gui.paths import runs_root

@@ -15,7 +15,7 @@ import asyncio
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -40,6 +40,9 @@ from gui.experiments.table import TrialsModel, TrialsProxy, format_value
 
 if TYPE_CHECKING:
     from gui.main_window import MainWindow
+    from gui.theme import Colors
+
+WIDE = 620  # px: the panel's width when it comes to the front in a narrower side dock
 
 
 def load_study(name: str) -> tuple[Any, dict[str, float]]:
@@ -58,7 +61,7 @@ class ExperimentsPanel(QWidget):
 
     def __init__(self, window: MainWindow) -> None:
         super().__init__()
-        self.window = window
+        self.main = window
         self.draft = SweepDraft(self)
         self.runner = SweepRunner(self)
         self.view: Any = None  # the StudyView shown
@@ -142,6 +145,10 @@ class ExperimentsPanel(QWidget):
 
     def showEvent(self, event: Any) -> None:  # noqa: N802 - Qt's name
         super().showEvent(event)
+        dock = getattr(self.main, "experiments_dock", None)
+        if dock is not None and not dock.isFloating() and dock.width() < WIDE:
+            # the side docks are a palette's width: a table of trials and its plots need more
+            QTimer.singleShot(0, lambda: self.main.resizeDocks([dock], [WIDE], Qt.Horizontal))
         if not self._listed:  # the study database is read when the panel is first looked at, not at start-up
             self._listed = True
             self.refresh_studies()
@@ -248,7 +255,7 @@ class ExperimentsPanel(QWidget):
         """Open *New sweep…* (non-modal); accepting it starts the sweep. Returns the dialog."""
         from gui.experiments.new_sweep import NewSweepDialog
 
-        workflow = self.window.doc.workflow
+        workflow = self.main.doc.workflow
         kwargs: dict[str, Any] = {}
         if view is not None:  # continue a study this session did not start: its parameters and goal
             for param in view.params:
@@ -259,7 +266,7 @@ class ExperimentsPanel(QWidget):
             kwargs = {"trials": self.runner.config.trials}
         dialog = NewSweepDialog(self.draft, workflow, self, study=study or kwargs.pop("study", ""), **kwargs)
         if view is not None:
-            dialog.metric.setCurrentText(view.metric)
+            dialog.metric_box.setCurrentText(view.metric)
             dialog.direction.setCurrentText("maximize" if view.maximize else "minimize")
         dialog.accepted.connect(lambda: self.start_sweep(dialog.result_config))
         dialog.setAttribute(Qt.WA_DeleteOnClose)
@@ -275,17 +282,17 @@ class ExperimentsPanel(QWidget):
 
     def start_sweep(self, config: Any) -> asyncio.Task | None:
         """Run ``config`` in the background; None (and a line saying why) when a run or sweep is under way."""
-        self.window.runs.settle()
-        if self.window.runs.active:
+        self.main.runs.settle()
+        if self.main.runs.active:
             self.status.setText("A run is in progress: a sweep starts when it has ended (one at a time per device).")
             return None
         task = self.runner.start(config)
         if task is None:
             return None
         self.status.setText(f"Sweeping '{config.study_name}': {config.trials} trials…")
-        self.window.statusBar().showMessage(f"Sweep '{config.study_name}' started", 6000)
-        self.window.dashboard.reset()
-        self.window.dashboard_dock.raise_()
+        self.main.statusBar().showMessage(f"Sweep '{config.study_name}' started", 6000)
+        self.main.dashboard.reset()
+        self.main.dashboard_dock.raise_()
         self._update_buttons()
         self.refresh_studies(select=config.study_name)
         return task
@@ -314,21 +321,21 @@ class ExperimentsPanel(QWidget):
         else:
             value = "" if row.value is None else f", {config.metric} {format_value(row.value)}"
             self.status.setText(f"Sweeping '{config.study_name}': trial {row.number} {row.state}{value}")
-        self.window.past_runs.refresh()
+        self.main.past_runs.refresh()
         if self.picker.currentText() in (config.study_name, ""):
             self.refresh_studies(select=config.study_name)
 
     def _sweep_ended(self, view: Any, message: str) -> None:
         self._update_buttons()
-        self.window.past_runs.refresh()
+        self.main.past_runs.refresh()
         if message:
             self.status.setText(message)
-            self.window.show_error("Cannot run the sweep", message)
+            self.main.show_error("Cannot run the sweep", message)
             return
         if view is not None:
             self.show_view(view, self.importances)
             self.refresh_studies(select=view.name)
-        self.window.statusBar().showMessage("Sweep ended", 6000)
+        self.main.statusBar().showMessage("Sweep ended", 6000)
 
     def _forward_events(self, batch: list) -> None:
         """The trials' engine events to the dashboard and the canvas's badges (a new trial starts a fresh dashboard)."""
@@ -336,23 +343,33 @@ class ExperimentsPanel(QWidget):
 
         for e in batch:
             if isinstance(e, ev.RunStarted):
-                self.window.dashboard.reset()
-            elif isinstance(e, ev.NodeState) and e.node_id in self.window.scene.nodes:
-                self.window.scene.set_node_state(e.node_id, e.state, e.message)
-        self.window.dashboard.handle(batch)
+                self.main.dashboard.reset()
+            elif isinstance(e, ev.NodeState) and e.node_id in self.main.scene.nodes:
+                self.main.scene.set_node_state(e.node_id, e.state, e.message)
+        self.main.dashboard.handle(batch)
 
     def _update_buttons(self) -> None:
         """One thing at a time on the device: a sweep disables Run, a run disables Start and Continue."""
         sweeping = self.runner.active
-        run_active = self.window.runs.active
+        run_active = self.main.runs.active
         has_study = bool(self.picker.currentText())
         self.new_button.setEnabled(not sweeping)
         self.start_button.setEnabled(not sweeping and not run_active)
         self.continue_button.setEnabled(not sweeping and not run_active and has_study)
         self.pause_button.setEnabled(sweeping and not self.runner.pausing)
         self.best_button.setEnabled(self.view is not None and self.view.best is not None)
-        self.window.act.run.setEnabled(not sweeping and not run_active)
-        self.window.act.continue_run.setEnabled(not sweeping and not run_active)
+        self.main.act.run.setEnabled(not sweeping and not run_active)
+        self.main.act.continue_run.setEnabled(not sweeping and not run_active)
+
+    def apply_theme(self, c: Colors) -> None:
+        """Light or dark: the plots' backgrounds, and their lines and labels drawn again in the new colours."""
+        for box in (self.parallel, self.importance, self.curves.box):
+            if box.plot is not None:
+                box.plot.setBackground(c.plot_bg)
+        if self.view is not None:
+            self.parallel.set_view(self.view)
+            self.importance.set_importances(self.importances)
+        self.curves.redraw()
 
     def run_state_changed(self, _state: str) -> None:
         """The window's own run started or ended."""
@@ -377,7 +394,7 @@ class ExperimentsPanel(QWidget):
         """The workflow with the best trial's settings, as a new untitled document (like the Runs panel's Reuse)."""
         from engine.errors import UserInputError
 
-        w = self.window
+        w = self.main
         if self.view is None:
             return False
         base = self._study_workflow(self.view) or w.doc.workflow
@@ -400,13 +417,13 @@ class ExperimentsPanel(QWidget):
         """Ask for the range of ``node_id.name`` (non-modal); accepting adds it to the draft. Returns the dialog."""
         from gui.experiments.draft import SweepThisDialog
 
-        doc = self.window.doc
+        doc = self.main.doc
         node = doc.workflow.node(node_id)
         spec = doc.catalog.get(node.type) if node is not None else None
         decl = next((p for p in spec.params if p.name == name), None) if spec is not None else None
         if decl is None:
             return None
-        dialog = SweepThisDialog(decl, node_id, node.params.get(name, decl.default), self.window)
+        dialog = SweepThisDialog(decl, node_id, node.params.get(name, decl.default), self.main)
         dialog.accepted.connect(lambda: self._drafted(dialog.result_param))
         dialog.setAttribute(Qt.WA_DeleteOnClose)
         dialog.open()
@@ -417,4 +434,4 @@ class ExperimentsPanel(QWidget):
         self.draft.add(param)
         keys = ", ".join(self.draft.keys())
         self.status.setText(f"To search: {keys}. Press New sweep… to choose trials, sampler and metric.")
-        self.window.experiments_dock.raise_()
+        self.main.experiments_dock.raise_()
