@@ -304,6 +304,10 @@ def test_a_tiny_real_sweep_set_up_from_the_inspector_runs_from_the_panel_and_lis
     assert all(Path(t.run_dir).parent == runs_root() for t in panel.view.trials)  # the app's runs, like any run
     assert all(t.value is not None and math.isfinite(t.value) for t in panel.view.trials)
     assert panel.proxy.rowCount() == 2 and window.act.run.isEnabled() and panel.best_button.isEnabled()
+    last = max(panel.view.trials, key=lambda t: t.number)
+    assert window.dashboard.run_dir == Path(last.run_dir)  # the trials' events reached the dashboard
+    trial_dirs = {t.run_dir for t in panel.view.trials}
+    qtbot.waitUntil(lambda: trial_dirs <= {r["run_dir"] for r in window.past_runs.listed}, timeout=HANG_MS)  # Runs panel
 
 
 def test_pause_stops_the_current_trial_cleanly_and_continue_completes_the_study(window, qtbot):
