@@ -266,15 +266,14 @@ def test_new_sweep_needs_something_to_search_and_builds_the_config(window, qtbot
 def test_screenshot_of_the_experiments_panel(window, qtbot, tmp_path):
     window.set_theme("light")
     window.resize(1400, 880)
-    window.load_workflow(small_example("classify_digits"))
     window.dashboard_dock.hide()  # View > Panels: the study gets the window's height
     window.log_dock.hide()
     panel = show_study(window, qtbot, tmp_path)
     window.resizeDocks([window.experiments_dock], [720], Qt.Horizontal)
     panel.tabs.setCurrentWidget(panel.parallel)
     qtbot.wait(50)  # the docks' new sizes are laid out (the picture only, nothing is asserted on time)
-    window.view.fit_all()
-    qtbot.wait(50)  # one paint (not a race: the picture only)
+    window.load_workflow(small_example("classify_digits"))  # fitted to the canvas's final size
+    qtbot.wait(50)
     assert window.grab().save(str(screenshots_dir() / "experiments_panel.png"))
 
 
@@ -295,6 +294,8 @@ def test_a_tiny_real_sweep_set_up_from_the_inspector_runs_from_the_panel_and_lis
     new.accept()
     assert panel.runner.active
     assert not window.act.run.isEnabled() and not panel.start_button.isEnabled() and panel.pause_button.isEnabled()
+    assert window.start_run() is None and not window.runs.active  # one thing at a time on the device
+    assert "A sweep is running" in window.statusBar().currentMessage()
     qtbot.waitUntil(lambda: not panel.runner.active, timeout=HANG_MS)
     qtbot.waitUntil(lambda: panel.view is not None and len(panel.view.trials) == 2, timeout=HANG_MS)
     assert panel.picker.currentText() == "tiny-panel-sweep"
