@@ -81,9 +81,8 @@ def run(args: argparse.Namespace) -> int:
                          metric=args.metric, maximize=maximize, study=args.study, storage=args.storage,
                          device=args.device, disk_cache=not args.no_cache)
     check_config(config)  # every bad input is one line before anything is printed or stored
-    print(f"study '{config.study_name}' in {config.storage_url}: {args.trials} trials, "
-          f"{'maximize' if maximize else 'minimize'} {args.metric}, sampler {args.sampler}, prune {args.prune}",
-          file=sys.stderr)
+    header = (f"study '{config.study_name}' in {config.storage_url}: {args.trials} trials, "
+              f"{'maximize' if maximize else 'minimize'} {args.metric}, sampler {args.sampler}, prune {args.prune}")
     stop = threading.Event()
 
     def on_sigint(signum, frame):  # noqa: ANN001
@@ -92,6 +91,10 @@ def run(args: argparse.Namespace) -> int:
             print("\nloom: stopping the current trial (Ctrl-C again is ignored)", file=sys.stderr)
 
     def on_trial(row: Any) -> None:
+        nonlocal header
+        if header:  # said once the study is open, so a refused study is one line, not two
+            print(header, file=sys.stderr)
+            header = ""
         if row.state == "running":
             print(f"trial {row.number:3d}  running   -> {row.run_dir}", file=sys.stderr, flush=True)
         else:

@@ -173,6 +173,20 @@ def open_study(config: SweepConfig, epochs: int) -> optuna.Study:
     return study
 
 
+def tell(study: optuna.Study, trial: Any, *args: Any, **kwargs: Any) -> None:
+    """``study.tell``, minus the grid sampler's ``Study.stop`` call when the grid is used up.
+
+    That call only works inside ``study.optimize``; outside it raises
+    RuntimeError *after* the trial's result is stored, so it is safe to drop
+    (the sweep counts its trials itself).
+    """
+    try:
+        study.tell(trial, *args, **kwargs)
+    except RuntimeError as exc:
+        if "Study.stop" not in str(exc):
+            raise
+
+
 def owner() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
@@ -194,7 +208,7 @@ def fail_stale_trials(study: optuna.Study) -> list[int]:
     failed = []
     for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         if _is_stale(t.user_attrs, t.datetime_start.timestamp() if t.datetime_start else 0.0):
-            study.tell(t.number, state=TrialState.FAIL, skip_if_finished=True)
+            tell(study, t.number, state=TrialState.FAIL, skip_if_finished=True)
             failed.append(t.number)
     return failed
 

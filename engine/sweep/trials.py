@@ -24,7 +24,7 @@ from engine.errors import UserInputError
 from engine.names import RunStatus
 from engine.sweep.metrics import EPOCH, FINAL, MetricSource, metric_source
 from engine.sweep.space import FLOAT, INT, SweepParam, apply_params
-from engine.sweep.study import HEARTBEAT_S, PRUNERS, SAMPLERS, SweepConfig, beat, claim, grid_size, open_study
+from engine.sweep.study import HEARTBEAT_S, PRUNERS, SAMPLERS, SweepConfig, beat, claim, grid_size, open_study, tell
 from engine.sweep.view import (
     EPOCHS_ATTR,
     MESSAGE_ATTR,
@@ -114,7 +114,7 @@ def run_sweep(config: SweepConfig, on_trial: Callable[[TrialRow], None] | None =
         trial = study.ask(distributions)
         if _surplus(study, trial.number, target):
             trial.set_user_attr(SURPLUS_ATTR, True)
-            study.tell(trial, state=_states().FAIL)
+            tell(study, trial, state=_states().FAIL)
             break
         claim(trial)
         run = _TrialRun(config, source, study, trial, on_event, stop)
@@ -139,15 +139,15 @@ def _states() -> Any:
 
 
 def _taken(study: optuna.Study) -> int:
-    """Trials finished or being run (by any process): what counts toward the study's size."""
+    """Trials finished or being run (by any process): what counts toward the study's size (queued ones do not)."""
     s = _states()
-    return len(study.get_trials(deepcopy=False, states=(s.COMPLETE, s.PRUNED, s.RUNNING, s.WAITING)))
+    return len(study.get_trials(deepcopy=False, states=(s.COMPLETE, s.PRUNED, s.RUNNING)))
 
 
 def _surplus(study: optuna.Study, number: int, target: int) -> bool:
     """Whether trials asked for before ``number`` (finished or running) already make up the study."""
     s = _states()
-    earlier = [t for t in study.get_trials(deepcopy=False, states=(s.COMPLETE, s.PRUNED, s.RUNNING, s.WAITING))
+    earlier = [t for t in study.get_trials(deepcopy=False, states=(s.COMPLETE, s.PRUNED, s.RUNNING))
                if t.number < number and not t.user_attrs.get(SURPLUS_ATTR)]
     return len(earlier) >= target
 
@@ -184,7 +184,7 @@ class _TrialRun:
                                   runs_root=self.config.runs_root, tags=tags)
         except WorkflowInvalid as exc:
             trial.set_user_attr(MESSAGE_ATTR, str(exc).splitlines()[0])
-            self.study.tell(trial, state=_states().FAIL)
+            tell(self.study, trial, state=_states().FAIL)
             raise
         trial.set_user_attr(RUN_DIR_ATTR, str(handle.run_dir.resolve()))
         if on_trial is not None:
@@ -244,15 +244,15 @@ class _TrialRun:
         if best is not None:
             trial.set_user_attr(VALUE_ATTR, best)
         if self.pruned and status != RunStatus.SUCCEEDED:  # a run that ended before the stop landed is whole
-            self.study.tell(trial, state=s.PRUNED)
+            tell(self.study, trial, state=s.PRUNED)
         elif stopped_by_user:
             trial.set_user_attr(MESSAGE_ATTR, "stopped by the user")
-            self.study.tell(trial, state=s.FAIL)
+            tell(self.study, trial, state=s.FAIL)
         elif status == RunStatus.SUCCEEDED and best is not None:
-            self.study.tell(trial, best)
+            tell(self.study, trial, best)
         else:
             why = message or f"the run ended {status} without reporting {self.source.name}"
             trial.set_user_attr(MESSAGE_ATTR, why)
-            self.study.tell(trial, state=s.FAIL)
+            tell(self.study, trial, state=s.FAIL)
         frozen = next(t for t in self.study.get_trials(deepcopy=False) if t.number == trial.number)
         return trial_row(frozen, self.config.maximize)

@@ -9,6 +9,7 @@ its last epoch's.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -126,7 +127,9 @@ def param_importances(view: StudyView) -> dict[str, float]:
         return {}
     study = _load(view.name, view.storage)
     try:
-        return dict(optuna.importance.get_param_importances(study))
+        with warnings.catch_warnings():  # "importances will be equal" on few trials: the numbers say so already
+            warnings.simplefilter("ignore")
+            return dict(optuna.importance.get_param_importances(study))
     except (RuntimeError, ValueError, ZeroDivisionError):  # e.g. every complete trial had the same params
         return {}
 
