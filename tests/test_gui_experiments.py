@@ -376,3 +376,16 @@ def test_screenshots_of_sweep_this_and_new_sweep(window, qtbot):
     qtbot.waitExposed(new)
     assert new.grab().save(str(screenshots_dir() / "experiments_new_sweep.png"))
     new.reject()
+
+
+def test_continue_on_a_study_from_elsewhere_offers_its_own_space_metric_and_name(window, qtbot, tmp_path):
+    window.load_workflow(small_example("classify_digits"))
+    panel = show_study(window, qtbot, tmp_path)
+    panel.draft.add(api().SweepParam("model", "dropout", "float", low=0.0, high=0.5))  # drafted for another sweep
+    dialog = panel.continue_study()  # not started in this session: its settings come from the study
+    assert isinstance(dialog, QDialog) and dialog.isVisible()
+    config = dialog.config()
+    assert config.study == STUDY and config.metric == "val_accuracy" and config.maximize
+    assert [p.key for p in config.params] == ["train.lr", "train.batch_size"]
+    assert config.trials > panel.view.finished()  # more to do than it has done
+    dialog.reject()

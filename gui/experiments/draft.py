@@ -44,6 +44,11 @@ class SweepDraft(QObject):
         self.params = [p for p in self.params if p.key != param.key] + [param]
         self.changed.emit()
 
+    def replace(self, params: list[Any]) -> None:
+        """Exactly these parameters (continuing a stored study must search its own space, nothing more)."""
+        self.params = list(params)
+        self.changed.emit()
+
     def remove(self, key: str) -> None:
         self.params = [p for p in self.params if p.key != key]
         self.changed.emit()

@@ -258,8 +258,7 @@ class ExperimentsPanel(QWidget):
         workflow = self.main.doc.workflow
         kwargs: dict[str, Any] = {}
         if view is not None:  # continue a study this session did not start: its parameters and goal
-            for param in view.params:
-                self.draft.add(param)
+            self.draft.replace(view.params)
             workflow = self._study_workflow(view) or workflow
             kwargs = {"study": view.name, "trials": max(20, view.finished() + 1)}
         elif self.runner.config is not None:
