@@ -10,9 +10,10 @@ scale through zero, fewer than two values to compare.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
@@ -185,3 +186,21 @@ class SweepThisDialog(QDialog):
             self.error.show()
             return
         super().accept()
+
+
+def ask_range(main: Any, node_id: str, name: str, on_accept: Callable[[Any], None]) -> SweepThisDialog | None:
+    """Open *Sweep this…* for ``node_id.name`` of ``main``'s document (non-modal); ``on_accept(SweepParam)``.
+
+    None when the node or its declared parameter is not there (the inspector only offers those that are).
+    """
+    doc = main.doc
+    node = doc.workflow.node(node_id)
+    spec = doc.catalog.get(node.type) if node is not None else None
+    decl = next((p for p in spec.params if p.name == name), None) if spec is not None else None
+    if decl is None or decl.kind not in SWEEPABLE:
+        return None
+    dialog = SweepThisDialog(decl, node_id, node.params.get(name, decl.default), main)
+    dialog.accepted.connect(lambda: on_accept(dialog.result_param))
+    dialog.setAttribute(Qt.WA_DeleteOnClose)
+    dialog.open()
+    return dialog

@@ -183,16 +183,6 @@ class ExperimentsPanel(QWidget):
         self.show_view(view, importances)
         return view
 
-    def reload(self) -> asyncio.Task | None:
-        """Show the current study again, fresh from the database; the newest request wins."""
-        name = self.picker.currentText()
-        if not name:
-            return None
-        if self._loading is not None:
-            self._loading.cancel()
-        self._loading = tasks.launch(self.load(name), owner=self, on_error=self._read_failed)
-        return self._loading
-
     def _read_failed(self, exc: BaseException) -> None:
         from engine.errors import UserInputError
 
@@ -205,12 +195,12 @@ class ExperimentsPanel(QWidget):
         self.view = view
         self.importances = dict(importances or {})
         self.model.set_view(view)
-        value_column = 2 + len(self.model.keys)
-        self.table.sortByColumn(value_column, Qt.DescendingOrder if view.maximize else Qt.AscendingOrder)
         self.parallel.set_view(view)
         self.importance.set_importances(self.importances)
-        if self._sized_for != view.name:  # once per study: later refreshes keep the analyst's own split
+        if self._sized_for != view.name:  # once per study: later refreshes keep the analyst's sort and split
             self._sized_for = view.name
+            value_column = 2 + len(self.model.keys)
+            self.table.sortByColumn(value_column, Qt.DescendingOrder if view.maximize else Qt.AscendingOrder)
             self._fit_table()
         self._say()
         self._update_buttons()
@@ -414,20 +404,10 @@ class ExperimentsPanel(QWidget):
     # -- Sweep this… (from the inspector) -------------------------------------------------------------------------
     def sweep_this(self, node_id: str, name: str) -> Any:
         """Ask for the range of ``node_id.name`` (non-modal); accepting adds it to the draft. Returns the dialog."""
-        from gui.experiments.draft import SweepThisDialog
+        from gui.experiments.draft import ask_range
 
-        doc = self.main.doc
-        node = doc.workflow.node(node_id)
-        spec = doc.catalog.get(node.type) if node is not None else None
-        decl = next((p for p in spec.params if p.name == name), None) if spec is not None else None
-        if decl is None:
-            return None
-        dialog = SweepThisDialog(decl, node_id, node.params.get(name, decl.default), self.main)
-        dialog.accepted.connect(lambda: self._drafted(dialog.result_param))
-        dialog.setAttribute(Qt.WA_DeleteOnClose)
-        dialog.open()
-        self.range_dialog = dialog
-        return dialog
+        self.range_dialog = ask_range(self.main, node_id, name, self._drafted)
+        return self.range_dialog
 
     def _drafted(self, param: Any) -> None:
         self.draft.add(param)
