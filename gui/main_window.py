@@ -127,6 +127,7 @@ class MainWindow(RunsMixin, FileMixin, QMainWindow):
         self.experiments = ExperimentsPanel(self)
         self.experiments_dock = self._dock("Experiments", self.experiments, Qt.LeftDockWidgetArea, "dock-experiments")
         self.tabifyDockWidget(self.runs_dock, self.experiments_dock)
+        self.experiments_dock.visibilityChanged.connect(self.experiments.dock_visible)
         self.inspector.sweep_requested.connect(self.experiments.sweep_this)
         self.run_state_changed.connect(self.experiments.run_state_changed)
         self.palette_dock.raise_()

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QPushButton,
+    QScrollArea,
     QSplitter,
     QTableView,
     QTabWidget,
@@ -56,8 +57,13 @@ def list_studies() -> list[str]:
     return api().list_studies()
 
 
-class ExperimentsPanel(QWidget):
-    """The panel of ``window`` (sweeps it starts share the window's device with its runs: one at a time)."""
+class ExperimentsPanel(QScrollArea):
+    """The panel of ``window`` (sweeps it starts share the window's device with its runs: one at a time).
+
+    A scroll area: tabbed with the narrow Steps and Runs panels, its buttons and
+    table must not force the whole side of the window to their width (it
+    widens itself when it comes to the front).
+    """
 
     def __init__(self, window: MainWindow) -> None:
         super().__init__()
@@ -133,7 +139,12 @@ class ExperimentsPanel(QWidget):
         for button in (self.new_button, self.start_button, self.pause_button, self.continue_button):
             buttons.addWidget(button)
         buttons.addStretch(1)
-        layout = QVBoxLayout(self)
+        body = QWidget()
+        self.setWidget(body)
+        self.setWidgetResizable(True)
+        self.setFrameShape(QScrollArea.NoFrame)
+        body.setMinimumWidth(WIDE - 40)
+        layout = QVBoxLayout(body)
         layout.addLayout(top)
         layout.addLayout(buttons)
         layout.addWidget(self.status)
@@ -145,13 +156,24 @@ class ExperimentsPanel(QWidget):
 
     def showEvent(self, event: Any) -> None:  # noqa: N802 - Qt's name
         super().showEvent(event)
-        dock = getattr(self.main, "experiments_dock", None)
-        if dock is not None and not dock.isFloating() and dock.width() < WIDE:
-            # the side docks are a palette's width: a table of trials and its plots need more
-            QTimer.singleShot(0, lambda: self.main.resizeDocks([dock], [WIDE], Qt.Horizontal))
         if not self._listed:  # the study database is read when the panel is first looked at, not at start-up
             self._listed = True
             self.refresh_studies()
+
+    def dock_visible(self, visible: bool) -> None:
+        """The dock's tab came to the front (its ``visibilityChanged``): widen it once laid out."""
+        if visible:
+            QTimer.singleShot(0, self._widen)
+
+    def _widen(self) -> None:
+        """The side docks are a palette's width: a table of trials and its plots need more.
+
+        On the dock's own signal, not on a show event: Qt shows every tabbed dock
+        for a moment while it lays the window out, and the canvas must not jump then.
+        """
+        dock = getattr(self.main, "experiments_dock", None)
+        if dock is not None and not dock.isFloating() and dock.width() < WIDE and self.isVisible():
+            self.main.resizeDocks([dock], [WIDE], Qt.Horizontal)
 
     # -- studies ------------------------------------------------------------------------------------------
     def refresh_studies(self, select: str = "") -> asyncio.Task:
