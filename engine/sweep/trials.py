@@ -24,7 +24,18 @@ from engine.errors import UserInputError
 from engine.names import RunStatus
 from engine.sweep.metrics import EPOCH, FINAL, MetricSource, metric_source
 from engine.sweep.space import FLOAT, INT, SweepParam, apply_params
-from engine.sweep.study import HEARTBEAT_S, PRUNERS, SAMPLERS, SweepConfig, beat, claim, grid_size, open_study, tell
+from engine.sweep.study import (
+    HEARTBEAT_S,
+    PRUNERS,
+    SAMPLERS,
+    SweepConfig,
+    beat,
+    claim,
+    fail_stale_trials,
+    grid_size,
+    open_study,
+    tell,
+)
 from engine.sweep.view import (
     EPOCHS_ATTR,
     MESSAGE_ATTR,
@@ -110,7 +121,10 @@ def run_sweep(config: SweepConfig, on_trial: Callable[[TrialRow], None] | None =
     engine = Engine(index=RunIndex(), disk_cache=config.disk_cache)
     stop = stop or threading.Event()
     failures = 0
-    while not stop.is_set() and _taken(study) < target:
+    while not stop.is_set():
+        fail_stale_trials(study)  # a process that died while this one ran must not hold its trial forever
+        if _taken(study) >= target:
+            break
         trial = study.ask(distributions)
         if _surplus(study, trial.number, target):
             trial.set_user_attr(SURPLUS_ATTR, True)
