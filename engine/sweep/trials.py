@@ -216,7 +216,7 @@ class _TrialRun:
             if time.monotonic() - last_beat > HEARTBEAT_S:
                 beat(trial)
                 last_beat = time.monotonic()
-        self._close_epoch(None)
+        self._close_epoch(None, None)
         return self._tell(result.status, result.message, stopped_by_user and not self.pruned)
 
     def _drain(self, handle: Any) -> None:
@@ -230,16 +230,16 @@ class _TrialRun:
                 continue
             if self.source.when == EPOCH and point.step == 0:
                 continue  # measured before training (a language model's starting perplexity)
-            self._close_epoch(point.epoch)
+            self._close_epoch(point.epoch, handle)
             self.per_epoch[point.epoch] = point.value
             if self.source.when == EPOCH:
                 self._report(point.epoch, handle)
 
-    def _close_epoch(self, current: int | None) -> None:
+    def _close_epoch(self, current: int | None, handle: Any) -> None:
         """Report every earlier epoch not yet reported (a per-step metric's epoch ends when the next begins)."""
         for epoch in sorted(self.per_epoch):
             if epoch not in self.reported and (current is None or epoch < current):
-                self._report(epoch, None)
+                self._report(epoch, handle)
 
     def _report(self, epoch: int, handle: Any) -> None:
         if epoch in self.reported:
