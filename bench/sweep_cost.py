@@ -2,10 +2,11 @@
 
     python bench/sweep_cost.py [--epochs 3] [--trials 12] [--rounds 2]
 
-On ``resources/examples/classify_digits_cnn.json`` (with ``train.epochs``
-set to ``--epochs``, default 4, so that four sweeps fit in about ten minutes
-on 2 otherwise idle CPU cores; the example itself trains 15, where pruning
-saves more):
+On ``resources/examples/classify_digits_cnn.json`` as it is (15 epochs;
+``--epochs`` sets fewer for a quicker look, where pruning has less to save).
+On 2 idle CPU cores the whole bench takes a few minutes; on a machine shared
+with other busy processes it can take many times longer, and its figures
+swing with the neighbours (the load average printed with each round says so):
 
 * A: ``run_sweep``: a TPE sweep (seeded) over ``train.lr=log:1e-4..1e-1`` and
   ``train.batch_size=32,64,128`` with median pruning; one Engine, so the data
@@ -122,7 +123,8 @@ def default_accuracy(epochs: int) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--epochs", type=int, default=4, help="train.epochs for every run (the example has 15)")
+    parser.add_argument("--epochs", type=int, default=15, help="train.epochs for every run (default: the "
+                        "example's 15; fewer make a quicker but less telling bench)")
     parser.add_argument("--trials", type=int, default=12)
     parser.add_argument("--rounds", type=int, default=2, help="A/B pairs, alternating A B B A (default 2)")
     args = parser.parse_args()

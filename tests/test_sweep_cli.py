@@ -94,10 +94,12 @@ def test_the_value_is_the_best_epoch_not_the_last(in_tmp):
         assert trial.value == pytest.approx(min(rows), abs=1e-6)
 
 
-def test_a_hopeless_trial_is_pruned_and_its_run_says_stopped(in_tmp):
+@pytest.mark.parametrize(("metric", "maximize"), [("val_accuracy", True), ("train_loss", False)])
+def test_a_hopeless_trial_is_pruned_and_its_run_says_stopped(in_tmp, metric, maximize):
     wf = tiny_workflow()
     wf.node("train").params.update(epochs=4)
-    config = SweepConfig(wf, [parse_sweep_param("train.lr=log:1e-7..1e-1", wf)], trials=4, study="prune")
+    config = SweepConfig(wf, [parse_sweep_param("train.lr=log:1e-7..1e-1", wf)], trials=4, study="prune",
+                         metric=metric, maximize=maximize)  # per epoch (validation) and per step (training loss)
     study = open_study(config, epochs=4)
     for lr in (0.02, 0.03, 0.05, 1e-7):  # three good trials set the median; a learning rate of 1e-7 learns nothing
         study.enqueue_trial({"train.lr": lr})
@@ -105,7 +107,8 @@ def test_a_hopeless_trial_is_pruned_and_its_run_says_stopped(in_tmp):
     view = run_sweep(config, on_trial=seen.append)
     assert [t.state for t in view.trials] == ["complete", "complete", "complete", "pruned"]
     hopeless = view.trials[3]
-    assert hopeless.epochs < 4 and hopeless.value < min(t.value for t in view.trials[:3])
+    worst = (min if maximize else max)(t.value for t in view.trials[:3])
+    assert hopeless.epochs < 4 and (hopeless.value < worst if maximize else hopeless.value > worst)
     info = json.loads((Path(hopeless.run_dir) / "run.json").read_text())
     assert info["status"] == "stopped" and info["nodes"]["evaluate"]["state"] == "skipped"
     assert [(r.number, r.state) for r in seen][-2:] == [(3, "running"), (3, "pruned")]
