@@ -117,6 +117,20 @@ def test_a_hopeless_trial_is_pruned_and_its_run_says_stopped(in_tmp, metric, max
     assert best_workflow(view, wf).node("train").params["lr"] == view.best.params["train.lr"]
 
 
+def test_a_trial_that_repeats_earlier_settings_scores_what_they_scored(in_tmp):
+    wf = tiny_workflow()
+    config = SweepConfig(wf, [parse_sweep_param("train.lr=log:1e-3..1e-1", wf)], trials=2, prune="none",
+                         study="twice")
+    study = open_study(config, epochs=3)
+    for _ in range(2):  # TPE, grid or a short list of choices can ask for the same settings again
+        study.enqueue_trial({"train.lr": 0.02})
+    first, second = run_sweep(config).trials
+    assert (first.state, second.state) == ("complete", "complete")
+    assert second.value == first.value and second.epochs == first.epochs == 3
+    info = json.loads((Path(second.run_dir) / "run.json").read_text())
+    assert info["nodes"]["train"]["state"] == "cached"  # nothing retrained: the node cache answered
+
+
 def test_a_second_command_continues_the_study_and_a_changed_space_is_refused(in_tmp, capsys):
     base = ["sweep", MLP, *TINY, "--param", "train.batch_size=32,64", "--study", "more", "--prune", "none"]
     assert main([*base, "--trials", "2"]) == 0
