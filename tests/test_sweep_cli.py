@@ -94,10 +94,12 @@ def test_the_value_is_the_best_epoch_not_the_last(in_tmp):
         assert trial.value == pytest.approx(min(rows), abs=1e-6)
 
 
-def test_a_hopeless_trial_is_pruned_and_its_run_says_stopped(in_tmp):
+@pytest.mark.parametrize(("metric", "maximize"), [("val_accuracy", True), ("train_loss", False)])
+def test_a_hopeless_trial_is_pruned_and_its_run_says_stopped(in_tmp, metric, maximize):
     wf = tiny_workflow()
     wf.node("train").params.update(epochs=4)
-    config = SweepConfig(wf, [parse_sweep_param("train.lr=log:1e-7..1e-1", wf)], trials=4, study="prune")
+    config = SweepConfig(wf, [parse_sweep_param("train.lr=log:1e-7..1e-1", wf)], trials=4, study="prune",
+                         metric=metric, maximize=maximize)  # per epoch (validation) and per step (training loss)
     study = open_study(config, epochs=4)
     for lr in (0.02, 0.03, 0.05, 1e-7):  # three good trials set the median; a learning rate of 1e-7 learns nothing
         study.enqueue_trial({"train.lr": lr})
@@ -105,13 +107,28 @@ def test_a_hopeless_trial_is_pruned_and_its_run_says_stopped(in_tmp):
     view = run_sweep(config, on_trial=seen.append)
     assert [t.state for t in view.trials] == ["complete", "complete", "complete", "pruned"]
     hopeless = view.trials[3]
-    assert hopeless.epochs < 4 and hopeless.value < min(t.value for t in view.trials[:3])
+    worst = (min if maximize else max)(t.value for t in view.trials[:3])
+    assert hopeless.epochs < 4 and (hopeless.value < worst if maximize else hopeless.value > worst)
     info = json.loads((Path(hopeless.run_dir) / "run.json").read_text())
     assert info["status"] == "stopped" and info["nodes"]["evaluate"]["state"] == "skipped"
     assert [(r.number, r.state) for r in seen][-2:] == [(3, "running"), (3, "pruned")]
     assert view.best.number in (0, 1, 2)
     assert set(param_importances(view)) == {"train.lr"}
     assert best_workflow(view, wf).node("train").params["lr"] == view.best.params["train.lr"]
+
+
+def test_a_trial_that_repeats_earlier_settings_scores_what_they_scored(in_tmp):
+    wf = tiny_workflow()
+    config = SweepConfig(wf, [parse_sweep_param("train.lr=log:1e-3..1e-1", wf)], trials=2, prune="none",
+                         study="twice")
+    study = open_study(config, epochs=3)
+    for _ in range(2):  # TPE, grid or a short list of choices can ask for the same settings again
+        study.enqueue_trial({"train.lr": 0.02})
+    first, second = run_sweep(config).trials
+    assert (first.state, second.state) == ("complete", "complete")
+    assert second.value == first.value and second.epochs == first.epochs == 3
+    info = json.loads((Path(second.run_dir) / "run.json").read_text())
+    assert info["nodes"]["train"]["state"] == "cached"  # nothing retrained: the node cache answered
 
 
 def test_a_second_command_continues_the_study_and_a_changed_space_is_refused(in_tmp, capsys):

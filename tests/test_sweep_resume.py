@@ -38,7 +38,17 @@ def tagged_runs(runs: Path, study: str) -> list[dict]:
 
 
 def test_sigkill_mid_study_then_the_same_command_finishes_it_without_repeats(tmp_path):
-    command = sweep_command("killed", trials=3, epochs=5)
+    from engine.sweep import SweepConfig, parse_sweep_param
+    from engine.sweep.study import open_study
+    from engine.workflow import Workflow
+
+    space = ["train.epochs=2..1000", "train.lr=log:1e-3..1e-1"]
+    command = [sys.executable, "-m", "engine.cli", "sweep", MLP, "--set", "data.size=8", "--set", "model.hidden=32",
+               *(a for p in space for a in ("--param", p)), "--trials", "3", "--study", "killed"]
+    wf = Workflow.load(MLP)
+    study = open_study(SweepConfig(wf, [parse_sweep_param(p, wf) for p in space], trials=3, study="killed"), 20)
+    for epochs, lr in ((2, 0.01), (1000, 0.02), (2, 0.03), (2, 0.04)):  # trial 1 is long: the kill lands in it
+        study.enqueue_trial({"train.epochs": epochs, "train.lr": lr})
     proc = subprocess.Popen(command, cwd=tmp_path, env=env(), stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     try:
@@ -51,23 +61,19 @@ def test_sigkill_mid_study_then_the_same_command_finishes_it_without_repeats(tmp
         proc.wait(30)
     assert proc.returncode == -signal.SIGKILL
     before = read_study("killed")
-    done_before = {t.number: (t.run_dir, t.value) for t in before.trials if t.state in ("complete", "pruned")}
-    assert 0 in done_before  # the kill came after trial 0 finished
-    assert any(t.state == "running" for t in before.trials) or len(done_before) >= 2
+    assert [(t.number, t.state) for t in before.trials] == [(0, "complete"), (1, "running")]
 
     again = subprocess.run(command, cwd=tmp_path, env=env(), capture_output=True, text=True, timeout=HANG_GUARD_S)
     assert again.returncode == 0, again.stderr
     after = read_study("killed")
-    finished = [t for t in after.trials if t.state in ("complete", "pruned")]
-    assert len(finished) == 3
-    for number, (run_dir, value) in done_before.items():  # the finished trials were not run again
-        row = next(t for t in after.trials if t.number == number)
-        assert (row.run_dir, row.value) == (run_dir, value)
-    assert not any(t.state == "running" for t in after.trials)  # the killed trial is marked failed
-    killed = [t for t in after.trials if t.state == "failed"]
-    assert all(t.number not in done_before for t in killed)
-    assert not any(f"trial {n:3d}  " in again.stdout for n in done_before)  # it ran only what was missing
-    assert len(tagged_runs(tmp_path / "runs", "killed")) == len(after.trials)  # one run folder per trial
+    assert [(t.number, t.state) for t in after.trials] == [(0, "complete"), (1, "failed"), (2, "complete"),
+                                                           (3, "complete")]
+    assert (after.trials[0].run_dir, after.trials[0].value) == (before.trials[0].run_dir, before.trials[0].value)
+    ran = [line.split()[1] for line in again.stdout.splitlines() if line.startswith("trial ")]
+    assert ran == ["2", "3"]  # the second command ran only what was missing
+    killed = json.loads((Path(after.trials[1].run_dir) / "run.json").read_text())
+    assert killed["status"] == "running"  # its folder is left as the kill left it (a run folder is sacred)
+    assert len(tagged_runs(tmp_path / "runs", "killed")) == 4  # one run folder per trial, none twice
 
 
 def test_two_processes_share_one_study_without_duplicating_trials(tmp_path):

@@ -2,9 +2,10 @@
 
 One :class:`~engine.runner.Engine` serves the whole sweep, so the nodes a
 trial does not change (data, preprocessing) come from its node cache.  The
-engine's events arrive on its worker thread; the metric points are queued and
-this (the sweep's) thread does all the storage work, so training never waits
-on SQLite.  Before each new trial the study is counted again (finished plus
+metric's points are reported to Optuna as they arrive, on the engine's worker
+thread (a few storage writes per epoch), so a pruned trial stops before its
+next batch whatever the training speed; this thread keeps the heartbeat and
+answers a stop.  Before each new trial the study is counted again (finished plus
 running trials, whoever runs them), and a trial asked for in the same moment
 as another process's last one is set aside (failed and marked surplus,
 hidden from the rows), so processes sharing a study never run more than
@@ -13,7 +14,6 @@ hidden from the rows), so processes sharing a study never run more than
 
 from __future__ import annotations
 
-import queue
 import threading
 import time
 from collections.abc import Callable
@@ -24,11 +24,23 @@ from engine.errors import UserInputError
 from engine.names import RunStatus
 from engine.sweep.metrics import EPOCH, FINAL, MetricSource, metric_source
 from engine.sweep.space import FLOAT, INT, SweepParam, apply_params
-from engine.sweep.study import HEARTBEAT_S, PRUNERS, SAMPLERS, SweepConfig, beat, claim, grid_size, open_study, tell
+from engine.sweep.study import (
+    HEARTBEAT_S,
+    PRUNERS,
+    SAMPLERS,
+    SweepConfig,
+    beat,
+    claim,
+    fail_stale_trials,
+    grid_size,
+    open_study,
+    tell,
+)
 from engine.sweep.view import (
     EPOCHS_ATTR,
     MESSAGE_ATTR,
     RUN_DIR_ATTR,
+    SAME_AS_ATTR,
     SURPLUS_ATTR,
     VALUE_ATTR,
     StudyView,
@@ -110,7 +122,10 @@ def run_sweep(config: SweepConfig, on_trial: Callable[[TrialRow], None] | None =
     engine = Engine(index=RunIndex(), disk_cache=config.disk_cache)
     stop = stop or threading.Event()
     failures = 0
-    while not stop.is_set() and _taken(study) < target:
+    while not stop.is_set():
+        fail_stale_trials(study)  # a process that died while this one ran must not hold its trial forever
+        if _taken(study) >= target:
+            break
         trial = study.ask(distributions)
         if _surplus(study, trial.number, target):
             trial.set_user_attr(SURPLUS_ATTR, True)
@@ -159,7 +174,8 @@ class _TrialRun:
                  on_event: Callable[[ev.Event], None] | None, stop: threading.Event) -> None:
         self.config, self.source, self.study, self.trial = config, source, study, trial
         self.on_event, self.stop = on_event, stop
-        self.points: queue.SimpleQueue[ev.MetricPoint] = queue.SimpleQueue()
+        self.lock = threading.Lock()
+        self.handle: Any = None
         self.per_epoch: dict[int, float] = {}  # epoch -> the metric's last value in it
         self.reported: set[int] = set()
         self.finals: list[float] = []
@@ -167,9 +183,15 @@ class _TrialRun:
         self.epochs = _epochs(config.workflow, source.node)  # never prune the last epoch: nothing left to save
 
     def _listen(self, event: ev.Event) -> None:
+        """On the engine's worker thread: a point of the metric is reported at once.
+
+        So a prune decision stops the run before its next batch, every time,
+        whatever the training speed (a handful of storage writes per epoch).
+        """
         if (isinstance(event, ev.MetricPoint) and event.node_id == self.source.node
                 and event.name == self.source.name):
-            self.points.put(event)
+            with self.lock:
+                self._point(event)
         if self.on_event is not None:
             self.on_event(event)
 
@@ -186,6 +208,10 @@ class _TrialRun:
             trial.set_user_attr(MESSAGE_ATTR, str(exc).splitlines()[0])
             tell(self.study, trial, state=_states().FAIL)
             raise
+        with self.lock:
+            self.handle = handle
+            if self.pruned:  # decided before start() returned
+                handle.stop()
         trial.set_user_attr(RUN_DIR_ATTR, str(handle.run_dir.resolve()))
         if on_trial is not None:
             on_trial(TrialRow(trial.number, "running", params, None, str(handle.run_dir.resolve())))
@@ -193,7 +219,6 @@ class _TrialRun:
         stopped_by_user = False
         while True:
             result = handle.wait(0.2)
-            self._drain(handle)
             if self.stop.is_set() and not stopped_by_user:
                 stopped_by_user = True
                 handle.stop()
@@ -202,48 +227,48 @@ class _TrialRun:
             if time.monotonic() - last_beat > HEARTBEAT_S:
                 beat(trial)
                 last_beat = time.monotonic()
-        self._close_epoch(None)
+        with self.lock:
+            self._close_epoch(None, prune=False)
         return self._tell(result.status, result.message, stopped_by_user and not self.pruned)
 
-    def _drain(self, handle: Any) -> None:
-        while True:
-            try:
-                point = self.points.get_nowait()
-            except queue.Empty:
-                return
-            if self.source.when == FINAL:
-                self.finals.append(point.value)
-                continue
-            if self.source.when == EPOCH and point.step == 0:
-                continue  # measured before training (a language model's starting perplexity)
-            self._close_epoch(point.epoch)
-            self.per_epoch[point.epoch] = point.value
-            if self.source.when == EPOCH:
-                self._report(point.epoch, handle)
+    def _point(self, point: ev.MetricPoint) -> None:
+        if self.source.when == FINAL:
+            self.finals.append(point.value)
+            return
+        if self.source.when == EPOCH and point.step == 0:
+            return  # measured before training (a language model's starting perplexity)
+        self._close_epoch(point.epoch)
+        self.per_epoch[point.epoch] = point.value
+        if self.source.when == EPOCH:
+            self._report(point.epoch)
 
-    def _close_epoch(self, current: int | None) -> None:
+    def _close_epoch(self, current: int | None, prune: bool = True) -> None:
         """Report every earlier epoch not yet reported (a per-step metric's epoch ends when the next begins)."""
         for epoch in sorted(self.per_epoch):
             if epoch not in self.reported and (current is None or epoch < current):
-                self._report(epoch, None)
+                self._report(epoch, prune)
 
-    def _report(self, epoch: int, handle: Any) -> None:
+    def _report(self, epoch: int, prune: bool = True) -> None:
         if epoch in self.reported:
             return
         self.reported.add(epoch)
         self.trial.report(self.per_epoch[epoch], epoch)
-        if handle is not None and not self.pruned and epoch < self.epochs and self.trial.should_prune():
+        if prune and not self.pruned and epoch < self.epochs and self.trial.should_prune():
             self.pruned = True
-            handle.stop()
+            if self.handle is not None:
+                self.handle.stop()
 
     def _tell(self, status: RunStatus, message: str, stopped_by_user: bool) -> TrialRow:
         trial, s = self.trial, _states()
         values = self.finals or list(self.per_epoch.values())
         best = (max if self.config.maximize else min)(values) if values else None
-        trial.set_user_attr(EPOCHS_ATTR, len(self.per_epoch))
+        epochs = len(self.per_epoch)
+        if best is None and status == RunStatus.SUCCEEDED:
+            best, epochs = self._same_as_before()
+        trial.set_user_attr(EPOCHS_ATTR, epochs)
         if best is not None:
             trial.set_user_attr(VALUE_ATTR, best)
-        if self.pruned and status != RunStatus.SUCCEEDED:  # a run that ended before the stop landed is whole
+        if self.pruned:
             tell(self.study, trial, state=s.PRUNED)
         elif stopped_by_user:
             trial.set_user_attr(MESSAGE_ATTR, "stopped by the user")
@@ -251,8 +276,19 @@ class _TrialRun:
         elif status == RunStatus.SUCCEEDED and best is not None:
             tell(self.study, trial, best)
         else:
-            why = message or f"the run ended {status} without reporting {self.source.name}"
+            why = message or (f"node '{self.source.node}' reported no {self.source.name} (it came from the node "
+                              "cache) — run the sweep with --no-cache")
             trial.set_user_attr(MESSAGE_ATTR, why)
             tell(self.study, trial, state=s.FAIL)
         frozen = next(t for t in self.study.get_trials(deepcopy=False) if t.number == trial.number)
         return trial_row(frozen, self.config.maximize)
+
+    def _same_as_before(self) -> tuple[float | None, int]:
+        """A trial whose settings an earlier trial already had: its nodes all came from the cache, so
+        nothing was reported; it scores what that earlier complete trial scored."""
+        s = _states()
+        for earlier in self.study.get_trials(deepcopy=False, states=(s.COMPLETE,)):
+            if earlier.params == self.trial.params and earlier.value is not None:
+                self.trial.set_user_attr(SAME_AS_ATTR, earlier.number)
+                return earlier.value, int(earlier.user_attrs.get(EPOCHS_ATTR, 0))
+        return None, 0

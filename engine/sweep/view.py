@@ -21,8 +21,8 @@ from engine.workflow import Workflow
 if TYPE_CHECKING:
     import optuna
 
-RUN_DIR_ATTR, EPOCHS_ATTR, VALUE_ATTR, MESSAGE_ATTR, SURPLUS_ATTR = (
-    "loom_run_dir", "loom_epochs", "loom_value", "loom_message", "loom_surplus")
+RUN_DIR_ATTR, EPOCHS_ATTR, VALUE_ATTR, MESSAGE_ATTR, SURPLUS_ATTR, SAME_AS_ATTR = (
+    "loom_run_dir", "loom_epochs", "loom_value", "loom_message", "loom_surplus", "loom_same_as")
 RUNNING, COMPLETE, PRUNED, FAILED = "running", "complete", "pruned", "failed"
 
 
@@ -81,8 +81,10 @@ def view_of(study: optuna.Study, url: str) -> StudyView:
     maximize = study.direction == StudyDirection.MAXIMIZE
     attrs = study.user_attrs
     params = [SweepParam.from_json(d) for d in attrs.get(SPACE_ATTR, [])]
-    rows = [trial_row(t, maximize) for t in study.get_trials(deepcopy=False)
-            if not t.user_attrs.get(SURPLUS_ATTR)]
+    from optuna.trial import TrialState
+
+    rows = [trial_row(t, maximize) for t in study.get_trials(deepcopy=False)  # queued ones have not started
+            if t.state != TrialState.WAITING and not t.user_attrs.get(SURPLUS_ATTR)]
     return StudyView(study.study_name, url, str(attrs.get(METRIC_ATTR, "")), maximize, params, rows)
 
 
