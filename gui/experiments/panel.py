@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QPushButton,
     QScrollArea,
+    QSizePolicy,
     QSplitter,
     QTableView,
     QTabWidget,
@@ -105,7 +106,9 @@ class ExperimentsPanel(QScrollArea):
         self.best_button.setToolTip("The workflow with the best trial's settings, as a new untitled document")
         self.best_button.clicked.connect(self.open_best)
         self.status = QLabel("Right-click a setting in the inspector → Sweep this…, then New sweep….")
-        self.status.setWordWrap(True)
+        # one line, clipped at the panel's edge (the whole text is its tooltip, see _tell): a wrapping label would make the
+        # scroll area size the panel for its height-for-width, taller than the dock, with a scroll bar
+        self.status.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)
         self.model = TrialsModel(self)
         self.proxy = TrialsProxy(self)
         self.proxy.setSourceModel(self.model)
@@ -210,7 +213,7 @@ class ExperimentsPanel(QScrollArea):
 
         if not isinstance(exc, UserInputError):
             raise exc
-        self.status.setText(str(exc))
+        self._tell(str(exc))
 
     def show_view(self, view: Any, importances: dict[str, float] | None = None) -> None:
         """Fill the table and plots from a StudyView (sorted by the metric, best first)."""
@@ -226,6 +229,11 @@ class ExperimentsPanel(QScrollArea):
             self._fit_table()
         self._say()
         self._update_buttons()
+
+    def _tell(self, text: str) -> None:
+        """The panel's status line (and its tooltip, for a line longer than the panel is wide)."""
+        self.status.setText(text)
+        self.status.setToolTip(text)
 
     def _fit_table(self) -> None:
         """The table as tall as its rows (at most half the panel): the plots get the rest, not empty table."""
@@ -251,7 +259,7 @@ class ExperimentsPanel(QScrollArea):
         line += f", {counts['failed']} failed" if counts["failed"] else ""
         if best is not None:
             line += f" · best {view.metric} {format_value(best.value)} (trial {best.number})"
-        self.status.setText(line)
+        self._tell(line)
 
     # -- the trials selected --------------------------------------------------------------------------------
     def selected_trials(self) -> list[Any]:
@@ -295,12 +303,12 @@ class ExperimentsPanel(QScrollArea):
         """Run ``config`` in the background; None (and a line saying why) when a run or sweep is under way."""
         self.main.runs.settle()
         if self.main.runs.active:
-            self.status.setText("A run is in progress: a sweep starts when it has ended (one at a time per device).")
+            self._tell("A run is in progress: a sweep starts when it has ended (one at a time per device).")
             return None
         task = self.runner.start(config)
         if task is None:
             return None
-        self.status.setText(f"Sweeping '{config.study_name}': {config.trials} trials…")
+        self._tell(f"Sweeping '{config.study_name}': {config.trials} trials…")
         self.main.statusBar().showMessage(f"Sweep '{config.study_name}' started", 6000)
         self.main.dashboard.reset()
         self.main.dashboard_dock.raise_()
@@ -311,7 +319,7 @@ class ExperimentsPanel(QScrollArea):
     def pause(self) -> None:
         if self.runner.active:
             self.runner.pause()
-            self.status.setText("Pausing: the current trial stops cleanly, then the sweep waits for Continue.")
+            self._tell("Pausing: the current trial stops cleanly, then the sweep waits for Continue.")
             self._update_buttons()
 
     def continue_study(self) -> Any:
@@ -328,10 +336,10 @@ class ExperimentsPanel(QScrollArea):
         """A trial started (state running) or ended: say so, list its run, show the study as it is now."""
         config = self.runner.config
         if row.state == "running":
-            self.status.setText(f"Sweeping '{config.study_name}': trial {row.number} running…")
+            self._tell(f"Sweeping '{config.study_name}': trial {row.number} running…")
         else:
             value = "" if row.value is None else f", {config.metric} {format_value(row.value)}"
-            self.status.setText(f"Sweeping '{config.study_name}': trial {row.number} {row.state}{value}")
+            self._tell(f"Sweeping '{config.study_name}': trial {row.number} {row.state}{value}")
         self.main.past_runs.refresh()
         if self.picker.currentText() in (config.study_name, ""):
             self.refresh_studies(select=config.study_name)
@@ -340,7 +348,7 @@ class ExperimentsPanel(QScrollArea):
         self._update_buttons()
         self.main.past_runs.refresh()
         if message:
-            self.status.setText(message)
+            self._tell(message)
             self.main.show_error("Cannot run the sweep", message)
             return
         if view is not None:
@@ -434,5 +442,5 @@ class ExperimentsPanel(QScrollArea):
     def _drafted(self, param: Any) -> None:
         self.draft.add(param)
         keys = ", ".join(self.draft.keys())
-        self.status.setText(f"To search: {keys}. Press New sweep… to choose trials, sampler and metric.")
+        self._tell(f"To search: {keys}. Press New sweep… to choose trials, sampler and metric.")
         self.main.experiments_dock.raise_()
