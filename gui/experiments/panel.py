@@ -12,7 +12,6 @@ finished trial never stacks up.
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, QTimer
@@ -279,7 +278,9 @@ class ExperimentsPanel(QScrollArea):
         kwargs: dict[str, Any] = {}
         if view is not None:  # continue a study this session did not start: its parameters and goal
             self.draft.replace(view.params)
-            workflow = self._study_workflow(view) or workflow
+            from gui.experiments.best import study_workflow
+
+            workflow = study_workflow(view, self.runner.config) or workflow
             kwargs = {"study": view.name, "trials": max(20, view.finished() + 1)}
         elif self.runner.config is not None:
             kwargs = {"trials": self.runner.config.trials}
@@ -395,41 +396,11 @@ class ExperimentsPanel(QScrollArea):
         self._update_buttons()
 
     # -- open best -------------------------------------------------------------------------------------------
-    def _study_workflow(self, view: Any) -> Any:
-        """The workflow a study searched: the one this session started it with, else a trial's run folder's."""
-        from gui.past_runs import workflow_of
-
-        config = self.runner.config
-        if config is not None and config.study_name == view.name:
-            return config.workflow
-        for trial in sorted(view.trials, key=lambda t: t.state != "complete"):
-            if trial.run_dir:
-                found = workflow_of(Path(trial.run_dir))
-                if found is not None:
-                    return found
-        return None
-
     def open_best(self) -> bool:
-        """The workflow with the best trial's settings, as a new untitled document (like the Runs panel's Reuse)."""
-        from engine.errors import UserInputError
+        """The workflow with the best trial's settings, as a new untitled document (gui.experiments.best)."""
+        from gui.experiments.best import open_best
 
-        w = self.main
-        if self.view is None:
-            return False
-        base = self._study_workflow(self.view) or w.doc.workflow
-        try:
-            best = api().best_workflow(self.view, base)
-        except UserInputError as exc:
-            w.show_error("Cannot open the best trial", str(exc))
-            return False
-        if not w.maybe_save():
-            return False
-        w.load_workflow(best)
-        w.doc.path = None  # a new document: Save asks where
-        w.doc.path_changed.emit()
-        number = self.view.best.number
-        w.statusBar().showMessage(f"Best trial {number} of study '{self.view.name}' opened as a new document", 8000)
-        return True
+        return self.view is not None and open_best(self.main, self.view, self.runner.config)
 
     # -- Sweep this… (from the inspector) -------------------------------------------------------------------------
     def sweep_this(self, node_id: str, name: str) -> Any:
