@@ -89,6 +89,7 @@ class Engine:
         resume_from: str | Path | None = None,
         runs_root: str | Path = "runs",
         force: bool = False,
+        tags: dict[str, Any] | None = None,
     ) -> RunHandle:
         """Validate, claim the run folder and start ``workflow`` on a worker thread; returns at once.
 
@@ -98,7 +99,10 @@ class Engine:
         (``force`` moves it aside instead), cannot be written, or
         ``resume_from`` is missing, damaged, in use or ran a different
         workflow.  ``resume_from`` continues a previous run in its own folder
-        from its last checkpoints.
+        from its last checkpoints.  ``tags`` are extra top-level entries of the
+        run's run.json that say what started it (a sweep writes
+        ``{"sweep": {"study": ..., "trial": n}}``); they cannot replace the
+        record's own keys.
         """
         from engine.preflight import preflight  # files are checked before any node runs, every problem at once
 
@@ -128,6 +132,7 @@ class Engine:
                 resumed_from=str(resume_from or ""),
                 previous=resume.previous if resume else None,
                 changes=resume.changes if resume else None,
+                tags=tags,
             )
         except OSError as exc:
             if lock is not None:

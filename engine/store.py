@@ -81,6 +81,7 @@ class RunRecorder:
         resumed_from: str = "",
         previous: dict[str, Any] | None = None,
         changes: list[str] | None = None,
+        tags: dict[str, Any] | None = None,
     ) -> None:
         self.run_dir = Path(run_dir)
         self.index = index
@@ -107,6 +108,10 @@ class RunRecorder:
             "nodes": {n["id"]: {"type": n["type"], "state": NodeStatus.QUEUED} for n in workflow_json["nodes"]},
             "artifacts": [],
         }
+        for key, value in (tags or {}).items():
+            if key in self.info:
+                raise ValueError(f"run tag {key!r} would replace the run record's own {key!r}")
+            self.info[key] = copy.deepcopy(value)
         self._earlier_s = 0.0
         if previous is not None:
             self._continue(previous, changes or [])

@@ -10,10 +10,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, Qt, Signal
 from PySide6.QtWidgets import (
     QFormLayout,
     QLabel,
+    QLineEdit,
+    QMenu,
     QScrollArea,
     QToolButton,
     QVBoxLayout,
@@ -34,7 +36,12 @@ def step_buttons() -> list[StepButton]:
     return [finder_button]
 
 
+SWEEPABLE_KINDS = ("int", "float", "choice")
+
+
 class Inspector(QScrollArea):
+    sweep_requested = Signal(str, str)  # node id, param name: right-click -> Sweep this… (gui.experiments answers)
+
     def __init__(self, doc: WorkflowDocument, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.doc = doc
@@ -98,6 +105,9 @@ class Inspector(QScrollArea):
             field.edited.connect(lambda value, name=param.name: self._edited(name, value))
             label = QLabel(param.title)
             label.setToolTip(param.help)
+            if param.kind in SWEEPABLE_KINDS:
+                for widget in (label, getattr(field, "edit", None) or getattr(field, "combo", None)):
+                    self._offer_sweep(widget, param.name)
             target = advanced if param.advanced else basic
             target.addRow(label, field)
             if param.help:
@@ -128,6 +138,23 @@ class Inspector(QScrollArea):
         layout.addStretch(1)
         self.setWidget(page)
         self._show_problems()
+
+    def _offer_sweep(self, widget: QWidget, name: str) -> None:
+        widget.setContextMenuPolicy(Qt.CustomContextMenu)
+        widget.customContextMenuRequested.connect(
+            lambda pos, w=widget: self.sweep_menu(name, w).popup(w.mapToGlobal(QPoint(pos))))
+
+    def sweep_menu(self, name: str, widget: QWidget | None = None) -> QMenu:
+        """The right-click menu of a numeric or choice field: the text field's own entries, then *Sweep this…*."""
+        menu = widget.createStandardContextMenu() if isinstance(widget, QLineEdit) else QMenu(self)
+        menu.setAttribute(Qt.WA_DeleteOnClose)
+        if not menu.isEmpty():
+            menu.addSeparator()
+        action = menu.addAction("Sweep this…")
+        action.setToolTip("Search this setting in a sweep: give it a range (Experiments panel)")
+        node_id = self.node_id
+        action.triggered.connect(lambda _checked=False: self.sweep_requested.emit(node_id, name))
+        return menu
 
     def set_problems(self, problems: dict[str, list[str]]) -> None:
         self.problems = problems

@@ -40,6 +40,7 @@ from gui.catalog import StepCatalog
 from gui.dashboard.console import LogConsole
 from gui.dashboard.panel import Dashboard
 from gui.document import CLIPBOARD_MIME, WorkflowDocument
+from gui.experiments import ExperimentsPanel
 from gui.history import RunHistory
 from gui.inspector import Inspector
 from gui.palette import Palette
@@ -123,6 +124,12 @@ class MainWindow(RunsMixin, FileMixin, QMainWindow):
         self.palette_dock = self._dock("Steps", self.palette_panel, Qt.LeftDockWidgetArea, "dock-palette")
         self.runs_dock = self._dock("Runs", self.history, Qt.LeftDockWidgetArea, "dock-runs")
         self.tabifyDockWidget(self.palette_dock, self.runs_dock)
+        self.experiments = ExperimentsPanel(self)
+        self.experiments_dock = self._dock("Experiments", self.experiments, Qt.LeftDockWidgetArea, "dock-experiments")
+        self.tabifyDockWidget(self.runs_dock, self.experiments_dock)
+        self.experiments_dock.visibilityChanged.connect(self.experiments.dock_visible)
+        self.inspector.sweep_requested.connect(self.experiments.sweep_this)
+        self.run_state_changed.connect(self.experiments.run_state_changed)
         self.palette_dock.raise_()
         self.inspector_dock = self._dock("Inspector", self.inspector, Qt.RightDockWidgetArea, "dock-inspector")
         self.dashboard_dock = self._dock("Dashboard", self.dashboard, Qt.BottomDockWidgetArea, "dock-dashboard")
@@ -337,6 +344,7 @@ class MainWindow(RunsMixin, FileMixin, QMainWindow):
         self.settings.theme = name
         (self.act.dark if c.dark else self.act.light).setChecked(True)
         self.dashboard.apply_theme(c)
+        self.experiments.apply_theme(c)
         self.scene.update()
         for item in self.scene.nodes.values():
             item.update()

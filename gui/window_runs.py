@@ -51,7 +51,7 @@ class RunsMixin:
     def start_run(self, out_dir: str | Path | None = None, device: str = "auto"):
         """Validate, then start the engine on its worker thread; returns the RunHandle or None."""
         self.runs.settle()
-        if self.runs.active:
+        if self.runs.active or self._sweeping():
             return None
         self.catalog.wait()
         self.validate_now()
@@ -82,6 +82,13 @@ class RunsMixin:
             self.statusBar().showMessage(f"Cannot run: {len(exc.problems)} problem(s) — see the red badges and the log", 8000)
         return None
 
+    def _sweeping(self) -> bool:
+        """A sweep of the Experiments panel has the device (one thing at a time): say so, and refuse."""
+        if not self.experiments.runner.active:
+            return False
+        self.statusBar().showMessage("A sweep is running: pause it in the Experiments panel before starting a run", 8000)
+        return True
+
     # -- continue ----------------------------------------------------------------------------------------------
     def continue_run(self, run_dir: str | Path, device: str = "auto"):
         """Continue a stopped or crashed run from its last checkpoints, in its own folder; the RunHandle or None.
@@ -96,6 +103,8 @@ class RunsMixin:
         self.runs.settle()
         if self.runs.active:
             self.statusBar().showMessage("A run is in progress: stop it before continuing another", 8000)
+            return None
+        if self._sweeping():
             return None
         run_dir = Path(run_dir)
         self.catalog.wait()
