@@ -75,6 +75,15 @@ def test_a_sweep_runs_tagged_ordinary_runs_that_reuse_the_cache(in_tmp, capsys):
     assert list_studies() == ["s1"]
 
 
+def test_the_same_command_draws_the_same_settings_in_a_new_study(in_tmp):
+    wf = tiny_workflow()
+    space = [parse_sweep_param("train.lr=log:1e-3..1e-1", wf), parse_sweep_param("train.batch_size=32,64", wf)]
+    first = run_sweep(SweepConfig(wf, space, trials=2, prune="none", study="one"))
+    second = run_sweep(SweepConfig(wf, space, trials=2, prune="none", study="two"))
+    assert [t.params for t in first.trials] == [t.params for t in second.trials]  # seeded: reproducible
+    assert first.trials[0].params != first.trials[1].params
+
+
 def test_the_value_is_the_best_epoch_not_the_last(in_tmp):
     wf = tiny_workflow()
     wf.node("train").params.update(epochs=4)

@@ -87,6 +87,8 @@ def test_two_processes_share_one_study_without_duplicating_trials(tmp_path):
     view = read_study("shared", storage)
     finished = [t for t in view.trials if t.state in ("complete", "pruned")]
     assert len(finished) == 4 and len(view.trials) == 4
+    settings = {tuple(sorted(t.params.items())) for t in view.trials}
+    assert len(settings) == 4  # the two processes did not draw the same settings (seeded per trial number)
     runs = tagged_runs(tmp_path / "runs", "shared")
     assert sorted(r["sweep"]["trial"] for r in runs) == sorted(t.number for t in view.trials)  # no trial ran twice
     lines = [line for out, _ in outputs for line in out.splitlines() if line.startswith("trial ")]

@@ -105,24 +105,21 @@ def storage(url: str, create: bool = True) -> optuna.storages.RDBStorage:
 
 
 def make_sampler(name: str, params: list[SweepParam], trials: int) -> optuna.samplers.BaseSampler:
-    """A seeded sampler; grid only when every param has a finite list of values (else UserInputError)."""
-    import optuna
+    """A sampler seeded per trial (engine/sweep/sampler.py); grid only when every param has a finite list."""
+    from engine.sweep.sampler import seeded
 
-    if name == "random":
-        return optuna.samplers.RandomSampler(seed=SAMPLER_SEED)
+    if name not in SAMPLERS:
+        raise UserInputError(f"--sampler {name}: use one of {', '.join(SAMPLERS)}")
+    space = {}
     if name == "grid":
-        space = {}
         for p in params:
             values = p.grid_values()
             if values is None:
                 raise UserInputError(f"--sampler grid: {p.key}={p.spec()} is not a finite list — give it a list of "
                                      "values (or a small whole-number range), or use --sampler tpe or random")
             space[p.key] = values
-        return optuna.samplers.GridSampler(space, seed=SAMPLER_SEED)
-    if name == "tpe":
-        startup = max(3, min(10, trials // 3))  # a short study gets to the model-based part before it ends
-        return optuna.samplers.TPESampler(seed=SAMPLER_SEED, n_startup_trials=startup)
-    raise UserInputError(f"--sampler {name}: use one of {', '.join(SAMPLERS)}")
+    startup = max(3, min(10, trials // 3))  # TPE: a short study gets to the model-based part before it ends
+    return seeded(name, SAMPLER_SEED, space, startup)
 
 
 def make_pruner(name: str, epochs: int) -> optuna.pruners.BasePruner:
