@@ -214,8 +214,7 @@ def apply_overrides(wf: Workflow, assignments: list[str]) -> list[Problem]:
             continue
         node = wf.node(node_id)
         if node is None:
-            ids = ", ".join(n.id for n in wf.nodes)
-            problems.append(Problem(node_id, "--set", f"no such node (the workflow has: {ids})"))
+            problems.append(Problem(node_id, "--set", wf.missing_node(node_id)))
             continue
         spec = get_step(node.type)
         decl = spec.param(name) if spec else None

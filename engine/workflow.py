@@ -103,6 +103,10 @@ class Workflow:
     def node(self, node_id: str) -> Node | None:
         return next((n for n in self.nodes if n.id == node_id), None)
 
+    def missing_node(self, node_id: str) -> str:
+        """The one wording for a node id the workflow lacks (``--set``, ``--node``, ``--param``)."""
+        return f"no such node '{node_id}' (the workflow has: {', '.join(n.id for n in self.nodes)})"
+
     def links_into(self, node_id: str) -> list[Link]:
         return [link for link in self.links if link.target.node == node_id]
 

@@ -157,7 +157,7 @@ def test_find_lr_prints_the_suggestion_and_the_command_and_writes_the_curve(tmp_
 
 
 @pytest.mark.parametrize(("args", "says"), [
-    (("--node", "nobody"), "--node nobody: no such node (the workflow has: data, preprocess, model, train, evaluate)"),
+    (("--node", "nobody"), "--node nobody: no such node 'nobody' (the workflow has: data, preprocess, model, train, evaluate)"),
     (("--node", "evaluate"), "--node evaluate: is a step of type 'evaluate' — the learning-rate finder works on"),
     (("--start-lr", "0"), "--start-lr 0.0: must be a positive number"),
     (("--start-lr", "1e-2", "--end-lr", "1e-3"), "--end-lr 0.001: must be larger than --start-lr 0.01"),

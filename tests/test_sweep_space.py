@@ -60,7 +60,7 @@ def test_the_metrics_a_workflow_reports_come_from_its_steps(wf):
 
 
 @pytest.mark.parametrize(("spec", "says"), [
-    ("train2.lr=1e-4..1e-1", "the workflow has no node 'train2' — its nodes are data, preprocess, model, train"),
+    ("train2.lr=1e-4..1e-1", "no such node 'train2' (the workflow has: data, preprocess, model, train"),
     ("train.lrr=1e-4..1e-1", "node 'train' (train) has no parameter 'lrr' — did you mean 'lr'?"),
     ("train.lr=1e-1..1e-4", "the range 1e-1..1e-4 is inverted — write the low end first: 1e-4..1e-1"),
     ("train.lr=1e-3..1e-3", "the range 1e-3..1e-3 is empty"),

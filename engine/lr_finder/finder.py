@@ -96,8 +96,7 @@ def pick_node(workflow: Workflow, node_id: str | None) -> str:
                              "--node")
     node = workflow.node(node_id)
     if node is None:
-        ids = ", ".join(n.id for n in workflow.nodes)
-        raise UserInputError(f"--node {node_id}: no such node (the workflow has: {ids})")
+        raise UserInputError(f"--node {node_id}: {workflow.missing_node(node_id)}")
     if node.type not in SUPPORTED:
         raise UserInputError(f"--node {node_id}: is a step of type '{node.type}' — the learning-rate finder works on {kinds} "
                              "steps" + (f" (here: {', '.join(candidates)})" if candidates else ""))

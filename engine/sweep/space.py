@@ -85,8 +85,7 @@ def parse_sweep_param(text: str, workflow: Workflow) -> SweepParam:
                              "train.batch_size=32,64,128 or model.width=16..64")
     node = workflow.node(node_id)
     if node is None:
-        ids = ", ".join(n.id for n in workflow.nodes)
-        raise UserInputError(f"{where}: the workflow has no node '{node_id}' — its nodes are {ids}")
+        raise UserInputError(f"{where}: {workflow.missing_node(node_id)}")
     step = get_step(node.type)
     decl = step.param(name) if step is not None else None
     if step is None:
