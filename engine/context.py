@@ -37,6 +37,9 @@ def path_in_run(run_dir: Path, *parts: str) -> Path:
     return path
 
 
+USER_STOP = "stopped by the user"
+
+
 class RunControl:
     """Cooperative pause/stop shared by the runner, its caller and the steps.
 
@@ -49,8 +52,12 @@ class RunControl:
         self._stop = threading.Event()
         self._running = threading.Event()
         self._running.set()
+        self.stop_reason = USER_STOP
 
-    def stop(self) -> None:
+    def stop(self, reason: str = "") -> None:
+        """Stop at the next check; *reason* (e.g. a sweep's pruning) replaces "stopped by the user" in the record."""
+        if not self._stop.is_set():
+            self.stop_reason = reason or USER_STOP
         self._stop.set()
         self._running.set()  # wake a paused step so it can see the stop
 
@@ -72,11 +79,11 @@ class RunControl:
     def check(self) -> None:
         """Raise :class:`RunStopped` if stop was asked; block while paused."""
         if self._stop.is_set():
-            raise RunStopped("stopped by the user")
+            raise RunStopped(self.stop_reason)
         while not self._running.wait(0.1):
             pass
         if self._stop.is_set():
-            raise RunStopped("stopped by the user")
+            raise RunStopped(self.stop_reason)
 
 
 @dataclass

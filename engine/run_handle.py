@@ -45,8 +45,8 @@ class RunHandle:
     def resume(self) -> None:
         self.control.resume()
 
-    def stop(self) -> None:
-        self.control.stop()
+    def stop(self, reason: str = "") -> None:
+        self.control.stop(reason)
 
     @property
     def running(self) -> bool:

@@ -26,7 +26,7 @@ from typing import Any
 
 from engine import events as ev
 from engine.cache import NodeCache, default_cache_dir, node_key
-from engine.context import RunControl, StepContext
+from engine.context import USER_STOP, RunControl, StepContext
 from engine.errors import RunStopped, UserInputError
 from engine.fileio import is_disk_full, write_failure_message
 from engine.names import CachePolicy, NodeStatus, RunStatus
@@ -309,7 +309,7 @@ class _RunJob:
         try:
             self._skip_unreached(status)
             if status == RunStatus.STOPPED:
-                self._log("run stopped by the user", "warning")
+                self._log(f"run {message or USER_STOP}", "warning")
             if recorder.problem and status == RunStatus.SUCCEEDED:
                 status, message = RunStatus.FAILED, f"the run's record is incomplete: {recorder.problem}"
                 self._log(message, "error")
@@ -383,9 +383,9 @@ class _RunJob:
                 missing = [p.name for p in spec.outputs if p.name not in result]
                 if missing:
                     raise RuntimeError(f"step '{spec.type}' produced no value for output(s) {missing}")
-            except RunStopped:
-                self._state(nid, NodeStatus.STOPPED, "stopped by the user")
-                return RunStatus.STOPPED, "stopped by the user", False
+            except RunStopped as stopped:
+                self._state(nid, NodeStatus.STOPPED, str(stopped))
+                return RunStatus.STOPPED, str(stopped), False
             except UserInputError as exc:
                 self._fail(nid, str(exc))
                 blocked[nid] = nid
@@ -408,7 +408,7 @@ class _RunJob:
                 self.engine.cache.put(key, result, to_disk=spec.cache == CachePolicy.DISK)
             self._state(nid, NodeStatus.DONE, f"finished in {time.perf_counter() - t0:.1f} s")
         if self.handle.control.stop_requested:
-            return RunStatus.STOPPED, "stopped by the user", False
+            return RunStatus.STOPPED, self.handle.control.stop_reason, False
         if first_failure:
             return RunStatus.FAILED, first_failure, input_error
         return RunStatus.SUCCEEDED, "", False

@@ -104,7 +104,7 @@ def test_the_value_is_the_best_epoch_not_the_last(in_tmp):
 
 
 @pytest.mark.parametrize(("metric", "maximize"), [("val_accuracy", True), ("train_loss", False)])
-def test_a_hopeless_trial_is_pruned_and_its_run_says_stopped(in_tmp, metric, maximize):
+def test_a_hopeless_trial_is_pruned_and_its_run_says_why(in_tmp, metric, maximize):
     wf = tiny_workflow()
     wf.node("train").params.update(epochs=4)
     config = SweepConfig(wf, [parse_sweep_param("train.lr=log:1e-7..1e-1", wf)], trials=4, study="prune",
@@ -120,10 +120,32 @@ def test_a_hopeless_trial_is_pruned_and_its_run_says_stopped(in_tmp, metric, max
     assert hopeless.epochs < 4 and (hopeless.value < worst if maximize else hopeless.value > worst)
     info = json.loads((Path(hopeless.run_dir) / "run.json").read_text())
     assert info["status"] == "stopped" and info["nodes"]["evaluate"]["state"] == "skipped"
+    assert info["message"].startswith(f"pruned by sweep 'prune': {metric}") and "median" in info["message"]
+    assert info["nodes"]["train"]["message"] == info["message"] == hopeless.message
+    assert "stopped by the user" not in (Path(hopeless.run_dir) / "log.txt").read_text()
     assert [(r.number, r.state) for r in seen][-2:] == [(3, "running"), (3, "pruned")]
     assert view.best.number in (0, 1, 2)
     assert set(param_importances(view)) == {"train.lr"}
     assert best_workflow(view, wf).node("train").params["lr"] == view.best.params["train.lr"]
+
+
+def test_a_cross_validated_workflow_is_swept_on_the_mean_over_its_folds(in_tmp, capsys):
+    wf = tiny_workflow()
+    wf.node("train").params.update(kfold=2, epochs=1)
+    assert {"cv_accuracy", "cv_f1", "cv_loss"} <= set(reported_metrics(wf))
+    assert "val_accuracy" not in reported_metrics(wf)  # per-epoch points are per fold: fold1/val_accuracy ...
+    view = run_sweep(SweepConfig(wf, [parse_sweep_param("train.lr=0.05,0.1", wf)], trials=2, sampler="grid",
+                                 metric="cv_accuracy", study="cv"))
+    for trial in view.trials:
+        rows = [r for r in read_metrics(trial.run_dir) if r["name"] == "cv_accuracy"]
+        folds = [r for r in read_metrics(trial.run_dir) if r["name"] == "fold1/val_accuracy"]
+        assert trial.state == "complete" and len(rows) == 1 and folds
+        assert trial.value == pytest.approx(rows[0]["value"], abs=1e-6)
+    path = in_tmp / "cv.json"
+    wf.save(path)
+    assert main(["sweep", str(path), "--param", "train.lr=0.05,0.1", "--metric", "val_accuracy"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "cv_accuracy" in err
 
 
 def test_a_trial_that_repeats_earlier_settings_scores_what_they_scored(in_tmp):

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from engine import events as ev
+from engine.context import USER_STOP
 from engine.errors import UserInputError
 from engine.names import RunStatus
 from engine.sweep.metrics import EPOCH, FINAL, MetricSource, metric_source
@@ -180,6 +181,7 @@ class _TrialRun:
         self.reported: set[int] = set()
         self.finals: list[float] = []
         self.pruned = False
+        self.prune_reason = ""
         self.epochs = _epochs(config.workflow, source.node)  # never prune the last epoch: nothing left to save
 
     def _listen(self, event: ev.Event) -> None:
@@ -211,7 +213,7 @@ class _TrialRun:
         with self.lock:
             self.handle = handle
             if self.pruned:  # decided before start() returned
-                handle.stop()
+                handle.stop(self.prune_reason)
         trial.set_user_attr(RUN_DIR_ATTR, str(handle.run_dir.resolve()))
         if on_trial is not None:
             on_trial(TrialRow(trial.number, "running", params, None, str(handle.run_dir.resolve())))
@@ -255,8 +257,11 @@ class _TrialRun:
         self.trial.report(self.per_epoch[epoch], epoch)
         if prune and not self.pruned and epoch < self.epochs and self.trial.should_prune():
             self.pruned = True
+            self.prune_reason = (f"pruned by sweep '{self.config.study_name}': {self.source.name} "
+                                 f"{self.per_epoch[epoch]:.4g} after epoch {epoch} was worse than the "
+                                 "median of earlier trials at that epoch")
             if self.handle is not None:
-                self.handle.stop()
+                self.handle.stop(self.prune_reason)
 
     def _tell(self, status: RunStatus, message: str, stopped_by_user: bool) -> TrialRow:
         trial, s = self.trial, _states()
@@ -269,9 +274,10 @@ class _TrialRun:
         if best is not None:
             trial.set_user_attr(VALUE_ATTR, best)
         if self.pruned:
+            trial.set_user_attr(MESSAGE_ATTR, self.prune_reason)
             tell(self.study, trial, state=s.PRUNED)
         elif stopped_by_user:
-            trial.set_user_attr(MESSAGE_ATTR, "stopped by the user")
+            trial.set_user_attr(MESSAGE_ATTR, USER_STOP)
             tell(self.study, trial, state=s.FAIL)
         elif status == RunStatus.SUCCEEDED and best is not None:
             tell(self.study, trial, best)

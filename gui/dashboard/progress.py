@@ -10,6 +10,7 @@ from __future__ import annotations
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QWidget
 
 from engine import events as ev
+from engine.context import USER_STOP
 from engine.names import RunStatus
 
 
@@ -96,7 +97,7 @@ class RunProgress(QWidget):
             self.details.setText(" · ".join(self._position(self.last, step or self.latest_step)) if self.last else "")
         else:
             self._show_still(status, step)
-            if message and message != "stopped by the user":
+            if message and message != USER_STOP:
                 self.details.setText(" · ".join(filter(None, [self.details.text(), message])))
         self.memory.setText("")
 
