@@ -90,6 +90,7 @@ class Engine:
         runs_root: str | Path = "runs",
         force: bool = False,
         tags: dict[str, Any] | None = None,
+        checkpoints_from: str | Path | None = None,
     ) -> RunHandle:
         """Validate, claim the run folder and start ``workflow`` on a worker thread; returns at once.
 
@@ -102,7 +103,9 @@ class Engine:
         from its last checkpoints.  ``tags`` are extra top-level entries of the
         run's run.json that say what started it (a sweep writes
         ``{"sweep": {"study": ..., "trial": n}}``); they cannot replace the
-        record's own keys.
+        record's own keys.  ``checkpoints_from`` is for a distributed rank other than 0: it runs in a
+        scratch ``out_dir`` and resumes from that run's checkpoints, which it only reads (rank 0 owns
+        the folder).
         """
         from engine.preflight import preflight  # files are checked before any node runs, every problem at once
 
@@ -149,7 +152,8 @@ class Engine:
         bus.subscribe(recorder)
         if on_event is not None:
             bus.subscribe(on_event)
-        job = _RunJob(self, workflow, order, device, bus, handle, resume_from, plan, recorder, lock)
+        job = _RunJob(self, workflow, order, device, bus, handle, resume_from or checkpoints_from, plan, recorder,
+                      lock)
         thread = threading.Thread(target=job.run, name=f"loom-run-{handle.run_id}", daemon=True)
         handle._thread = thread
         thread.start()

@@ -2,6 +2,11 @@
 
 Ctrl-C asks the engine to stop (it checkpoints and marks the run
 ``stopped``), then exits 130.  A second Ctrl-C is ignored while it saves.
+
+``--nproc N`` (and ``--nnodes/--node-rank/--rdzv-endpoint``) start the run as N
+worker processes through ``torch.distributed.run`` (see engine.distributed.launcher);
+a process that torchrun started (its environment says so) runs as one rank of it
+(engine.distributed.rank_run).
 """
 
 from __future__ import annotations
@@ -33,6 +38,17 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "checkpoint may change)")
     p.add_argument("--quiet", "-q", action="store_true", help="print only the final line")
     p.add_argument("--no-cache", action="store_true", help="recompute every node")
+    dist = p.add_argument_group("distributed training (torchrun: gloo on CPUs, NCCL on GPUs)")
+    dist.add_argument("--nproc", type=int, metavar="N", help="train with N processes on this computer (one per GPU, "
+                      "or CPU processes with gloo); each step then takes batch_size x N samples")
+    dist.add_argument("--nnodes", type=int, default=1, metavar="M", help="machines in the run (default 1); start "
+                      "the same command on each, with its own --node-rank")
+    dist.add_argument("--node-rank", type=int, default=0, metavar="R", help="this machine's number, 0..M-1 "
+                      "(machine 0 writes the run folder)")
+    dist.add_argument("--rdzv-endpoint", metavar="HOST:PORT", help="where the machines meet: machine 0's address "
+                      "and a free port (needed with --nnodes above 1)")
+    dist.add_argument("--rdzv-timeout", type=float, default=300.0, metavar="SECONDS",
+                      help="how long to wait for the other machines (default 300)")
     p.set_defaults(handler=run)
 
 
@@ -107,7 +123,22 @@ class ProgressPrinter:
 
 
 def run(args: argparse.Namespace) -> int:
-    from engine.cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_INVALID, EXIT_OK
+    from engine.distributed.world import from_env
+
+    world = from_env()
+    if world is not None:  # started by torchrun (or by `loom run --nproc`): one rank of a distributed run
+        from engine.distributed.rank_run import run_rank
+
+        return run_rank(args, world)
+    if args.nproc is not None or args.nnodes != 1 or args.rdzv_endpoint:
+        from engine.distributed.launcher import launch
+
+        return launch(args)
+    return run_here(args)
+
+
+def run_here(args: argparse.Namespace, *, device: str | None = None, tags: dict | None = None) -> int:
+    """Run the workflow in this process (a plain run, or rank 0 of a distributed one) and wait for it."""
     from engine.cli.validate import load_checked
     from engine.run_index import RunIndex
     from engine.runner import Engine
@@ -115,8 +146,15 @@ def run(args: argparse.Namespace) -> int:
     wf = load_checked(args.workflow, args.overrides)
     printer = ProgressPrinter(sys.stderr, args.quiet)
     engine = Engine(index=RunIndex(), disk_cache=not args.no_cache)
-    handle = engine.start(wf, out_dir=args.out, device=args.device, on_event=printer, resume_from=args.resume,
-                          force=args.force)
+    handle = engine.start(wf, out_dir=args.out, device=device or args.device, on_event=printer,
+                          resume_from=args.resume, force=args.force, tags=tags)
+    return wait_for(args, handle, printer)
+
+
+def wait_for(args: argparse.Namespace, handle, printer: ProgressPrinter | None) -> int:  # noqa: ANN001
+    """Wait for the run (Ctrl-C and SIGTERM stop it, keeping a checkpoint); the exit code of its result."""
+    from engine.cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_INVALID, EXIT_OK
+
     args.handle, args.log_file = handle, handle.run_dir / "log.txt"  # for the CLI's last line of defence
     if handle.moved_aside is not None:
         print(f"loom: moved the earlier {args.out} aside to {handle.moved_aside}", file=sys.stderr)
@@ -131,14 +169,25 @@ def run(args: argparse.Namespace) -> int:
             print("\nloom: stopping — saving a checkpoint (Ctrl-C again is ignored)", file=sys.stderr)
             handle.stop()
 
+    def on_sigterm(signum, frame):  # noqa: ANN001 - the launcher ends a distributed run: stop, keep the record
+        handle.stop("stopped: the launcher ended this process")
+
     previous = signal.signal(signal.SIGINT, on_sigint)
+    previous_term = signal.signal(signal.SIGTERM, on_sigterm) if getattr(args, "stop_on_sigterm", False) else None
     try:
         while handle.wait(0.2) is None:
             pass
     finally:
         signal.signal(signal.SIGINT, previous)
+        if previous_term is not None:
+            signal.signal(signal.SIGTERM, previous_term)
     result = handle.result
     assert result is not None
+    if printer is None:  # a distributed rank other than 0: rank 0 speaks for the run
+        if result.status == RunStatus.STOPPED:
+            return EXIT_INTERRUPTED
+        return EXIT_OK if result.status == RunStatus.SUCCEEDED else (
+            EXIT_INVALID if result.input_error else EXIT_FAILED)
     printer.print_line(f"{result.status}: {result.run_dir}" + (f" — {result.message}" if result.message else ""))
     for warning in result.warnings:
         print(f"loom: warning: {warning}", file=sys.stderr)

@@ -19,6 +19,8 @@ from typing import Any
 import torch
 
 from engine.data.splits import Splits
+from engine.distributed import sharding
+from engine.distributed.sharding import Shard
 
 
 @dataclass(frozen=True)
@@ -80,8 +82,11 @@ class TensorDataset(Splits):
             self._device_copies[key] = (x, y)
         return self._device_copies[key]
 
-    def num_batches(self, split: str, batch_size: int, drop_last: bool = False) -> int:
+    def num_batches(self, split: str, batch_size: int, drop_last: bool = False, shard: Shard | None = None) -> int:
+        """Batches per epoch; under ``shard`` (a distributed run) this rank's, the same on every rank."""
         n = len(self.split(split))
+        if shard is not None and not shard.single:
+            return sharding.num_batches(n, batch_size, shard.world, drop_last)
         return n // batch_size if drop_last else math.ceil(n / batch_size)
 
     def batches(
@@ -95,15 +100,16 @@ class TensorDataset(Splits):
         epoch: int = 0,
         start_batch: int = 0,
         drop_last: bool = False,
+        shard: Shard | None = None,
     ) -> Iterator[tuple[torch.Tensor, torch.Tensor | None]]:
-        """Yield ``(x, y)`` batches on ``device``.
+        """Yield ``(x, y)`` batches on ``device`` (under ``shard``: this rank's share, see engine.distributed).
 
         The order of epoch ``e`` depends only on ``(seed, e)``, so a resumed run
         that asks for ``start_batch=b`` sees exactly the batches it would have.
         """
         x_all, y_all = self.on_device(device)
         order = list(self.batch_indices(split, batch_size, shuffle=shuffle, seed=seed, epoch=epoch,
-                                        start_batch=start_batch, drop_last=drop_last))
+                                        start_batch=start_batch, drop_last=drop_last, shard=shard))
         # Gather a group of batches with one index_select (several times faster than
         # x_all[sel], and far fewer thread wake-ups than one call per batch), then
         # hand out views.  The group is capped at ~64 MB so memory stays bounded.
@@ -130,6 +136,7 @@ class TensorDataset(Splits):
         epoch: int = 0,
         start_batch: int = 0,
         drop_last: bool = False,
+        shard: Shard | None = None,
     ) -> Iterator[torch.Tensor]:
         """The sample indices of each batch (CPU), in the order :meth:`batches` yields them.
 
@@ -140,6 +147,9 @@ class TensorDataset(Splits):
         if shuffle:
             gen = torch.Generator().manual_seed(int(seed) * 1_000_003 + int(epoch))
             idx = idx[torch.randperm(len(idx), generator=gen)]
+        if shard is not None and not shard.single:  # a distributed run: this rank's stride of each global batch
+            yield from sharding.shard_batches(idx, batch_size, shard, start_batch, drop_last)
+            return
         n_batches = self.num_batches(split, batch_size, drop_last)
         for b in range(start_batch, n_batches):
             yield idx[b * batch_size:(b + 1) * batch_size]

@@ -22,6 +22,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from engine.data.datasets import ImageDataset, Normalization, plain
 from engine.data.images import decode_file
+from engine.distributed.sharding import Shard
 
 
 class _FileItems(Dataset):
@@ -93,9 +94,10 @@ class StreamingImageDataset(ImageDataset):
         epoch: int = 0,
         start_batch: int = 0,
         drop_last: bool = False,
+        shard: Shard | None = None,
     ) -> Iterator[tuple[torch.Tensor, torch.Tensor | None]]:
         order = [b.tolist() for b in self.batch_indices(split, batch_size, shuffle=shuffle, seed=seed, epoch=epoch,
-                                                        start_batch=start_batch, drop_last=drop_last)]
+                                                        start_batch=start_batch, drop_last=drop_last, shard=shard)]
         if not order:
             return
         for raw, y in self._loader(order, device):

@@ -74,7 +74,8 @@ class Algorithm:
 
     # -- data -------------------------------------------------------------------------
     def batches_per_epoch(self) -> int:
-        return self.data.num_batches(self.split, self.batch_size, drop_last=self.drop_last)
+        """This process's batches per epoch (a distributed rank's share; see engine.distributed.sharding)."""
+        return self.data.num_batches(self.split, self.batch_size, drop_last=self.drop_last, shard=self.loop.shard)
 
     def steps_per_epoch(self) -> int:
         """Optimisation steps per epoch (differs from batches when a step takes several batches)."""
@@ -90,7 +91,7 @@ class Algorithm:
         """The batches of ``epoch`` from ``start_batch`` on; their order depends only on (seed, epoch)."""
         return self.data.batches(self.split, self.batch_size, self.loop.device, shuffle=True,
                                  seed=self.loop.config.seed, epoch=epoch, start_batch=start_batch,
-                                 drop_last=self.drop_last)
+                                 drop_last=self.drop_last, shard=self.loop.shard)
 
     # -- training -------------------------------------------------------------------
     def train_step(self, batch: Any) -> Sequence[torch.Tensor | float] | None:

@@ -113,7 +113,8 @@ class GanTraining(GeneratorTraining):
         real, _ = batch
         g, d, precision = self.g, self.d, self.loop.precision
         z = torch.randn(real.shape[0], self.spec.latent_dim, device=real.device)
-        with precision.autocast():
+        g_step = self.d_count + 1 >= self.cfg.d_steps  # G learns from this fake: only then does it need a graph
+        with precision.autocast(), torch.set_grad_enabled(g_step):  # (and DDP a backward for each forward)
             fake = g(z)
             real_logits = d(real)
             fake_logits = d(fake.detach())

@@ -13,7 +13,10 @@ and tested once:
   the curves rewind to the checkpoint's step;
 * divergence: NaN/inf and exploding losses stop the run, keeping the last
   good checkpoint;
-* progress (fraction, ETA, samples/s) and metric events.
+* progress (fraction, ETA, samples/s) and metric events;
+* under ``torchrun`` (see :mod:`engine.distributed`): each rank's shard of every epoch, DDP on the
+  algorithm's modules, metrics averaged over the ranks, stop/budget/epoch-end decisions agreed by
+  all ranks, and checkpoints written by rank 0 only.
 
 An :class:`engine.training.algorithm.Algorithm` supplies the rest.  The loop
 follows Lightning's split of a fit loop and its hooks, kept to what Loom uses.
@@ -28,6 +31,8 @@ from typing import Any
 import torch
 
 from engine.context import StepContext
+from engine.distributed import world as dist_world
+from engine.distributed.sharding import Shard, batches_for_samples
 from engine.errors import RunStopped, TrainingDiverged, UserInputError
 from engine.training.algorithm import Algorithm, Outcome
 from engine.training.checkpoint import (
@@ -82,10 +87,34 @@ class TrainingLoop:
         self._last_save = 0.0
         self._steps_at_start = 0
         self.last_values: dict[str, float] = {}  # the last reported value of each metric
+        # distributed (torchrun): this rank's place; None in a single-process run
+        self.world = dist_world.active()
+        self.shard = Shard(self.world.rank, self.world.size) if self.world else None
+        self._sync = None
+        self._ddp = None
+        self._budget_out = False  # agreed by every rank: the time budget is spent
+        if self.world is not None:
+            from engine.distributed.sync import RankSync
+
+            self._sync = RankSync(self.world, self.device)
 
     @property
     def checkpoint_path(self) -> Path:
         return self.checkpoint_dir / CHECKPOINT_NAME
+
+    @property
+    def checkpoint_source_dir(self) -> Path:
+        """Where a resume reads checkpoints: this run's folder, or for a rank > 0 (whose folder is a
+        scratch one) the folder of the run it resumes — rank 0's checkpoint restores every rank."""
+        ctx = self.ctx
+        if self.world is not None and not self.world.is_main and ctx.resume_dir is not None:
+            return Path(ctx.resume_dir) / self.checkpoint_dir.relative_to(ctx.run_dir)
+        return self.checkpoint_dir
+
+    @property
+    def writes(self) -> bool:
+        """Whether this process writes checkpoints (rank 0 of a distributed run, or the only process)."""
+        return self.world is None or self.world.is_main
 
     # -- for algorithms: speak with this loop's tag, step and epoch ---------------------------------
     def metric(self, name: str, value: float) -> None:
@@ -112,13 +141,19 @@ class TrainingLoop:
         algo.on_start(resumed=restored is not None)
         if already_finished:
             return algo.result(Outcome("already_finished", self.position, self.clock.elapsed()))
-        self.log(f"{algo.describe()}, {cfg.epochs} epochs x {algo.steps_per_epoch()} steps, {self.device}, "
+        self._join(restored)
+        where = f"{self.device}, {self.world.describe()}" if self.world else self.device
+        self.log(f"{algo.describe()}, {cfg.epochs} epochs x {algo.steps_per_epoch()} steps, {where}, "
                 f"{self.precision.describe()}" + (f", time budget {cfg.time_budget:g} min" if cfg.time_budget else ""))
-        if restored and self.clock.spent():  # the budget counts all training, the runs before this resume too
+        if restored and self._spent():  # the budget counts all training, the runs before this resume too
             self.log(f"the time budget of {cfg.time_budget:g} min was already used before this resume "
                      f"({self.clock.elapsed() / 60:.1f} min of training): nothing more is trained — raise "
                      "time_budget to train longer", "warning")
-        reason = self._train()
+        try:
+            reason = self._train()
+            self._leave()
+        finally:
+            self._close_ddp()
         if reason == "time_budget":
             self.log(f"time budget of {cfg.time_budget:g} min reached at step {self.position.step}")
         outcome = Outcome(reason, self.position, self.clock.elapsed())
@@ -126,12 +161,39 @@ class TrainingLoop:
         self._save(final=True)
         return algo.result(outcome)
 
+    # -- distributed (torchrun): join the other ranks, leave them ------------------------------
+    def _join(self, restored: dict[str, Any] | None) -> None:
+        """Route the modules' training forwards through DDP (its start copies rank 0's weights to every
+        rank) and give each rank other than 0 its own random stream (its own dropout and noise)."""
+        if self._sync is None or self.world is None:
+            return
+        from engine.distributed.ddp import trained_modules
+
+        self._ddp = self._sync.wrap(trained_modules(self._objects), self.device)
+        self._budget_out = self._sync.any(self.clock.spent())
+        if self.world.rank:
+            seed_everything(self.config.seed + 1_000_003 * self.world.rank + self.position.step)
+
+    def _leave(self) -> None:
+        """Training is over on every rank: rank 0's buffers everywhere, so all ranks hold the same state."""
+        if self._sync is not None and self._ddp is not None:
+            self._sync.sync_buffers(self._ddp.modules)
+
+    def _close_ddp(self) -> None:
+        if self._ddp is not None:
+            self._ddp.close()
+            self._ddp = None
+
+    def _spent(self) -> bool:
+        """The time budget is used up (in a distributed run: as agreed by every rank at the last step)."""
+        return self._budget_out if self._sync is not None else self.clock.spent()
+
     def _train(self) -> str:
         algo, cfg, pos = self.algorithm, self.config, self.position
         per_epoch = algo.batches_per_epoch()
         reason = ""
         try:
-            while not reason and pos.epoch <= cfg.epochs and not self.clock.spent():
+            while not reason and pos.epoch <= cfg.epochs and not self._spent():
                 for batch in algo.batches(pos.epoch, pos.batch):
                     self._check_control()
                     values = algo.train_step(batch)
@@ -143,13 +205,17 @@ class TrainingLoop:
                     algo.on_step_end(pos.step)
                     if cfg.checkpoint_every and pos.step % cfg.checkpoint_every == 0:
                         self._save()
-                    if self.clock.spent():
+                    if self._spent():
                         break
                 complete = pos.batch >= per_epoch
+                if self._sync is not None and self._ddp is not None:  # validate rank 0's statistics everywhere
+                    self._sync.sync_buffers(self._ddp.modules)
                 reason = algo.on_epoch_end(pos.epoch, pos.step, complete)
+                if self._sync is not None:  # rank 0 decides (early stopping): every rank stops together
+                    reason = self._sync.decide(reason)
                 if complete:
                     pos.epoch, pos.batch = pos.epoch + 1, 0
-                done = bool(reason) or pos.epoch > cfg.epochs or self.clock.spent()
+                done = bool(reason) or pos.epoch > cfg.epochs or self._spent()
                 if not done and self._epoch_checkpoint_due():
                     self._save()
         except RunStopped:
@@ -164,7 +230,17 @@ class TrainingLoop:
 
     # -- between batches --------------------------------------------------------------------
     def _check_control(self) -> None:
-        """Answer Stop; while paused, block here and keep the pause off the training clock."""
+        """Answer Stop; while paused, block here and keep the pause off the training clock.
+
+        In a distributed run a stop asked on one rank is carried to all by the step's all-reduce
+        (see :meth:`_report`), so it is answered here only once every rank knows; pause is not
+        offered there (one rank waiting would hold the others in their next collective).
+        """
+        if self._sync is not None:
+            if self._stop_agreed:
+                self.ctx.control.stop(self.ctx.control.stop_reason)
+                self.ctx.check()
+            return
         if self.ctx.control.paused:
             before = self.clock.session_seconds()
             self.ctx.check()
@@ -172,14 +248,21 @@ class TrainingLoop:
         else:
             self.ctx.check()
 
+    _stop_agreed = False  # distributed: some rank asked to stop at the last step
+
     def _report(self, values: Any) -> None:
         cfg, pos = self.config, self.position
-        if pos.step % cfg.log_every == 0 or pos.step == self.total_steps:
+        due = pos.step % cfg.log_every == 0 or pos.step == self.total_steps
+        if self._sync is not None:  # every step: the ranks' mean values, and their stop and budget flags
+            values, self._stop_agreed, self._budget_out = self._sync.step(
+                list(values), self.ctx.control.stop_requested, self.clock.spent())
+        if due or self._sync is not None:  # distributed: checked every step, so every rank stops on the same one
             named = self._check(values)
-            self.last_values = named
-            step = pos.step + self.step_offset
-            for name, value in named.items():
-                self.ctx.metric(f"{self.tag}{name}", value, step, pos.epoch)
+            if due:
+                self.last_values = named
+                step = pos.step + self.step_offset
+                for name, value in named.items():
+                    self.ctx.metric(f"{self.tag}{name}", value, step, pos.epoch)
         else:
             self._pending = values
         self._progress()
@@ -206,7 +289,8 @@ class TrainingLoop:
             eta = left if eta is None else min(eta, left)
         self.ctx.progress(fraction, step=pos.step, total_steps=self.total_steps,
                           epoch=min(pos.epoch, self.config.epochs), total_epochs=self.config.epochs,
-                          samples_per_s=rate * self.algorithm.samples_per_step(), eta_s=eta)
+                          samples_per_s=rate * self.algorithm.samples_per_step() * (self.world.size if self.world else 1),
+                          eta_s=eta)
 
     # -- checkpoints -----------------------------------------------------------------------
     def _epoch_checkpoint_due(self) -> bool:
@@ -214,9 +298,13 @@ class TrainingLoop:
         return interval <= 0 or self.clock.session_seconds() - self._last_save >= interval
 
     def _save(self, final: bool = False) -> None:
-        """Write the checkpoint; never one holding a diverged step (its values are checked first)."""
+        """Write the checkpoint; never one holding a diverged step (its values are checked first).
+
+        In a distributed run only rank 0 writes (the ranks hold the same weights)."""
         if self._pending is not None:
             self._check(self._pending)
+        if not self.writes:
+            return
         pos = self.position
         slim = self.algorithm.final_state() if final else None
         if slim is not None:
@@ -226,11 +314,23 @@ class TrainingLoop:
             state.update(self.algorithm.state())
             state.update(rng=capture_rng(), divergence=self.watch.state())
         state.update(position=pos.to_json(), elapsed=self.clock.elapsed(), finished=final,
+                     world_size=self.world.size if self.world else 1,
                      planned={"epochs": self.config.epochs, "time_budget": self.config.time_budget})
         save_checkpoint(self.checkpoint_path, state)
         self._last_save = self.clock.session_seconds()
         self.ctx.artifact("checkpoint", self.checkpoint_path)
         self.algorithm.on_checkpoint(final)
+
+    def _regrid(self, position: Position, saved_world: int) -> Position:
+        """A mid-epoch position saved with another world size: the batch that covers the same samples."""
+        world = self.world.size if self.world else 1
+        if saved_world == world or position.batch == 0:
+            return position
+        size = self.algorithm.batch_size
+        batch = batches_for_samples(position.batch * size * saved_world, size, world)
+        self.log(f"the checkpoint was written by {saved_world} process(es), this run has {world}: epoch "
+                 f"{position.epoch} continues at batch {batch} (each step now takes {size} x {world} samples)")
+        return Position(position.epoch, batch, position.step)
 
     def _warn_if_asked_for_more(self, planned: dict[str, Any]) -> None:
         """A slim final checkpoint cannot train further: say so when a resume asks for more."""
@@ -244,7 +344,7 @@ class TrainingLoop:
 
     def _restore(self) -> tuple[dict[str, Any] | None, bool]:
         """Continue from the run's checkpoint when resuming; returns (state or None, already finished)."""
-        ctx, path = self.ctx, self.checkpoint_path
+        ctx, path = self.ctx, self.checkpoint_source_dir / CHECKPOINT_NAME
         if ctx.resume_dir is None:
             return None, False
         if not path.exists():
@@ -270,7 +370,7 @@ class TrainingLoop:
             raise UserInputError(f"{path}: the checkpoint does not fit this step ({detail}) — resume with the "
                                  "workflow that started the run, or start a fresh run") from None
         self.watch.load_state(state.get("divergence") or {})
-        self.position = position
+        self.position = self._regrid(position, int(state.get("world_size", 1) or 1))
         if slim:  # a finished part (a k-fold fold): its weights are final and its curve rows stay
             self.log(f"already finished at step {position.step}: reusing its weights")
             self._warn_if_asked_for_more(state.get("planned") or {})

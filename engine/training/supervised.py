@@ -152,7 +152,7 @@ class Classifier(Algorithm):
         self.history = dict(state.get("history", {}))
         if "aug_rng" in state:
             self.aug_gen.set_state(state["aug_rng"])
-        best_path = self.loop.checkpoint_dir / BEST_NAME
+        best_path = self.loop.checkpoint_source_dir / BEST_NAME  # a distributed rank > 0 reads rank 0's
         if not state.get("finished") and best_path.exists():
             self.best_state = load_checkpoint(best_path)["model"]
 

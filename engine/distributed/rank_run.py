@@ -1,0 +1,114 @@
+"""One rank of a distributed ``loom run``: what a process started by torchrun does.
+
+Every rank validates the workflow, joins the process group and runs the whole workflow (data and
+preprocessing are deterministic and cached, so every rank can prepare its own copy); the training
+loop then shards, wraps and agrees with the others (engine.training.loop).  Only rank 0 writes the
+run folder, its events, samples, checkpoints and the index entry.  A rank other than 0 runs in a
+scratch folder under the system's temp folder, without the index, and removes it at the end; when
+resuming it reads rank 0's checkpoints from the run folder and writes nothing there.
+
+Ranks other than 0 print nothing of the run (rank 0 speaks for it).  A rank whose run ended because
+another rank vanished exits :data:`engine.distributed.world.EXIT_PEER_LOST`, so that the launcher
+names the rank that really died.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+from engine.distributed import world as world_mod
+from engine.distributed.world import World
+from engine.errors import UserInputError
+
+
+def quiet_torch_logging() -> None:
+    """torch.distributed's own warnings and C++ log lines are not the user's business: keep them off the terminal."""
+    logging.getLogger("torch.distributed").propagate = False
+    logging.getLogger("torch.nn.parallel").propagate = False
+    os.environ.setdefault("TORCH_CPP_LOG_LEVEL", "ERROR")
+
+
+def set_threads(world: World) -> None:
+    """CPU ranks share the machine: each gets its share of the cores unless OMP_NUM_THREADS says otherwise."""
+    if os.environ.get("OMP_NUM_THREADS"):
+        return
+    import torch
+
+    torch.set_num_threads(max(1, (os.cpu_count() or 1) // max(1, world.local_size)))
+
+
+def run_rank(args: argparse.Namespace, world: World) -> int:
+    """Run as ``world.rank``; returns this process's exit code."""
+    from engine.cli import EXIT_INVALID
+    from engine.cli.validate import load_checked
+
+    quiet_torch_logging()
+    if world.rank:
+        logging.getLogger().setLevel(logging.ERROR)
+    wf = load_checked(args.workflow, args.overrides)  # every rank refuses a bad workflow before joining anyone
+    set_threads(world)
+    try:
+        joined = world_mod.start(world, args.device)
+    except UserInputError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the group could not form: one line, not a traceback
+        detail = " ".join(str(exc).split())[:200]
+        raise UserInputError(f"rank {world.rank}: could not join the other processes ({type(exc).__name__}: "
+                             f"{detail}) — check --rdzv-endpoint and that every machine started the run") from None
+    scratch: Path | None = None
+    try:
+        from engine.run_index import RunIndex
+        from engine.runner import Engine
+
+        started, refusal = None, None
+        args.stop_on_sigterm = True
+        try:
+            if joined.is_main:
+                printer = _printer(args)
+                started = Engine(index=RunIndex(), disk_cache=not args.no_cache).start(
+                    wf, out_dir=args.out, device=joined.device, on_event=printer, resume_from=args.resume,
+                    force=args.force, tags=joined.record())
+            else:
+                printer = None
+                scratch = Path(tempfile.mkdtemp(prefix=f"loom-rank{joined.rank}-"))
+                started = Engine(index=None, disk_cache=not args.no_cache).start(
+                    wf, out_dir=scratch / "run", device=joined.device, checkpoints_from=args.resume)
+        except UserInputError as exc:
+            refusal = exc
+        if _any_refused(joined, refusal is not None):  # rank 0 refused (a used folder...): nobody trains
+            if refusal is not None and joined.is_main:
+                raise refusal
+            if started is not None:
+                started.stop()
+                started.wait(60)
+            return world_mod.EXIT_PEER_LOST if world_mod.peer_lost() else EXIT_INVALID
+        from engine.cli.run import wait_for
+
+        code = wait_for(args, started, printer)
+        return world_mod.EXIT_PEER_LOST if world_mod.peer_lost() else code
+    finally:
+        world_mod.end()
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _printer(args: argparse.Namespace):  # noqa: ANN202
+    from engine.cli.run import ProgressPrinter
+
+    return ProgressPrinter(sys.stderr, args.quiet)
+
+
+def _any_refused(world: World, refused: bool) -> bool:
+    """Whether any rank could not start its run (one all-reduce; a lost peer counts as a refusal)."""
+    from engine.distributed.sync import RankLost, RankSync
+
+    with contextlib.suppress(RankLost):
+        return RankSync(world, world.device).any(refused)
+    return True
