@@ -150,7 +150,7 @@ def launch(args: argparse.Namespace) -> int:
         logs_specs=DefaultLogsSpecs(log_dir=str(logs), redirects=quiet_ranks),
     )
     env_before = dict(os.environ)
-    os.environ["LOOM_LAUNCHED"] = "1"
+    os.environ["LOOM_SCRATCH_ROOT"] = str(logs)  # ranks > 0 work in here; removed below, whatever became of them
     if not os.environ.get("OMP_NUM_THREADS"):  # each CPU rank its share of the cores
         os.environ["OMP_NUM_THREADS"] = str(max(1, (os.cpu_count() or 1) // plan.nproc))
     os.environ.setdefault("TORCH_CPP_LOG_LEVEL", "ERROR")

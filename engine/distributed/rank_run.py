@@ -30,8 +30,10 @@ from engine.errors import UserInputError
 
 def quiet_torch_logging() -> None:
     """torch.distributed's own warnings and C++ log lines are not the user's business: keep them off the terminal."""
-    logging.getLogger("torch.distributed").propagate = False
-    logging.getLogger("torch.nn.parallel").propagate = False
+    for name in ("torch.distributed", "torch.nn.parallel"):
+        logger = logging.getLogger(name)  # torch gives it a stderr handler of its own: replace it
+        logger.handlers = [logging.NullHandler()]
+        logger.propagate = False
     os.environ.setdefault("TORCH_CPP_LOG_LEVEL", "ERROR")
 
 
@@ -77,7 +79,8 @@ def run_rank(args: argparse.Namespace, world: World) -> int:
                     force=args.force, tags=joined.record())
             else:
                 printer = None
-                scratch = Path(tempfile.mkdtemp(prefix=f"loom-rank{joined.rank}-"))
+                root = os.environ.get("LOOM_SCRATCH_ROOT")  # the launcher's temp folder: removed even if we are killed
+                scratch = Path(tempfile.mkdtemp(prefix=f"loom-rank{joined.rank}-", dir=root if root else None))
                 started = Engine(index=None, disk_cache=not args.no_cache).start(
                     wf, out_dir=scratch / "run", device=joined.device, checkpoints_from=args.resume)
         except UserInputError as exc:

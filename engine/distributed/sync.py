@@ -36,6 +36,29 @@ LOST = ("another rank of this distributed run stopped answering (it died or was 
         "it): training ends here and the last checkpoint is kept")
 
 
+_COMM_SIGNS = ("connection closed by peer", "connection reset by peer", "broken pipe", "gloo", "nccl",
+               "processgroup", "timed out", "socket", "store")
+
+
+def is_comm_failure(exc: BaseException) -> bool:
+    """Whether ``exc`` came from talking to the other ranks (a collective, DDP's gradient all-reduce)."""
+    try:
+        import torch.distributed as dist
+
+        if isinstance(exc, getattr(dist, "DistError", ())):
+            return True
+    except ImportError:  # pragma: no cover - torch without distributed support
+        pass
+    text = f"{type(exc).__name__} {exc}".lower()
+    return isinstance(exc, RuntimeError) and any(sign in text for sign in _COMM_SIGNS)
+
+
+def lost(exc: BaseException) -> RankLost:
+    """The :class:`RankLost` to raise for a failed collective (and remember it for the exit code)."""
+    world_mod.mark_peer_lost()
+    return RankLost(LOST)
+
+
 def _guarded(fn: Any) -> Any:
     """Turn a backend error of a collective into :class:`RankLost` (and remember it for the exit code)."""
 
@@ -45,8 +68,7 @@ def _guarded(fn: Any) -> Any:
         except RankLost:
             raise
         except Exception as exc:  # gloo/NCCL raise RuntimeError subclasses (DistBackendError, ...)
-            world_mod.mark_peer_lost()
-            raise RankLost(LOST) from exc
+            raise lost(exc) from exc
 
     call.__doc__ = fn.__doc__
     return call

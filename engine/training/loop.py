@@ -176,8 +176,11 @@ class TrainingLoop:
 
     def _leave(self) -> None:
         """Training is over on every rank: rank 0's buffers everywhere, so all ranks hold the same state."""
-        if self._sync is not None and self._ddp is not None:
+        if self._sync is not None and self._ddp is not None and self.world is not None:
             self._sync.sync_buffers(self._ddp.modules)
+            from engine.distributed.fingerprint import dump
+
+            dump(self.world.rank, {name: obj for name, obj in self._objects.items() if obj in self._ddp.modules})
 
     def _close_ddp(self) -> None:
         if self._ddp is not None:
@@ -225,6 +228,13 @@ class TrainingLoop:
         except TrainingDiverged:
             self.ctx.log(f"{self.tag}training diverged: the last good checkpoint is kept in "
                          f"{self.checkpoint_path.relative_to(self.ctx.run_dir)}", "error")
+            raise
+        except RuntimeError as exc:  # in a distributed run, DDP's gradient all-reduce may find a rank gone
+            if self._sync is not None:
+                from engine.distributed.sync import RankLost, is_comm_failure, lost
+
+                if not isinstance(exc, RankLost) and is_comm_failure(exc):
+                    raise lost(exc) from exc
             raise
         return reason or ("finished" if pos.epoch > cfg.epochs else "time_budget")
 
