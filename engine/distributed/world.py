@@ -122,7 +122,11 @@ def end() -> None:
         return
     _active = None
     try:
+        import gc
+
         import torch.distributed as dist
+
+        gc.collect()  # DDP's reducers hold the group: let them go first
 
         if dist.is_initialized():
             dist.destroy_process_group()
