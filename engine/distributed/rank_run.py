@@ -24,6 +24,7 @@ import tempfile
 from pathlib import Path
 
 from engine.distributed import world as world_mod
+from engine.distributed.sync import RankLost, RankSync
 from engine.distributed.world import World
 from engine.errors import UserInputError
 
@@ -71,30 +72,40 @@ def run_rank(args: argparse.Namespace, world: World) -> int:
 
         started, refusal = None, None
         args.stop_on_sigterm = True
+        sync = RankSync(joined, joined.device)
         try:
             if joined.is_main:
                 printer = _printer(args)
                 started = Engine(index=RunIndex(), disk_cache=not args.no_cache).start(
                     wf, out_dir=args.out, device=joined.device, on_event=printer, resume_from=args.resume,
                     force=args.force, tags=joined.record())
-            else:
-                printer = None
-                root = os.environ.get("LOOM_SCRATCH_ROOT")  # the launcher's temp folder: removed even if we are killed
-                scratch = Path(tempfile.mkdtemp(prefix=f"loom-rank{joined.rank}-", dir=root if root else None))
-                started = Engine(index=None, disk_cache=not args.no_cache).start(
-                    wf, out_dir=scratch / "run", device=joined.device, checkpoints_from=args.resume)
         except UserInputError as exc:
             refusal = exc
-        if _any_refused(joined, refusal is not None):  # rank 0 refused (a used folder...): nobody trains
-            if refusal is not None and joined.is_main:
+        if _any_refused(sync, refusal is not None):  # rank 0 refused (a used folder...): nobody trains
+            if refusal is not None:
                 raise refusal
             if started is not None:
                 started.stop()
                 started.wait(60)
             return world_mod.EXIT_PEER_LOST if world_mod.peer_lost() else EXIT_INVALID
+        world_mod.go()
+        if not joined.is_main:
+            if world_mod.take_release():
+                try:
+                    sync.barrier()  # rank 0 has prepared (and cached) the data, and starts training
+                except RankLost:
+                    return world_mod.EXIT_PEER_LOST
+            printer = None
+            root = os.environ.get("LOOM_SCRATCH_ROOT")  # the launcher's temp folder: removed even if we are killed
+            scratch = Path(tempfile.mkdtemp(prefix=f"loom-rank{joined.rank}-", dir=root if root else None))
+            started = Engine(index=None, disk_cache=not args.no_cache).start(
+                wf, out_dir=scratch / "run", device=joined.device, checkpoints_from=args.resume)
         from engine.cli.run import wait_for
 
         code = wait_for(args, started, printer)
+        if joined.is_main and world_mod.take_release():  # it trained nothing: let the others run their part
+            with contextlib.suppress(RankLost):
+                sync.barrier()
         return world_mod.EXIT_PEER_LOST if world_mod.peer_lost() else code
     finally:
         world_mod.end()
@@ -108,10 +119,8 @@ def _printer(args: argparse.Namespace):  # noqa: ANN202
     return ProgressPrinter(sys.stderr, args.quiet)
 
 
-def _any_refused(world: World, refused: bool) -> bool:
+def _any_refused(sync: RankSync, refused: bool) -> bool:
     """Whether any rank could not start its run (one all-reduce; a lost peer counts as a refusal)."""
-    from engine.distributed.sync import RankLost, RankSync
-
     with contextlib.suppress(RankLost):
-        return RankSync(world, world.device).any(refused)
+        return sync.any(refused)
     return True

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
@@ -49,6 +50,8 @@ class World:
 
 _active: World | None = None
 _peer_lost = False
+_go = threading.Event()  # set once every rank agreed to start (engine.distributed.rank_run)
+_release_pending = False  # rank 0 still owes the other ranks their "data is ready" barrier
 
 
 def from_env(environ: Mapping[str, str] | None = None) -> World | None:
@@ -107,7 +110,32 @@ def start(world: World, preference: str = "auto", timeout_s: float | None = None
     devices: list[object] = [None] * world.size
     dist.all_gather_object(devices, device)
     _active = replace(world, backend=backend, device=device, devices=tuple(str(d) for d in devices))
+    global _release_pending
+    _release_pending = True
+    _go.clear()
     return _active
+
+
+def go() -> None:
+    """Every rank agreed to start: the training loop may talk to the others (see :func:`wait_to_go`)."""
+    _go.set()
+
+
+def wait_to_go() -> None:
+    """Block the engine thread until the main thread's start agreement is done (collectives never overlap)."""
+    _go.wait()
+
+
+def take_release() -> bool:
+    """True once per process: rank 0 owes the others the barrier that says its data is ready and cached.
+
+    Ranks other than 0 wait at that barrier before running the workflow, so only rank 0 downloads and
+    prepares the data; they then find it in the node cache.  Rank 0 enters it when its first training
+    loop starts (or at its end, when the workflow trains nothing).
+    """
+    global _release_pending
+    pending, _release_pending = _release_pending, False
+    return pending
 
 
 def active() -> World | None:

@@ -169,6 +169,9 @@ class TrainingLoop:
             return
         from engine.distributed.ddp import trained_modules
 
+        dist_world.wait_to_go()
+        if self.world.is_main and dist_world.take_release():  # the others may now prepare their (cached) data
+            self._sync.barrier()
         self._ddp = self._sync.wrap(trained_modules(self._objects), self.device)
         self._budget_out = self._sync.any(self.clock.spent())
         if self.world.rank:
