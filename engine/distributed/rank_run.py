@@ -48,7 +48,7 @@ def set_threads(world: World) -> None:
 
 
 def run_rank(args: argparse.Namespace, world: World) -> int:
-    """Run as ``world.rank``; returns this process's exit code."""
+    """Run as ``world.rank``, then end the process with its exit code (see :func:`leave_now`)."""
     from engine.cli import EXIT_INVALID
     from engine.cli.validate import load_checked
 
@@ -65,52 +65,80 @@ def run_rank(args: argparse.Namespace, world: World) -> int:
         detail = " ".join(str(exc).split())[:200]
         raise UserInputError(f"rank {world.rank}: could not join the other processes ({type(exc).__name__}: "
                              f"{detail}) — check --rdzv-endpoint and that every machine started the run") from None
-    scratch: Path | None = None
+    scratch: list[Path] = []
     try:
-        from engine.run_index import RunIndex
-        from engine.runner import Engine
-
-        started, refusal = None, None
-        args.stop_on_sigterm = True
-        sync = RankSync(joined, joined.device)
-        try:
-            if joined.is_main:
-                printer = _printer(args)
-                started = Engine(index=RunIndex(), disk_cache=not args.no_cache).start(
-                    wf, out_dir=args.out, device=joined.device, on_event=printer, resume_from=args.resume,
-                    force=args.force, tags=joined.record())
-        except UserInputError as exc:
-            refusal = exc
-        if _any_refused(sync, refusal is not None):  # rank 0 refused (a used folder...): nobody trains
-            if refusal is not None:
-                raise refusal
-            if started is not None:
-                started.stop()
-                started.wait(60)
-            return world_mod.EXIT_PEER_LOST if world_mod.peer_lost() else EXIT_INVALID
-        world_mod.go()
-        if not joined.is_main:
-            if world_mod.take_release():
-                try:
-                    sync.barrier()  # rank 0 has prepared (and cached) the data, and starts training
-                except RankLost:
-                    return world_mod.EXIT_PEER_LOST
-            printer = None
-            root = os.environ.get("LOOM_SCRATCH_ROOT")  # the launcher's temp folder: removed even if we are killed
-            scratch = Path(tempfile.mkdtemp(prefix=f"loom-rank{joined.rank}-", dir=root if root else None))
-            started = Engine(index=None, disk_cache=not args.no_cache).start(
-                wf, out_dir=scratch / "run", device=joined.device, checkpoints_from=args.resume)
-        from engine.cli.run import wait_for
-
-        code = wait_for(args, started, printer)
-        if joined.is_main and world_mod.take_release():  # it trained nothing: let the others run their part
-            with contextlib.suppress(RankLost):
-                sync.barrier()
-        return world_mod.EXIT_PEER_LOST if world_mod.peer_lost() else code
+        code = _run_joined(args, joined, wf, scratch)
+    except UserInputError as exc:  # e.g. rank 0 refused the run folder: said once, by rank 0
+        if joined.is_main:
+            for line in str(exc).splitlines():
+                print(f"loom: {line}", file=sys.stderr)
+        code = EXIT_INVALID
     finally:
         world_mod.end()
-        if scratch is not None:
-            shutil.rmtree(scratch, ignore_errors=True)
+        for folder in scratch:
+            shutil.rmtree(folder, ignore_errors=True)
+    leave_now(code)
+    return code  # not reached
+
+
+def leave_now(code: int) -> None:
+    """End this rank's process now that its run is recorded and the group is left.
+
+    The interpreter's own teardown can abort ("terminate called without an active exception")
+    when torch's communication threads are destroyed in the wrong order at exit; the run is
+    already fully written, so the process ends here without that teardown.
+    """
+    with contextlib.suppress(Exception):
+        logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(code)
+
+
+def _run_joined(args: argparse.Namespace, joined: World, wf, scratch: list[Path]) -> int:  # noqa: ANN001
+    """The run of one rank that has joined the group; returns its exit code."""
+    from engine.cli import EXIT_INVALID
+    from engine.run_index import RunIndex
+    from engine.runner import Engine
+
+    started, refusal = None, None
+    args.stop_on_sigterm = True
+    sync = RankSync(joined, joined.device)
+    try:
+        if joined.is_main:
+            printer = _printer(args)
+            started = Engine(index=RunIndex(), disk_cache=not args.no_cache).start(
+                wf, out_dir=args.out, device=joined.device, on_event=printer, resume_from=args.resume,
+                force=args.force, tags=joined.record())
+    except UserInputError as exc:
+        refusal = exc
+    if _any_refused(sync, refusal is not None):  # rank 0 refused (a used folder...): nobody trains
+        if refusal is not None:
+            raise refusal
+        if started is not None:
+            started.stop()
+            started.wait(60)
+        return world_mod.EXIT_PEER_LOST if world_mod.peer_lost() else EXIT_INVALID
+    world_mod.go()
+    if not joined.is_main:
+        if world_mod.take_release():
+            try:
+                sync.barrier()  # rank 0 has prepared (and cached) the data, and starts training
+            except RankLost:
+                return world_mod.EXIT_PEER_LOST
+        printer = None
+        root = os.environ.get("LOOM_SCRATCH_ROOT")  # the launcher's temp folder: removed even if we are killed
+        scratch.append(Path(tempfile.mkdtemp(prefix=f"loom-rank{joined.rank}-", dir=root if root else None)))
+        started = Engine(index=None, disk_cache=not args.no_cache).start(
+            wf, out_dir=scratch[0] / "run", device=joined.device, checkpoints_from=args.resume)
+    from engine.cli.run import wait_for
+
+    code = wait_for(args, started, printer)
+    if joined.is_main and world_mod.take_release():  # it trained nothing: let the others run their part
+        with contextlib.suppress(RankLost):
+            sync.barrier()
+    return world_mod.EXIT_PEER_LOST if world_mod.peer_lost() else code
 
 
 def _printer(args: argparse.Namespace):  # noqa: ANN202
