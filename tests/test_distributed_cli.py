@@ -144,6 +144,35 @@ def test_a_killed_rank_ends_the_run_naming_it_and_one_process_resumes_it(tmp_pat
     assert final["position"]["epoch"] == epochs + 1 and final["world_size"] == 1
 
 
+def test_ctrl_c_stops_every_rank_together_and_rank0_keeps_a_checkpoint(tmp_path):
+    out = tmp_path / "run"
+    gan = str(EXAMPLES / "gan_mlp_digits.json")
+    proc = subprocess.Popen([sys.executable, "-m", "engine.cli", "run", gan, "--set", "train.epochs=1000", "--set",
+                             "train.checkpoint_every=10", "--nproc", "2", "--out", str(out), "-q"],
+                            cwd=ROOT, env=env_for(tmp_path), text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            start_new_session=True)
+    try:
+        checkpoint = out / "train" / "checkpoints" / "last.pt"
+        deadline = time.monotonic() + HANG_S
+        while not checkpoint.exists() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert proc.poll() is None
+        os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does: the launcher and every rank get it
+        _, stderr = proc.communicate(timeout=HANG_S)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == 130, stderr
+    info = json.loads((out / "run.json").read_text())
+    assert info["status"] == "stopped"
+    saved = torch.load(checkpoint, weights_only=True)
+    assert not saved["finished"] and saved["world_size"] == 2
+    steps = [int(line.split(",")[0]) for line in (out / "metrics.csv").read_text().splitlines()[1:]
+             if ",loss_d," in line]
+    assert saved["position"]["step"] == max(steps), "the checkpoint holds the last step both ranks took"
+    assert "Traceback" not in stderr
+
+
 def test_bad_process_counts_are_one_line_and_exit_2(tmp_path):
     for flags in (["--nproc", "0"], ["--nproc", "-1"]):
         done = loom(tmp_path, "run", CNN, *flags)
