@@ -87,6 +87,13 @@ def test_the_launcher_blames_the_rank_that_died_not_the_ones_that_noticed():
     assert blame(ended(EXIT_PEER_LOST, 1)).rank == 1, "a rank that failed by itself before one that noticed"
 
 
+def test_a_run_that_failed_on_every_rank_is_told_by_rank0_alone():
+    both_failed = {0: _Failure(Ended(0, 10, 1)), 1: _Failure(Ended(1, 11, 1))}
+    assert judge(both_failed, Path("/x")) == (1, ""), "a diverged run: rank 0 printed why, nothing to add"
+    alone = judge({0: _Failure(Ended(0, 10, EXIT_PEER_LOST)), 1: _Failure(Ended(1, 11, 1))}, Path("/x"))
+    assert alone[0] == 1 and alone[1].startswith("rank 1 (pid 11) failed (exit code 1)")
+
+
 def test_the_launcher_passes_on_invalid_input_and_interruption():
     assert judge({0: _Failure(Ended(0, 10, 2)), 1: _Failure(Ended(1, 11, EXIT_PEER_LOST))}, Path("/x"))[0] == 2
     assert judge({0: _Failure(Ended(0, 10, 130)), 1: _Failure(Ended(1, 11, 130))}, Path("/x")) == (130, "")

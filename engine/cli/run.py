@@ -186,6 +186,8 @@ def wait_for(args: argparse.Namespace, handle, printer: ProgressPrinter | None) 
     if printer is None:  # a distributed rank other than 0: rank 0 speaks for the run
         if result.status == RunStatus.STOPPED:
             return EXIT_INTERRUPTED
+        if result.status != RunStatus.SUCCEEDED and result.message:  # its own failure: the launcher shows this line
+            print(f"loom: {' '.join(result.message.split())}", file=sys.stderr)
         return EXIT_OK if result.status == RunStatus.SUCCEEDED else (
             EXIT_INVALID if result.input_error else EXIT_FAILED)
     printer.print_line(f"{result.status}: {result.run_dir}" + (f" — {result.message}" if result.message else ""))

@@ -221,6 +221,8 @@ def judge(failures: dict, logs: Path) -> tuple[int, str]:
     if who.exitcode == EXIT_INTERRUPTED and all(e.exitcode in (EXIT_INTERRUPTED, EXIT_PEER_LOST, -2, -15)
                                                  for e in ended):
         return EXIT_INTERRUPTED, ""
+    if who.rank == 0 and who.exitcode > 0 and who.exitcode != EXIT_PEER_LOST:
+        return EXIT_FAILED, ""  # the run failed (diverged, a step failed): rank 0 has said why, as a plain run does
     if who.exitcode < 0:
         what = f"died: killed by {signal_name(who.exitcode)}"
     elif who.exitcode == EXIT_PEER_LOST:
