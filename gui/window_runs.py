@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QFileDialog
 
@@ -156,6 +156,14 @@ class RunsMixin:
                 RunStatus.STOPPED, RunStatus.FAILED):
             return str(self.runs.run_dir)
         return self.past_runs.last_unfinished()
+
+    def open_run_settings(self) -> None:
+        """*Run > Run Settings…*: processes on this computer (remembered) and the cluster commands."""
+        from gui.run_settings import RunSettingsDialog
+
+        dialog = RunSettingsDialog(self.settings, self.doc.path, self)
+        dialog.setAttribute(Qt.WA_DeleteOnClose)
+        dialog.open()
 
     # -- steer --------------------------------------------------------------------------------------------------
     def stop_run(self) -> None:
