@@ -75,7 +75,7 @@ class RunSettingsDialog(QDialog):
         self.settings = settings
         self.workflow = str(workflow_path) if workflow_path else UNSAVED
         self.setWindowTitle("Run Settings — Loom")
-        self.setMinimumWidth(640)
+        self.setMinimumWidth(760)
         layout = QVBoxLayout(self)
 
         here = QGroupBox("This computer")
@@ -101,6 +101,7 @@ class RunSettingsDialog(QDialog):
         self.commands = QPlainTextEdit(readOnly=True)
         self.commands.setFont(QFontDatabase.systemFont(QFontDatabase.FixedFont))
         self.commands.setMinimumHeight(150)
+        self.commands.setLineWrapMode(QPlainTextEdit.NoWrap)  # one command per line, as it will be pasted
         form.addRow(self.commands)
         self.copy = QPushButton("Copy commands")
         self.copy.clicked.connect(self.copy_commands)
