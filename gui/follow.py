@@ -133,6 +133,10 @@ async def _follow(window: MainWindow, run_dir: Path) -> bool:
     from engine.errors import UserInputError
     from engine.follow import check_run_folder
 
+    if window.runs.active:  # the dashboard draws the app's own run: two runs on one dashboard would mislead
+        window.show_error(CANNOT_FOLLOW, f"{run_dir}: a run of this window is in progress and the dashboard shows it "
+                          "— follow the other run once it has ended (or stop it)")
+        return False
     try:
         await tasks.run_blocking(check_run_folder, run_dir)
     except UserInputError as exc:

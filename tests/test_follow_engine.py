@@ -206,3 +206,23 @@ def test_a_finished_folder_is_told_whole_then_ends(tmp_path):
     assert points(batch) == [(1, "loss", 0.5)]
     assert isinstance(batch[-1], ev.RunFinished) and batch[-1].status == "failed"
     assert batch[-1].message == "train: out of memory"
+
+
+def test_a_run_that_goes_quiet_is_said_once_to_perhaps_have_lost_its_writer(run):
+    from tests.fakes import FakeClock
+
+    clock = FakeClock()
+    follower = RunFolderFollower(run, quiet_s=300, clock=clock)
+    follower.poll()
+    clock.advance(299)
+    assert follower.poll() == []
+    clock.advance(2)
+    said = follower.poll()
+    assert [e.level for e in said] == ["warning"] and "nothing new in run for 5 min" in said[0].message
+    clock.advance(600)
+    assert follower.poll() == []  # said once per quiet spell
+    append(run / "metrics.csv", "1,1,train,loss,0.9,100.0\n")
+    assert points(follower.poll()) == [(1, "loss", 0.9)]
+    clock.advance(301)
+    assert len(of(ev.LogLine, follower.poll())) == 1  # quiet again: said again
+    assert not follower.ended

@@ -153,3 +153,11 @@ def test_loom_with_a_wrong_folder_says_so_before_the_app_opens(tmp_path, capsys)
     err = capsys.readouterr().err.splitlines()
     assert err == [f"loom: {tmp_path / 'missing'}: no such run folder — pass the folder a run wrote (see `loom runs`)",
                    f"loom: {tmp_path / 'plain'}: not a Loom run folder (no run.json) — pass the folder a run wrote"]
+
+
+def test_loom_with_one_path_opens_the_app_and_a_command_stays_a_command():
+    from engine.cli import opens_in_app
+
+    assert opens_in_app(["runs/20260101-gan"]) and opens_in_app(["flow.json"])
+    assert not opens_in_app(["runs"]) and not opens_in_app(["run"])  # `loom runs`, `loom run` are commands
+    assert not opens_in_app(["--help"]) and not opens_in_app(["run", "flow.json"])

@@ -16,13 +16,18 @@ What it copes with (another process is writing while we read):
 * metrics.csv rewritten by a resumed run (its curves rewound): the points
   given so far are dropped with a :class:`~engine.events.Rewind` and the new
   file is read from its start, so no point is lost or shown twice;
-* the folder vanishing: following ends with a warning, without a status.
+* the folder vanishing: following ends with a warning, without a status;
+* a writer that died without a final status (run.json says *running* for
+  ever): after ``quiet_s`` without news the follower says so once (and goes
+  on following: a long step is quiet too).
 """
 
 from __future__ import annotations
 
 import json
 import re
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -32,9 +37,10 @@ from engine.follow.progress import Pace
 from engine.follow.tails import LogTail, MetricsTail
 from engine.logfile import LOG_NAME, LogClock
 from engine.names import RunStatus
-from engine.run_files import METRICS_CSV, WORKFLOW_JSON, read_run
+from engine.run_files import METRICS_CSV, RUN_JSON, WORKFLOW_JSON, read_run
 
 MAX_TEXT_BYTES = 1024 * 1024  # a sample text larger than this is shown from its file, when scrubbed to
+QUIET_S = 300.0  # no news for this long from a run still "running": say that its process may have ended
 
 
 def check_run_folder(run_dir: str | Path) -> dict[str, Any]:
@@ -48,9 +54,14 @@ class RunFolderFollower:
     Not thread-safe: poll from one thread at a time (the app polls in its executor, one poll after another).
     """
 
-    def __init__(self, run_dir: str | Path, log_lines: int = 5000) -> None:
+    def __init__(self, run_dir: str | Path, log_lines: int = 5000, quiet_s: float = QUIET_S,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.run_dir = Path(run_dir)
         self.log_lines = log_lines
+        self.quiet_s = quiet_s
+        self._clock = clock
+        self._last_news = clock()
+        self._quiet_told = False
         self.info: dict[str, Any] | None = None  # the last run.json read whole
         self.ended = False  # the final status was read (or the folder is gone): nothing more will come
         self.status = ""
@@ -64,6 +75,7 @@ class RunFolderFollower:
         self._paces: dict[str, Pace] = {}
         self._pointed: set[str] = set()  # nodes whose points were given (dropped again on a rewrite)
         self._said: str = ""  # the last unreadable-record message told
+        self._record_seen: tuple[int, int, int] | None = None  # run.json's (inode, mtime, size) when last parsed
 
     # -- the poll -----------------------------------------------------------------------------------------
     def poll(self) -> list[ev.Event]:
@@ -91,6 +103,7 @@ class RunFolderFollower:
             pace = self._paces[node_id]
             if pace.total_epochs or pace.steps_per_epoch:
                 out.append(pace.progress())
+        self._watch_quiet(out)
         status = str(info.get("status") or "")
         if status and status != RunStatus.RUNNING:
             self.ended, self.status = True, status
@@ -98,9 +111,26 @@ class RunFolderFollower:
                                       message=str(info.get("message") or "")))
         return out
 
+    def _watch_quiet(self, out: list[ev.Event]) -> None:
+        """Note news; after ``quiet_s`` of none, say once (per quiet spell) that the writer may be gone."""
+        now = self._clock()
+        if out:
+            self._last_news, self._quiet_told = now, False
+        elif not self._quiet_told and now - self._last_news >= self.quiet_s:
+            self._quiet_told = True
+            minutes = (now - self._last_news) / 60
+            out.append(ev.LogLine(level="warning", message=(
+                f"nothing new in {self.run_dir.name} for {minutes:.0f} min: its step may just be slow, or the process "
+                "writing it ended without a final status (a crash or a lost machine leaves it 'running'); "
+                "still following")))
+
     def _read_record(self, out: list[ev.Event]) -> dict[str, Any] | None:
         """run.json, or None (said once) when it cannot be read this time; a vanished folder ends following."""
         try:
+            st = (self.run_dir / RUN_JSON).stat()
+            seen = (st.st_ino, st.st_mtime_ns, st.st_size)
+            if self.info is not None and seen == self._record_seen:
+                return self.info  # not rewritten since: nothing to parse (a long run's record is large)
             info = read_run(self.run_dir)
         except (UserInputError, OSError) as exc:
             if not self.run_dir.is_dir():
@@ -113,7 +143,7 @@ class RunFolderFollower:
                 out.append(ev.LogLine(level="warning", message=f"{exc} (read again in a moment)"))
             return None
         self._said = ""
-        self.info = info
+        self.info, self._record_seen = info, seen
         return info
 
     def _node_events(self, info: dict[str, Any], out: list[ev.Event]) -> None:
@@ -134,9 +164,11 @@ class RunFolderFollower:
         new = []
         for art in info.get("artifacts", []):
             key = (art["node"], art["kind"], art["path"])
+            if key in self._artifacts:
+                continue  # told already
             path = self.run_dir / art["path"]
-            if key in self._artifacts or not path.exists():
-                continue  # told already, or not there yet (look again next poll)
+            if not path.exists():
+                continue  # not there yet: look again next poll
             self._artifacts.add(key)
             new.append((key, path))
         newest = {(node, kind): path for (node, kind, _), path in new if path.suffix.lower() in (".png", ".txt")}
