@@ -103,12 +103,24 @@ def attach(window: MainWindow, follower: RunFollower, paint: bool) -> None:
     """Wire a followed run into ``window``: its node states on the canvas (when ``paint``), its end said."""
     if paint:
         follower.batch.connect(lambda events: paint_states(window, events))
-    follower.ended.connect(lambda status: ended(window, follower.run_dir, status))
+    name = follower.run_dir.name
+    following = f"Following {name}"
+    window.state_label.setText(following)  # the status bar says whose run the dashboard shows
+    window.state_label.setToolTip(f"The dashboard follows {follower.run_dir}, written by another process")
+    follower.ended.connect(lambda status: ended(window, name, status))
+
+    def gone() -> None:  # the dashboard shows something else now
+        if window.state_label.text() == following:
+            window.state_label.setText("Idle")
+        window.state_label.setToolTip("")
+
+    follower.destroyed.connect(gone)
 
 
-def ended(window: MainWindow, run_dir: Path, status: str) -> None:
-    said = f"Followed run {run_dir.name}: {status}" if status else f"Followed run {run_dir.name}: its folder is gone"
+def ended(window: MainWindow, name: str, status: str) -> None:
+    said = f"Followed run {name}: {status}" if status else f"Followed run {name}: its folder is gone"
     window.statusBar().showMessage(said, 10000)
+    window.state_label.setText(f"Idle · followed run {status or 'gone'}")
     window.past_runs.refresh()  # its entry in the Runs panel says how it ended
 
 

@@ -63,6 +63,7 @@ def test_a_loom_run_in_another_process_is_followed_live_to_its_final_status(wind
             "train: samples", []) and window.dashboard.progress.last is not None, timeout=HANG_MS)
         assert follower.following and proc.poll() is None
         assert window.scene.nodes["train"].state == "running"  # the canvas shows the run's workflow and states
+        assert window.state_label.text() == "Following run"  # whose run the dashboard shows
         progress = window.dashboard.progress.last
         assert (progress.node_id, progress.total_epochs) == ("train", 5000) and progress.total_steps > 0
         assert "train:" in window.dashboard.progress.bar.format()
@@ -90,6 +91,7 @@ def test_a_loom_run_in_another_process_is_followed_live_to_its_final_status(wind
     frames = window.dashboard.preview.streams["train: samples"]
     assert [f.step for f in frames] == sorted({f.step for f in frames})  # each grid once, in step order
     assert "followed run run: stopped" in window.statusBar().currentMessage().lower()
+    assert window.state_label.text() == "Idle · followed run stopped"
 
 
 def fake_running_run(folder: Path) -> Path:
@@ -129,6 +131,7 @@ def test_a_torn_metrics_line_neither_errors_nor_loses_earlier_points(window, qtb
 
     window.load_workflow(small_example("gan_digits"))  # the analyst opens something else: following stops
     assert window.dashboard.follower is None and not follower.following
+    qtbot.waitUntil(lambda: window.state_label.text() == "Idle", timeout=HANG_MS)
 
 
 def shown_messages(window) -> list[str]:
