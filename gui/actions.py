@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QStyle
 
+from gui.follow import follow_dialog
+
 if TYPE_CHECKING:
     from gui.main_window import MainWindow
 
@@ -33,6 +35,8 @@ def build_actions(w: MainWindow) -> SimpleNamespace:
     a.save = act("&Save", w.save, QKeySequence.Save, QStyle.SP_DialogSaveButton, "Save the workflow")
     a.save_as = act("Save &As…", w.save_as, QKeySequence.SaveAs, None, "Save the workflow under a new name")
     a.open_run = act("Open &Run Folder…", w.past_runs.open_dialog, None, QStyle.SP_DirOpenIcon, "Show a finished run's dashboard")
+    a.follow_run = act("&Follow Run Folder…", lambda: follow_dialog(w), None, None,
+                       "Watch a run another process is writing (loom run, a cluster job) as it goes")
     a.quit = act("&Quit", w.close, QKeySequence.Quit)
     a.undo = w.doc.undo_stack.createUndoAction(w, "&Undo")
     a.undo.setShortcut(QKeySequence.Undo)
@@ -77,6 +81,7 @@ def build_actions(w: MainWindow) -> SimpleNamespace:
         file_menu.addAction(x)
     file_menu.addSeparator()
     file_menu.addAction(a.open_run)
+    file_menu.addAction(a.follow_run)
     file_menu.addSeparator()
     file_menu.addAction(a.quit)
     edit = bar.addMenu("&Edit")

@@ -118,11 +118,10 @@ class RunsMixin:
         self.scene.clear_run_states()
         if (run_dir / "run.json").exists():
             try:
-                self.dashboard.load_run(run_dir)  # before the engine writes: the earlier points, once each
+                self.dashboard.load_run(run_dir, follow=False)  # before the engine writes: the earlier points, once each
             except UserInputError as exc:
                 self.show_error(CANNOT_CONTINUE, str(exc))
                 return None
-            self.dashboard.stop_following()  # the live events bring the new lines now
         handle = self._start(workflow, device=device, resume_from=run_dir)
         if handle is None:
             return None
