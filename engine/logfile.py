@@ -18,6 +18,34 @@ LEVELS = ("debug", "info", "warning", "error")
 _LINE = re.compile(r"^(\d\d:\d\d:\d\d) (DEBUG|INFO|WARNING|ERROR)\s+(?:\[([^\]]+)\] )?(.*)$")
 
 
+class LogClock:
+    """Turns a log line's ``HH:MM:SS`` back into a time, on the run's start date (a run may pass midnight).
+
+    ``started`` is run.json's ISO start time; without one, :meth:`at` gives None.
+    """
+
+    def __init__(self, started: str | None) -> None:
+        try:
+            self.day = dt.datetime.fromisoformat(started).astimezone() if started else None
+        except (TypeError, ValueError):
+            self.day = None
+        self.last: float | None = None
+
+    def at(self, stamp: str) -> float | None:
+        if self.day is None:
+            return None
+        try:
+            clock = dt.time.fromisoformat(stamp)
+        except ValueError:
+            return self.last
+        when = self.day.replace(hour=clock.hour, minute=clock.minute, second=clock.second, microsecond=0)
+        if self.last is not None and when.timestamp() < self.last - 3600:  # past midnight
+            self.day += dt.timedelta(days=1)
+            when += dt.timedelta(days=1)
+        self.last = when.timestamp()
+        return self.last
+
+
 @dataclass(frozen=True)
 class LogEntry:
     stamp: str  # HH:MM:SS, local time

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QStyle
 
+from gui.follow import follow_dialog
+
 if TYPE_CHECKING:
     from gui.main_window import MainWindow
 
@@ -33,6 +35,8 @@ def build_actions(w: MainWindow) -> SimpleNamespace:
     a.save = act("&Save", w.save, QKeySequence.Save, QStyle.SP_DialogSaveButton, "Save the workflow")
     a.save_as = act("Save &As…", w.save_as, QKeySequence.SaveAs, None, "Save the workflow under a new name")
     a.open_run = act("Open &Run Folder…", w.past_runs.open_dialog, None, QStyle.SP_DirOpenIcon, "Show a finished run's dashboard")
+    a.follow_run = act("&Follow Run Folder…", lambda: follow_dialog(w), None, None,
+                       "Watch a run another process is writing (loom run, a cluster job) as it goes")
     a.quit = act("&Quit", w.close, QKeySequence.Quit)
     a.undo = w.doc.undo_stack.createUndoAction(w, "&Undo")
     a.undo.setShortcut(QKeySequence.Undo)
@@ -57,6 +61,8 @@ def build_actions(w: MainWindow) -> SimpleNamespace:
     a.stop = act("&Stop", w.stop_run, "Shift+F5", QStyle.SP_MediaStop, "Stop the run (keeps the last checkpoint)")
     a.continue_run = act("&Continue from Checkpoint…", w.continue_dialog, None, None,
                          "Continue a stopped or crashed run from its last checkpoint, in its own folder")
+    a.run_settings = act("Run Se&ttings…", w.open_run_settings, None, None,
+                         "Processes on this computer, and the commands that run this workflow on a cluster")
     themes = QActionGroup(w)
     a.light = act("&Light", lambda: w.set_theme("light"))
     a.dark = act("&Dark", lambda: w.set_theme("dark"))
@@ -75,13 +81,14 @@ def build_actions(w: MainWindow) -> SimpleNamespace:
         file_menu.addAction(x)
     file_menu.addSeparator()
     file_menu.addAction(a.open_run)
+    file_menu.addAction(a.follow_run)
     file_menu.addSeparator()
     file_menu.addAction(a.quit)
     edit = bar.addMenu("&Edit")
     for x in (a.undo, a.redo, None, a.cut, a.copy, a.paste, a.duplicate, a.delete, None, a.select_all, a.tidy):
         edit.addSeparator() if x is None else edit.addAction(x)
     run = bar.addMenu("&Run")
-    for x in (a.run, a.pause, a.stop, None, a.continue_run):
+    for x in (a.run, a.pause, a.stop, None, a.continue_run, None, a.run_settings):
         run.addSeparator() if x is None else run.addAction(x)
     view = bar.addMenu("&View")
     for x in (a.fit, a.zoom_in, a.zoom_out):

@@ -59,19 +59,43 @@ def _exec(app) -> int:
         tasks.shutdown()
 
 
+def run_folder_argument(args: list[str]) -> tuple[str | None, str]:
+    """The run folder named on the command line (``loom RUN_DIR``), and what is wrong with it ('' when nothing).
+
+    Any argument that is not an option or a ``.json`` workflow is taken for a run folder to follow; it is
+    checked before Qt starts (run.json only: no torch), so a wrong path is one ``loom:`` line, exit 2.
+    """
+    folders = [a for a in args if not a.startswith("-") and not a.endswith(".json")]
+    if not folders:
+        return None, ""
+    from engine.errors import UserInputError
+    from engine.follow import check_run_folder
+
+    try:
+        check_run_folder(folders[0])
+    except UserInputError as exc:
+        return folders[0], str(exc)
+    return folders[0], ""
+
+
 def main(argv: list[str] | None = None) -> int:
-    """``loom`` with no arguments: open the desktop app (an optional workflow path may follow).
+    """``loom`` with no arguments: open the desktop app (a workflow file or a run folder to follow may follow).
 
     Exits 1 with one message, before Qt starts, when the system lacks libraries Qt's X11 platform needs
-    (Qt itself would abort with advice to reinstall the application, which does not help).
+    (Qt itself would abort with advice to reinstall the application, which does not help); exits 2 with
+    one message when the run folder given is not one.
     """
     from gui import xcb_check
 
+    args = sys.argv[1:] if argv is None else list(argv)
+    folder, wrong = run_folder_argument(args)
+    if wrong:
+        print(f"loom: {wrong}", file=sys.stderr)
+        return 2
     problem = xcb_check.check_platform()
     if problem:
         print(problem, file=sys.stderr)
         return 1
-    args = sys.argv[1:] if argv is None else list(argv)
     app = create_app([sys.argv[0], *args] if argv is not None else None)
     from gui.crash import install_last_line_of_defence
 
@@ -79,11 +103,15 @@ def main(argv: list[str] | None = None) -> int:
     window = create_window()
     window.show()
     files = [a for a in args if a.endswith(".json") and Path(a).exists()]
-    if files:
+    from PySide6.QtCore import QTimer
+
+    if folder:
+        from gui.follow import follow_folder
+
+        QTimer.singleShot(0, window, lambda: follow_folder(window, folder))
+    elif files:
         window.open_file(files[0])
     else:
-        from PySide6.QtCore import QTimer
-
         QTimer.singleShot(0, window.offer_recovery)
     return _exec(app)
 

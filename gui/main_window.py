@@ -364,6 +364,7 @@ class MainWindow(RunsMixin, FileMixin, QMainWindow):
         if not self.maybe_save():
             event.ignore()
             return
+        self.dashboard.stop_following()  # a run another process writes: no more reading once the window is gone
         self._editing_docks_shown(True)  # the saved layout is the canvas's, whatever page is in front
         self.settings.save_window_state(self.saveGeometry(), self.saveState())
         self.settings.sync()

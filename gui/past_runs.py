@@ -134,7 +134,10 @@ class PastRuns(QObject):
             self.open(path)
 
     def open(self, run_dir: str | Path) -> bool:
-        """A finished run's dashboard, and its node states on the canvas when the canvas shows its workflow.
+        """A run's dashboard, and its node states on the canvas when the canvas shows its workflow.
+
+        A run still *running* (another process writes it) is followed: curves, pictures, log, states and
+        progress move as its folder grows, until its final status (:mod:`gui.follow`).
 
         An empty canvas gets the run's workflow (as a new untitled document, as Reuse does); a canvas holding
         another workflow is left alone: painting this run's states on someone else's nodes would mislead.
@@ -151,7 +154,11 @@ class PastRuns(QObject):
             w.show_error("Cannot open run", str(exc))
             return False
         same = ran is not None and same_nodes(ran) == same_nodes(w.doc.workflow)
-        if same:
+        if w.dashboard.follower is not None:  # still running in another process: followed, states as they change
+            from gui.follow import attach
+
+            attach(w, w.dashboard.follower, paint=same)
+        elif same:
             for node_id, node in info.get("nodes", {}).items():
                 w.scene.set_node_state(node_id, node.get("state", ""), node.get("message", ""))
         w.show_page("canvas")  # the dashboard is a dock of the canvas page

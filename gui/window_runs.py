@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QFileDialog
 
@@ -118,11 +118,10 @@ class RunsMixin:
         self.scene.clear_run_states()
         if (run_dir / "run.json").exists():
             try:
-                self.dashboard.load_run(run_dir)  # before the engine writes: the earlier points, once each
+                self.dashboard.load_run(run_dir, follow=False)  # before the engine writes: the earlier points, once each
             except UserInputError as exc:
                 self.show_error(CANNOT_CONTINUE, str(exc))
                 return None
-            self.dashboard.stop_following()  # the live events bring the new lines now
         handle = self._start(workflow, device=device, resume_from=run_dir)
         if handle is None:
             return None
@@ -156,6 +155,14 @@ class RunsMixin:
                 RunStatus.STOPPED, RunStatus.FAILED):
             return str(self.runs.run_dir)
         return self.past_runs.last_unfinished()
+
+    def open_run_settings(self) -> None:
+        """*Run > Run Settings…*: processes on this computer (remembered) and the cluster commands."""
+        from gui.run_settings import RunSettingsDialog
+
+        dialog = RunSettingsDialog(self.settings, self.doc.path, self)
+        dialog.setAttribute(Qt.WA_DeleteOnClose)
+        dialog.open()
 
     # -- steer --------------------------------------------------------------------------------------------------
     def stop_run(self) -> None:

@@ -13,6 +13,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "resources" / "examples"
+pytest_plugins = ["tests.trained_runs"]  # finished runs several modules share, trained once per session
 
 
 def screenshots_dir() -> Path:

@@ -74,6 +74,7 @@ def test_a_reopened_log_keeps_its_time_stamps_and_follows_new_lines(window, qtbo
     log.write_text("09:00:05 INFO    device: cpu (asked for)\n09:00:07 WARNING [train] slow disk\n")
     window.load_workflow(small_example("gan_digits"))  # another workflow on the canvas: left alone
     assert window.past_runs.open(run)
+    qtbot.waitUntil(lambda: "slow disk" in window.console.plain_text(), timeout=HANG_MS)  # read in the background
     day = dt.datetime.fromisoformat("2026-03-04T09:00:00+00:00").astimezone()
     first = window.console.lines[-2]
     assert dt.datetime.fromtimestamp(first[0]).time() == dt.time(9, 0, 5)  # when it was written, on the run's day

@@ -1,9 +1,7 @@
 """Try it: a finished classifier run answers new inputs, in the engine and in the app's panel.
 
-One seeded digits CNN run (the built-in example without its Export step, 4
-epochs: ~99 % test accuracy) is trained once for the module; its train step
-leaves the model card the panel loads.  The 20 digit images are real: two
-of each class from the run's own held-out test split, written as PNG files.
+The trained runs and the 20 real digit images come from tests/trained_runs.py
+(trained once per test session).
 """
 
 from __future__ import annotations
@@ -12,63 +10,17 @@ import csv
 import json
 from pathlib import Path
 
-import numpy as np
 import pytest
-from PIL import Image
 from PySide6.QtWidgets import QLabel
 
 from engine import Engine, Workflow
 from engine.errors import UserInputError
 from gui.testing import HANG_MS
-from tests.conftest import EXAMPLES, screenshots_dir
+from tests.conftest import screenshots_dir
+from tests.trained_runs import digits_cnn_workflow
 
 pytestmark = pytest.mark.timeout(600)
 SHOTS = screenshots_dir()
-
-
-def digits_cnn_workflow(epochs: int = 4, export: bool = False) -> Workflow:
-    data = json.loads((EXAMPLES / "classify_digits_cnn.json").read_text())
-    if not export:
-        data["nodes"] = [n for n in data["nodes"] if n["id"] != "export"]
-        data["links"] = [lk for lk in data["links"] if not lk["target"].startswith("export.")]
-    for node in data["nodes"]:
-        if node["id"] == "train":
-            node["params"].update(epochs=epochs, seed=0)
-    return Workflow.from_json(data)
-
-
-@pytest.fixture(scope="module")
-def digits_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A finished digits CNN run with no Export step: only its train step's card holds the model."""
-    run = tmp_path_factory.mktemp("try") / "run"
-    result = Engine(disk_cache=False).run(digits_cnn_workflow(), out_dir=run, device="cpu")
-    assert result.status == "succeeded", result.message
-    return run
-
-
-@pytest.fixture(scope="module")
-def digit_pngs(digits_run: Path, tmp_path_factory: pytest.TempPathFactory) -> list[tuple[Path, str]]:
-    """Two held-out test images of each digit as 16 px PNG files (the run's input size), with their class."""
-    from engine.data.builtin import load_digits
-
-    data = load_digits(16)
-    with (digits_run / "evaluate" / "predictions.csv").open() as f:
-        test_rows = list(csv.DictReader(f))
-    picked: dict[str, list[int]] = {}
-    for row in test_rows:
-        if len(picked.setdefault(row["true"], [])) < 2:
-            picked[row["true"]].append(int(row["sample"]))
-    assert sorted(picked) == [str(d) for d in range(10)] and all(len(v) == 2 for v in picked.values())
-    folder = tmp_path_factory.mktemp("digits")
-    out = []
-    for label, samples in sorted(picked.items()):
-        for i in samples:
-            assert data.classes[int(data.labels[i])] == label
-            pixels = (data.x[i, 0].numpy() * 255).round().astype(np.uint8)
-            path = folder / f"digit_{label}_{i}.png"
-            Image.fromarray(pixels).save(path)
-            out.append((path, label))
-    return out
 
 
 # -- the engine ----------------------------------------------------------------------------------------
@@ -272,113 +224,7 @@ def test_a_stopped_run_offers_continue_training(qtbot, tmp_path: Path) -> None:
         page.continue_button.click()
 
 
-# -- the confusion matrix drill-down ---------------------------------------------------------------------
-def test_the_evaluate_step_keeps_each_cells_samples(digits_run: Path) -> None:
-    from engine.training.cells import read_cell, read_mistakes
-
-    folder = digits_run / "evaluate"
-    report = json.loads((digits_run / "run.json").read_text())["nodes"]["evaluate"]["report"]
-    matrix = report["confusion_matrix"]
-    with (folder / "predictions.csv").open() as f:
-        rows = list(csv.DictReader(f))
-    assert len(rows) == report["samples"]
-    cell = read_cell(folder, "3", "3")
-    assert cell.count == matrix[3][3] == len(cell.items)
-    assert all(item.image is not None and item.image.shape == (16, 16, 1) for item in cell.items)
-    assert [i.confidence for i in cell.items] == sorted((i.confidence for i in cell.items), reverse=True)
-    wrong = [(t, p) for t in range(10) for p in range(10) if t != p and matrix[t][p]]
-    mistakes = read_mistakes(folder, 16)
-    assert len(mistakes) == sum(matrix[t][p] for t, p in wrong)
-    assert {(int(m.true), int(m.predicted)) for m in mistakes} == set(wrong)
-    with pytest.raises(UserInputError, match="no class named"):
-        read_cell(folder, "3", "eleven")
-
-
-def test_clicking_a_confusion_cell_shows_that_cells_test_images(qtbot, digits_run: Path) -> None:
-    from PySide6.QtCore import Qt
-
-    from gui.dashboard.cells import CellDialog
-    from gui.results import ResultsPage
-
-    page = ResultsPage()
-    qtbot.addWidget(page)
-    page.resize(1280, 900)
-    page.show()
-    page.show_run(digits_run, can_export=True, is_generator=False)
-    view = page.confusion
-    matrix = view.matrix
-    true, predicted = next((t, p) for t in range(10) for p in range(10) if t != p and matrix[t][p])
-    with qtbot.waitSignal(view.cell_clicked, timeout=HANG_MS) as clicked:
-        qtbot.mouseClick(view, Qt.LeftButton, pos=view.cell_center(true, predicted).toPoint())
-    assert clicked.args == [str(true), str(predicted)]
-    dialog = view.dialogs[-1]
-    assert isinstance(dialog, CellDialog) and not dialog.isModal()
-    qtbot.waitUntil(lambda: dialog.cell is not None, timeout=HANG_MS)
-    assert dialog.cell.count == matrix[true][predicted] == len(dialog.tiles.captions)
-    assert all(c.startswith(f"{true} → {predicted}") for c in dialog.tiles.captions)
-    assert f"class <b>{true}</b> predicted as <b>{predicted}</b> (wrong)" in dialog.heading.text()
-    dialog.grab().save(str(SHOTS / "confusion_cell.png"))
-    with qtbot.waitSignal(view.cell_clicked, timeout=HANG_MS):
-        qtbot.mouseClick(view, Qt.LeftButton, pos=view.cell_center(0, 0).toPoint())
-    qtbot.waitUntil(lambda: view.dialogs[-1].cell is not None, timeout=HANG_MS)
-    assert len(view.dialogs[-1].tiles.captions) == matrix[0][0]
-
-
-def test_the_dashboard_confusion_tab_drills_down_too(qtbot, digits_run: Path) -> None:
-    from PySide6.QtCore import Qt
-
-    from gui.dashboard.panel import Dashboard
-
-    dash = Dashboard()
-    qtbot.addWidget(dash)
-    dash.resize(1000, 700)
-    dash.show()
-    dash.load_run(digits_run)
-    assert dash.confusion.folder == digits_run / "evaluate"
-    dash.tabs.setCurrentWidget(dash.confusion)
-    with qtbot.waitSignal(dash.confusion.cell_clicked, timeout=HANG_MS):
-        qtbot.mouseClick(dash.confusion, Qt.LeftButton, pos=dash.confusion.cell_center(1, 1).toPoint())
-    qtbot.waitUntil(lambda: dash.confusion.dialogs[-1].cell is not None, timeout=HANG_MS)
-    assert dash.confusion.dialogs[-1].cell.true == "1"
-
-
-def test_the_results_page_shows_the_surest_mistakes_large(qtbot, digits_run: Path) -> None:
-    from gui.dashboard.cells import TILE
-    from gui.results import ResultsPage
-
-    page = ResultsPage()
-    qtbot.addWidget(page)
-    page.show()
-    page.show_run(digits_run, can_export=True, is_generator=False)
-    qtbot.waitUntil(lambda: bool(page.mistakes.items) or "No mistakes" in page.mistakes.heading.text(),
-                    timeout=HANG_MS)
-    confidences = [m.confidence for m in page.mistakes.items]
-    assert confidences == sorted(confidences, reverse=True)
-    pictures = [lb.pixmap() for lb in page.mistakes.tiles.findChildren(QLabel) if not lb.pixmap().isNull()]
-    assert len(pictures) == len(page.mistakes.items) and all(p.width() >= TILE for p in pictures)
-    captions = [lb.text() for lb in page.mistakes.tiles.findChildren(QLabel) if lb.objectName() == "caption"]
-    assert captions == [m.caption for m in page.mistakes.items]
-
-
 # -- a text classifier --------------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def text_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A toy text classifier (sport, cooking, computers) with no Export step."""
-    import torch
-
-    from tests.text_flows import classify_texts
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    torch.manual_seed(0)
-    out = tmp_path_factory.mktemp("try_text") / "run"
-    result = Engine(disk_cache=False).run(classify_texts("transformer", export=False, epochs=12, lr=0.01),
-                                          out_dir=out, device="cpu")
-    torch.set_num_threads(threads)
-    assert result.status == "succeeded", result.message
-    return out
-
-
 def test_a_text_run_is_tried_by_typing(qtbot, text_run: Path) -> None:
     from gui.try_panel import TryPanel
 
@@ -394,16 +240,6 @@ def test_a_text_run_is_tried_by_typing(qtbot, text_run: Path) -> None:
         panel.classify_button.click()
     assert [g.best for g in panel.guesses] == ["cooking", "sport"]
     assert panel.guesses[0].name == "Garlic sauce in the oven."
-
-
-def test_a_text_confusion_cell_shows_its_texts(text_run: Path) -> None:
-    from engine.training.cells import read_cell
-
-    report = json.loads((text_run / "run.json").read_text())["nodes"]["evaluate"]["report"]
-    cell = read_cell(text_run / "evaluate", "sport", "sport")
-    assert cell.count == report["confusion_matrix"][0][0] and cell.items
-    assert all(item.image is None and item.text for item in cell.items)
-    assert not (text_run / "evaluate" / "cells.safetensors").exists()
 
 
 def test_only_the_latest_drop_is_shown(qtbot, digits_run: Path, digit_pngs) -> None:

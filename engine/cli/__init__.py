@@ -52,10 +52,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if not argv:
+    if not argv or opens_in_app(argv):
         from gui.app import main as gui_main  # the only place the engine package names the GUI
 
-        return gui_main()
+        return gui_main(argv) if argv else gui_main()
     _quiet_logging()
     args = argparse.Namespace()
     try:
@@ -87,6 +87,18 @@ def main(argv: list[str] | None = None) -> int:
         details = f" — details in {where}" if where else " — the details could not be saved"
         print(f"loom: internal error: {type(exc).__name__}: {text}{details}", file=sys.stderr)
         return EXIT_FAILED
+
+
+def opens_in_app(argv: list[str]) -> bool:
+    """``loom RUN_DIR`` (follow that run in the app) or ``loom FLOW.json`` (open it): one path, not a command."""
+    if len(argv) != 1 or argv[0].startswith("-"):
+        return False
+    import engine.cli as package
+
+    commands = {info.name.replace("_", "-") for info in pkgutil.iter_modules(package.__path__)}
+    target = argv[0]
+    return target not in commands and (target.endswith(".json") or os.sep in target or "/" in target
+                                       or Path(target).exists())
 
 
 def save_crash_report(exc: BaseException, log_file: Path | None) -> Path | None:

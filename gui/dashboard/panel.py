@@ -3,9 +3,10 @@
 :meth:`Dashboard.handle` takes one coalesced batch from the bridge and
 redraws once; :meth:`Dashboard.load_run` rebuilds the same view from a run
 folder (metrics.csv, run.json, the saved PNGs and texts, log.txt), so a finished run
-looks the same as it did live; the log of a run still being written (another
-process) keeps growing (:mod:`gui.dashboard.log_follow`).  A run that ended
-early says where it got to on the progress bar, with no ETA or speed.
+looks the same as it did live.  A run still being written by another process
+is followed (:mod:`gui.follow`): its folder's news arrive as the events of a
+live run, through :meth:`Dashboard.handle`.  A run that ended early says where
+it got to on the progress bar, with no ETA or speed.
 """
 
 from __future__ import annotations
@@ -24,11 +25,12 @@ from gui.dashboard.confusion import ConfusionView
 from gui.dashboard.console import LogConsole
 from gui.dashboard.curves import MetricCurves
 from gui.dashboard.images import to_qimage
-from gui.dashboard.log_follow import LogClock, LogFollower, show_lines
+from gui.dashboard.log_follow import LogClock, show_lines
 from gui.dashboard.mistakes import MistakesTable
 from gui.dashboard.preview import ImagePreview
 from gui.dashboard.progress import RunProgress
 from gui.dashboard.texts import TextSamples
+from gui.follow import RunFollower
 from gui.theme import Colors
 
 
@@ -46,7 +48,7 @@ class Dashboard(QWidget):
         self.console = console or LogConsole()
         self.reports: dict[str, dict] = {}
         self.run_dir: Path | None = None  # where the shown run's evaluate folders are (the confusion drill-down)
-        self.follower: LogFollower | None = None
+        self.follower: RunFollower | None = None  # a run another process is writing, followed
         self.tabs = QTabWidget()
         self.tabs.addTab(self.preview, "Images")
         self.tabs.addTab(self.texts, "Texts")
@@ -66,7 +68,7 @@ class Dashboard(QWidget):
         layout.addWidget(split, 1)
 
     def stop_following(self) -> None:
-        """Stop reading new lines of a reopened run's log (it is ours again, or another run is shown)."""
+        """Stop following a run another process writes (it is ours again, or something else is shown)."""
         if self.follower is not None:
             self.follower.stop()
             self.follower.deleteLater()
@@ -94,6 +96,9 @@ class Dashboard(QWidget):
             elif isinstance(e, ev.Progress):
                 self.progress.update_progress(e)
             elif isinstance(e, ev.ImageReady):
+                if e.pixels is None:  # a followed run's older picture: read from its file when scrubbed to
+                    self.preview.add_frame(f"{e.node_id}: {e.name}", e.step, None, e.path)
+                    continue
                 self.preview.add_event(e)
                 latest_image[e.node_id] = e
             elif isinstance(e, ev.TextReady):
@@ -135,14 +140,20 @@ class Dashboard(QWidget):
             self.tabs.setCurrentWidget(self.confusion)  # the classifier's verdict, when its evaluation ends
 
     # -- a finished run, from its folder -------------------------------------------------------------
-    def load_run(self, run_dir: str | Path) -> dict:
-        """Show a run folder's curves, images, texts, confusion matrix, mistakes and log; returns its run.json."""
+    def load_run(self, run_dir: str | Path, follow: bool = True) -> dict:
+        """Show a run folder's curves, images, texts, confusion matrix, mistakes and log; returns its run.json.
+
+        A run still *running* is followed as it goes (``follow``); without, it is shown as it is now.
+        """
         from engine.store import read_metrics, read_run
 
         run_dir = Path(run_dir)
         info = read_run(run_dir)
         self.reset()
         self.run_dir = run_dir
+        if follow and info.get("status") == RunStatus.RUNNING:  # another process is writing it (or it crashed)
+            self.follow(run_dir, str(info.get("run_id") or run_dir.name))
+            return info
         for row in read_metrics(run_dir):
             self.curves.add_point(
                 ev.MetricPoint(node_id=row["node"], name=row["name"], step=row["step"], epoch=row["epoch"], value=row["value"])
@@ -165,11 +176,9 @@ class Dashboard(QWidget):
         log_path = run_dir / LOG_NAME
         status = info.get("status", "")
         if log_path.exists():
-            lines, offset = read_complete_lines(log_path)
+            lines, _ = read_complete_lines(log_path)
             clock = LogClock(info.get("started"))
             show_lines(self.console, lines[-5000:], clock)
-            if status == RunStatus.RUNNING:  # another process is writing it (or it crashed): follow it
-                self.follower = LogFollower(self.console, run_dir, log_path, offset, clock, self)
         if status in (RunStatus.STOPPED, RunStatus.FAILED):
             self.progress.set_ended(status, "", self.last_step())
             self.progress.bar.setFormat(f"{info.get('run_id', run_dir.name)}: {self.progress.bar.format()}")
@@ -177,6 +186,14 @@ class Dashboard(QWidget):
             self.progress.set_status(f"{info.get('run_id', run_dir.name)}: {status}",
                                      1.0 if status == RunStatus.SUCCEEDED else None)
         return info
+
+    def follow(self, run_dir: Path, name: str) -> RunFollower:
+        """Show a run another process is writing, as it writes it: its folder's news come through :meth:`handle`."""
+        self.progress.set_status(f"{name}: reading its folder…", 0.0)
+        self.follower = RunFollower(run_dir, self)
+        self.follower.batch.connect(self.handle)
+        self.follower.start()
+        return self.follower
 
     def apply_theme(self, c: Colors) -> None:
         self.curves.apply_theme(c)
