@@ -11,7 +11,10 @@ One job per module:
   their identity or their ``state_dict`` keys;
 * :mod:`.launcher` — ``loom run --nproc N``: starting the workers through ``torch.distributed.run``'s
   Python API and naming a rank that died;
-* :mod:`.rank_run` — what a rank other than 0 does differently (a scratch folder that is removed).
+* :mod:`.rank_run` — one rank's run: rank 0 writes the run folder, the others work in a scratch
+  folder that is removed;
+* :mod:`.fingerprint` — a hash of each rank's final weights (``LOOM_DIST_FINGERPRINTS``), proof that
+  the ranks end bit-identical.
 
 Importing this package is cheap: ``torch.distributed`` is imported only when a process group is
 started or a launch begins (the CLI's ``--help`` and the app's start-up never pay for it).

@@ -92,7 +92,8 @@ class TrainingLoop:
         self.shard = Shard(self.world.rank, self.world.size) if self.world else None
         self._sync = None
         self._ddp = None
-        self._budget_out = False  # agreed by every rank: the time budget is spent
+        self._budget_out = False  # agreed by every rank at the last step: the time budget is spent
+        self._stop_agreed = False  # agreed by every rank at the last step: some rank asked to stop
         if self.world is not None:
             from engine.distributed.sync import RankSync
 
@@ -141,7 +142,7 @@ class TrainingLoop:
         algo.on_start(resumed=restored is not None)
         if already_finished:
             return algo.result(Outcome("already_finished", self.position, self.clock.elapsed()))
-        self._join(restored)
+        self._join()
         where = f"{self.device}, {self.world.describe()}" if self.world else self.device
         self.log(f"{algo.describe()}, {cfg.epochs} epochs x {algo.steps_per_epoch()} steps, {where}, "
                 f"{self.precision.describe()}" + (f", time budget {cfg.time_budget:g} min" if cfg.time_budget else ""))
@@ -162,7 +163,7 @@ class TrainingLoop:
         return algo.result(outcome)
 
     # -- distributed (torchrun): join the other ranks, leave them ------------------------------
-    def _join(self, restored: dict[str, Any] | None) -> None:
+    def _join(self) -> None:
         """Route the modules' training forwards through DDP (its start copies rank 0's weights to every
         rank) and give each rank other than 0 its own random stream (its own dropout and noise)."""
         if self._sync is None or self.world is None:
@@ -261,8 +262,6 @@ class TrainingLoop:
         else:
             self.ctx.check()
 
-    _stop_agreed = False  # distributed: some rank asked to stop at the last step
-
     def _report(self, values: Any) -> None:
         cfg, pos = self.config, self.position
         due = pos.step % cfg.log_every == 0 or pos.step == self.total_steps
@@ -300,10 +299,10 @@ class TrainingLoop:
         if left is not None:
             fraction = max(fraction, 1.0 - left / clock.budget_s)
             eta = left if eta is None else min(eta, left)
+        per_step = self.algorithm.samples_per_step() * (self.world.size if self.world else 1)  # all ranks' samples
         self.ctx.progress(fraction, step=pos.step, total_steps=self.total_steps,
                           epoch=min(pos.epoch, self.config.epochs), total_epochs=self.config.epochs,
-                          samples_per_s=rate * self.algorithm.samples_per_step() * (self.world.size if self.world else 1),
-                          eta_s=eta)
+                          samples_per_s=rate * per_step, eta_s=eta)
 
     # -- checkpoints -----------------------------------------------------------------------
     def _epoch_checkpoint_due(self) -> bool:
