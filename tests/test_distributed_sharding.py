@@ -91,3 +91,27 @@ def test_a_single_process_shard_changes_nothing():
 def test_an_impossible_rank_is_refused():
     with pytest.raises(ValueError, match="rank 2 of a world of 2"):
         Shard(2, 2)
+
+
+def test_a_streamed_dataset_decodes_only_this_ranks_share(monkeypatch):
+    from engine.data.streaming import StreamingImageDataset, placeholder
+
+    n = 20
+    data = StreamingImageDataset(x=placeholder(1, 4), labels=torch.zeros(n, dtype=torch.long), classes=["a"],
+                                 splits={"train": torch.arange(n)}, files=[f"img{i}.png" for i in range(n)],
+                                 decode={"size": 4, "fit": "stretch", "channels": 1})
+    asked: dict[int, list[list[int]]] = {}
+
+    def loader(self, batch_lists, device):  # noqa: ANN001 - stands in for the DataLoader that decodes files
+        asked[len(asked)] = batch_lists
+        return [(torch.zeros(len(b), 1, 4, 4, dtype=torch.uint8), torch.zeros(len(b), dtype=torch.long))
+                for b in batch_lists]
+
+    monkeypatch.setattr(StreamingImageDataset, "_loader", loader)
+    for rank in range(2):
+        list(data.batches("train", 4, shuffle=True, seed=1, epoch=1, shard=Shard(rank, 2)))
+    decoded = [i for lists in asked.values() for batch in lists for i in batch]
+    assert sorted(decoded) == list(range(n)), "each file is decoded by one rank only"
+    in_memory = dataset(n)
+    assert asked[0] == [b.tolist() for b in in_memory.batch_indices("train", 4, shuffle=True, seed=1, epoch=1,
+                                                                   shard=Shard(0, 2))], "the same shards as in memory"
