@@ -15,6 +15,7 @@ import torch
 
 from engine.distributed.fingerprint import ENV as FINGERPRINTS
 from engine.distributed.fingerprint import state_hash
+from engine.run_index import RunIndex
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "resources" / "examples"
@@ -57,6 +58,8 @@ def test_two_processes_train_the_cnn_example_to_bit_identical_weights_and_only_r
     left = [p.name for p in (tmp_path / "tmp").iterdir() if p.name.startswith("loom-")]
     assert left == [], "rank 1's scratch folder and the launcher's logs are removed"
     assert done.stderr.count("succeeded:") == 1, "rank 0 speaks for the run; rank 1 says nothing"
+    listed = [Path(row["run_dir"]).resolve() for row in RunIndex().list()]
+    assert listed == [out.resolve()], "one index entry, rank 0's"
 
 
 @pytest.mark.parametrize(("example", "sets"), [
