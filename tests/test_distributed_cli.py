@@ -105,12 +105,14 @@ def rank_pid(launcher: int, rank: int) -> int | None:
     return None
 
 
-@pytest.mark.skipif(not Path("/proc").is_dir(), reason="finds the rank's process through /proc")
-def test_a_killed_rank_ends_the_run_naming_it_and_one_process_resumes_it(tmp_path):
-    out = tmp_path / "run"
-    gan = str(EXAMPLES / "gan_mlp_digits.json")
-    long_run = ["--set", "train.epochs=1000", "--set", "train.checkpoint_every=10", "--set", "train.sample_every=1000"]
-    proc = subprocess.Popen([sys.executable, "-m", "engine.cli", "run", gan, *long_run, "--nproc", "2", "--out",
+GAN = str(EXAMPLES / "gan_mlp_digits.json")
+LONG_GAN = ["--set", "train.epochs=1000", "--set", "train.checkpoint_every=10", "--set", "train.sample_every=1000"]
+
+
+def kill_rank_mid_run(tmp_path: Path, out: Path, rank: int) -> tuple[int, int, str]:
+    """Start the long GAN on 2 processes, SIGKILL ``rank`` once the first checkpoint is written;
+    returns (its pid, the launcher's exit code, the launcher's stderr)."""
+    proc = subprocess.Popen([sys.executable, "-m", "engine.cli", "run", GAN, *LONG_GAN, "--nproc", "2", "--out",
                              str(out), "-q"], cwd=ROOT, env=env_for(tmp_path), text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
@@ -118,23 +120,31 @@ def test_a_killed_rank_ends_the_run_naming_it_and_one_process_resumes_it(tmp_pat
         deadline = time.monotonic() + HANG_S
         while not checkpoint.exists() and proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.1)  # the first checkpoint (step 10): both ranks are training, 1000 epochs to go
-        victim = rank_pid(proc.pid, 1)
-        assert victim is not None and proc.poll() is None, "rank 1 is running"
+        victim = rank_pid(proc.pid, rank)
+        assert victim is not None and proc.poll() is None, f"rank {rank} is running"
         killed = time.monotonic()
         os.kill(victim, signal.SIGKILL)
         _, stderr = proc.communicate(timeout=HANG_S)
-        print(f"\nexit {time.monotonic() - killed:.2f} s after SIGKILL of rank 1")  # measured, never asserted
+        print(f"\nexit {time.monotonic() - killed:.2f} s after SIGKILL of rank {rank}")  # measured, never asserted
     finally:
         if proc.poll() is None:
             proc.kill()
-    assert proc.returncode == 1
+    return victim, proc.returncode, stderr
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="finds the rank's process through /proc")
+def test_a_killed_rank_ends_the_run_naming_it_and_one_process_resumes_it(tmp_path):
+    out = tmp_path / "run"
+    victim, code, stderr = kill_rank_mid_run(tmp_path, out, rank=1)
+    assert code == 1
     assert f"rank 1 (pid {victim}) died: killed by SIGKILL" in stderr
     assert "Traceback" not in stderr
     assert json.loads((out / "run.json").read_text())["status"] == "failed"
+    checkpoint = out / "train" / "checkpoints" / "last.pt"
     position = torch.load(checkpoint, weights_only=True)["position"]
 
     epochs = position["epoch"] + 1  # finish the checkpoint's epoch and one more, on one process
-    resumed = loom(tmp_path, "run", gan, *long_run, "--set", f"train.epochs={epochs}", "--nproc", "1",
+    resumed = loom(tmp_path, "run", GAN, *LONG_GAN, "--set", f"train.epochs={epochs}", "--nproc", "1",
                    "--resume", str(out), "-q")
     assert resumed.returncode == 0, resumed.stderr
     info = json.loads((out / "run.json").read_text())
@@ -147,11 +157,24 @@ def test_a_killed_rank_ends_the_run_naming_it_and_one_process_resumes_it(tmp_pat
     assert final["position"]["epoch"] == epochs + 1 and final["world_size"] == 1
 
 
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="finds the rank's process through /proc")
+def test_when_rank0_dies_the_launcher_ends_its_record(tmp_path):
+    out = tmp_path / "run"
+    victim, code, stderr = kill_rank_mid_run(tmp_path, out, rank=0)
+    assert code == 1
+    said = f"rank 0 (pid {victim}) died: killed by SIGKILL"
+    assert said in stderr and "Traceback" not in stderr
+    info = json.loads((out / "run.json").read_text())
+    assert info["status"] == "failed" and info["message"].startswith(said), "not left 'running' for ever"
+    assert said in (out / "log.txt").read_text()
+    assert [row["status"] for row in RunIndex().list()] == ["failed"]
+    assert torch.load(out / "train" / "checkpoints" / "last.pt", weights_only=True)["position"]["step"] >= 10
+
+
 def test_ctrl_c_stops_every_rank_together_and_rank0_keeps_a_checkpoint(tmp_path):
     out = tmp_path / "run"
-    gan = str(EXAMPLES / "gan_mlp_digits.json")
-    proc = subprocess.Popen([sys.executable, "-m", "engine.cli", "run", gan, "--set", "train.epochs=1000", "--set",
-                             "train.checkpoint_every=10", "--nproc", "2", "--out", str(out), "-q"],
+    proc = subprocess.Popen([sys.executable, "-m", "engine.cli", "run", GAN, *LONG_GAN, "--nproc", "2", "--out",
+                             str(out), "-q"],
                             cwd=ROOT, env=env_for(tmp_path), text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             start_new_session=True)
     try:

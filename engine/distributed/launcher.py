@@ -32,6 +32,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+from engine.distributed.record import announced, close_dead_run
 from engine.distributed.world import EXIT_PEER_LOST
 from engine.errors import UserInputError
 
@@ -161,6 +162,10 @@ def launch(args: argparse.Namespace) -> int:
         code, message = judge(exc.failures, logs)
         if message:
             print(f"loom: {message}", file=sys.stderr)
+        run_dir = announced(logs)
+        rank0 = exc.failures.get(0)
+        if run_dir is not None and rank0 is not None and int(rank0.exitcode) < 0:  # rank 0 could not end its record
+            close_dead_run(run_dir, message or f"rank 0 died: killed by {signal_name(int(rank0.exitcode))}")
         return code
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED

@@ -24,6 +24,7 @@ import tempfile
 from pathlib import Path
 
 from engine.distributed import world as world_mod
+from engine.distributed.record import announce
 from engine.distributed.sync import RankLost, RankSync
 from engine.distributed.world import World
 from engine.errors import UserInputError
@@ -111,6 +112,7 @@ def _run_joined(args: argparse.Namespace, joined: World, wf, scratch: list[Path]
             started = Engine(index=RunIndex(), disk_cache=not args.no_cache).start(
                 wf, out_dir=args.out, device=joined.device, on_event=printer, resume_from=args.resume,
                 force=args.force, tags=joined.record())
+            announce(started.run_dir)
     except UserInputError as exc:
         refusal = exc
     if _any_refused(sync, refusal is not None):  # rank 0 refused (a used folder...): nobody trains
