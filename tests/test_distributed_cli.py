@@ -105,6 +105,21 @@ def rank_pid(launcher: int, rank: int) -> int | None:
     return None
 
 
+@pytest.mark.parametrize(("flow", "sets", "logged"), [
+    (CNN, ["train.epochs=200", "train.patience=1", "train.monitor=val_loss", "train.lr=0.5", "export.onnx=false"],
+     "early stopping at epoch"),
+    (str(EXAMPLES / "gan_mlp_digits.json"), ["train.epochs=100000", "train.time_budget=0.02"],
+     "time budget of 0.02 min reached"),
+])
+def test_early_stopping_and_the_time_budget_end_every_rank_at_the_same_step(tmp_path, flow, sets, logged):
+    out = tmp_path / "run"
+    done = loom(tmp_path, "run", flow, *[a for s in sets for a in ("--set", s)], "--nproc", "2", "--out", str(out),
+                "-q")
+    assert done.returncode == 0, done.stderr
+    assert logged in (out / "log.txt").read_text()
+    assert json.loads((out / "run.json").read_text())["status"] == "succeeded"
+
+
 GAN = str(EXAMPLES / "gan_mlp_digits.json")
 LONG_GAN = ["--set", "train.epochs=1000", "--set", "train.checkpoint_every=10", "--set", "train.sample_every=1000"]
 
