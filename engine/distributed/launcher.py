@@ -126,11 +126,14 @@ def launch(args: argparse.Namespace) -> int:
     """Start the workers through torch.distributed.run and wait; the exit code for the whole run."""
     from engine.cli.validate import load_checked
     from engine.distributed.rank_run import quiet_torch_logging
-    from engine.distributed.world import rank_device
+    from engine.distributed.world import cpu_fallback, rank_device
 
     plan = plan_from(args)
     load_checked(args.workflow, args.overrides)  # a bad workflow is told once, here, not by every rank
     rank_device(args.device, 0, plan.nproc)  # e.g. more CUDA ranks than GPUs: refused before anything starts
+    fallback = cpu_fallback(args.device, plan.nproc)
+    if fallback:
+        print(f"loom: warning: {fallback}", file=sys.stderr)
     check_rendezvous(plan)
     quiet_torch_logging()
 

@@ -73,7 +73,10 @@ def from_env(environ: Mapping[str, str] | None = None) -> World | None:
 
 
 def rank_device(preference: str, local_rank: int, local_size: int) -> tuple[str, str]:
-    """``(device, backend)`` for one rank; UserInputError when the machine cannot give every rank one."""
+    """``(device, backend)`` for one rank; UserInputError when the machine cannot give every rank one.
+
+    ``auto`` trains on the GPUs when every process of this machine gets one, else on the CPUs
+    (:func:`cpu_fallback` says why, for the log)."""
     import torch
 
     cuda = torch.cuda.is_available()
@@ -92,6 +95,17 @@ def rank_device(preference: str, local_rank: int, local_size: int) -> tuple[str,
     if preference == "auto" and cuda and local_size <= count:
         return f"cuda:{local_rank}", "nccl"
     return "cpu", "gloo"
+
+
+def cpu_fallback(preference: str, local_size: int) -> str:
+    """Why ``auto`` trains on the CPUs although there are GPUs ('' when it does not)."""
+    import torch
+
+    count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    if preference != "auto" or count == 0 or local_size <= count:
+        return ""
+    return (f"{local_size} processes but {count} CUDA GPU{'s' if count != 1 else ''}: training on the CPUs (gloo) — "
+            f"use --nproc {count} to train on the GPUs, one process each")
 
 
 def start(world: World, preference: str = "auto", timeout_s: float | None = None) -> World:
