@@ -127,3 +127,21 @@ def test_bad_launch_flags_are_refused_with_the_flag_named(given, said):
 def test_workers_get_the_run_arguments_without_the_launch_flags():
     argv = worker_argv(args(nproc=2, out="runs/x", overrides=["train.epochs=2"], resume=None, quiet=True))
     assert argv == ["run", "flow.json", "--device", "auto", "--out", "runs/x", "--set", "train.epochs=2", "--quiet"]
+
+
+def test_each_rank_gets_its_own_gpu_or_the_run_is_refused_or_falls_back_to_cpus_saying_why(monkeypatch):
+    import torch
+
+    from engine.distributed.world import cpu_fallback, rank_device
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    assert rank_device("auto", 1, 2) == ("cuda:1", "nccl") == rank_device("cuda", 1, 2)
+    assert rank_device("auto", 2, 4) == ("cpu", "gloo")
+    assert "4 processes but 2 CUDA GPUs" in cpu_fallback("auto", 4) and cpu_fallback("auto", 2) == ""
+    with pytest.raises(UserInputError, match="--nproc 4 --device cuda: this computer has 2 CUDA GPUs"):
+        rank_device("cuda", 0, 4)
+    assert rank_device("cpu", 0, 4) == ("cpu", "gloo")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(UserInputError, match="no CUDA GPU"):
+        rank_device("cuda", 0, 1)
