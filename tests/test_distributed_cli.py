@@ -63,7 +63,7 @@ def test_two_processes_train_the_cnn_example_to_bit_identical_weights_and_only_r
 
 
 @pytest.mark.parametrize(("example", "sets"), [
-    ("gan_mlp_digits.json", ["train.epochs=1", "train.batch_size=128", "train.sample_every=5"]),
+    ("gan_mlp_digits.json", ["train.epochs=1", "train.batch_size=128", "train.sample_every=5", "train.d_steps=2"]),
     ("lm_python_docs.json", ["model.embed=16", "model.width=32", "model.layers=1", "model.block_size=32",
                              "train.epochs=1", "train.time_budget=0", "train.batch_size=64", "train.sample_every=20",
                              "generate.max_tokens=20"]),

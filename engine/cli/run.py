@@ -137,8 +137,8 @@ def run(args: argparse.Namespace) -> int:
     return run_here(args)
 
 
-def run_here(args: argparse.Namespace, *, device: str | None = None, tags: dict | None = None) -> int:
-    """Run the workflow in this process (a plain run, or rank 0 of a distributed one) and wait for it."""
+def run_here(args: argparse.Namespace) -> int:
+    """Run the workflow in this process and wait for it."""
     from engine.cli.validate import load_checked
     from engine.run_index import RunIndex
     from engine.runner import Engine
@@ -146,8 +146,8 @@ def run_here(args: argparse.Namespace, *, device: str | None = None, tags: dict 
     wf = load_checked(args.workflow, args.overrides)
     printer = ProgressPrinter(sys.stderr, args.quiet)
     engine = Engine(index=RunIndex(), disk_cache=not args.no_cache)
-    handle = engine.start(wf, out_dir=args.out, device=device or args.device, on_event=printer,
-                          resume_from=args.resume, force=args.force, tags=tags)
+    handle = engine.start(wf, out_dir=args.out, device=args.device, on_event=printer, resume_from=args.resume,
+                          force=args.force)
     return wait_for(args, handle, printer)
 
 

@@ -114,8 +114,9 @@ class GanTraining(GeneratorTraining):
         g, d, precision = self.g, self.d, self.loop.precision
         z = torch.randn(real.shape[0], self.spec.latent_dim, device=real.device)
         g_step = self.d_count + 1 >= self.cfg.d_steps  # G learns from this fake: only then does it need a graph
-        with precision.autocast(), torch.set_grad_enabled(g_step):  # (and DDP a backward for each forward)
-            fake = g(z)
+        with precision.autocast():
+            with torch.set_grad_enabled(g_step):  # (and under DDP, every graph G makes gets its backward)
+                fake = g(z)
             real_logits = d(real)
             fake_logits = d(fake.detach())
             loss_d = discriminator_loss(real_logits, fake_logits, self.cfg.label_smoothing)
