@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -253,3 +254,31 @@ def test_the_command_line_help_does_not_import_torch(tmp_path):
     code = "import sys; from engine.cli import build_parser; build_parser(); print('torch' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.stdout.strip() == "False"
+
+
+def test_plain_torchrun_starts_the_same_distributed_run(tmp_path):
+    out = tmp_path / "run"
+    done = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
+                           "-m", "engine.cli", "run", CNN, *TINY_CNN, "--out", str(out), "-q"],
+                          cwd=ROOT, env=env_for(tmp_path), capture_output=True, text=True, timeout=HANG_S)
+    assert done.returncode == 0, done.stderr
+    info = json.loads((out / "run.json").read_text())
+    assert (info["status"], info["world_size"], info["backend"]) == ("succeeded", 2, "gloo")
+
+
+def test_two_machines_meet_at_the_rendezvous_endpoint(tmp_path):
+    """Two `loom run --nnodes 2` commands on this computer stand in for two machines."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    out = tmp_path / "run"
+    machines = [subprocess.Popen([sys.executable, "-m", "engine.cli", "run", CNN, *TINY_CNN, "--out", str(out), "-q",
+                                  "--nproc", "1", "--nnodes", "2", "--node-rank", str(rank),
+                                  "--rdzv-endpoint", f"127.0.0.1:{port}"],
+                                 cwd=ROOT, env=env_for(tmp_path), text=True, stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE) for rank in (0, 1)]
+    ended = [m.communicate(timeout=HANG_S) for m in machines]
+    assert [m.returncode for m in machines] == [0, 0], [err for _, err in ended]
+    info = json.loads((out / "run.json").read_text())
+    assert (info["status"], info["world_size"], info["rank_devices"]) == ("succeeded", 2, ["cpu", "cpu"])
+    assert ended[1][1].strip() == "", "machine 1 (rank 1) leaves the talking to machine 0"
