@@ -155,7 +155,8 @@ def wait_for(args: argparse.Namespace, handle, printer: ProgressPrinter | None) 
     """Wait for the run (Ctrl-C and SIGTERM stop it, keeping a checkpoint); the exit code of its result."""
     from engine.cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_INVALID, EXIT_OK
 
-    args.handle, args.log_file = handle, handle.run_dir / "log.txt"  # for the CLI's last line of defence
+    args.handle = handle  # for the CLI's last line of defence; a rank > 0's scratch log.txt is removed at its end,
+    args.log_file = handle.run_dir / "log.txt" if printer is not None else None  # so its crash goes to LOOM_HOME
     if handle.moved_aside is not None:
         print(f"loom: moved the earlier {args.out} aside to {handle.moved_aside}", file=sys.stderr)
     for change in handle.changes:

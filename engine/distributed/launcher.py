@@ -163,9 +163,11 @@ def launch(args: argparse.Namespace) -> int:
         return EXIT_OK
     except ChildFailedError as exc:
         code, message = judge(exc.failures, logs)
+        run_dir = announced(logs)
+        if run_dir is not None:
+            message = message.replace("--resume RUN_DIR", f"--resume {run_dir}")
         if message:
             print(f"loom: {message}", file=sys.stderr)
-        run_dir = announced(logs)
         rank0 = exc.failures.get(0)
         if run_dir is not None and rank0 is not None and int(rank0.exitcode) < 0:  # rank 0 could not end its record
             close_dead_run(run_dir, message or f"rank 0 died: killed by {signal_name(int(rank0.exitcode))}")
