@@ -187,7 +187,9 @@ def test_when_rank0_dies_the_launcher_ends_its_record(tmp_path):
     assert torch.load(out / "train" / "checkpoints" / "last.pt", weights_only=True)["position"]["step"] >= 10
 
 
-def test_ctrl_c_stops_every_rank_together_and_rank0_keeps_a_checkpoint(tmp_path):
+@pytest.mark.parametrize("how", ["ctrl-c", "sigterm-to-launcher"])
+def test_a_stop_ends_every_rank_together_and_rank0_keeps_a_checkpoint(tmp_path, how):
+    """Ctrl-C in a terminal signals the launcher and every rank; the app or a scheduler ends the launcher alone."""
     out = tmp_path / "run"
     proc = subprocess.Popen([sys.executable, "-m", "engine.cli", "run", GAN, *LONG_GAN, "--nproc", "2", "--out",
                              str(out), "-q"],
@@ -199,7 +201,10 @@ def test_ctrl_c_stops_every_rank_together_and_rank0_keeps_a_checkpoint(tmp_path)
         while not checkpoint.exists() and proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.1)
         assert proc.poll() is None
-        os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does: the launcher and every rank get it
+        if how == "ctrl-c":
+            os.killpg(proc.pid, signal.SIGINT)  # the launcher and every rank get it
+        else:
+            os.kill(proc.pid, signal.SIGTERM)
         _, stderr = proc.communicate(timeout=HANG_S)
     finally:
         if proc.poll() is None:

@@ -52,6 +52,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=run)
 
 
+SIGTERM_GRACE_S = 5.0  # a distributed rank's wait between SIGTERM and a stop of its own
+
+
 class ProgressPrinter:
     """Turns events into node lines and one live progress line on a terminal."""
 
@@ -170,8 +173,13 @@ def wait_for(args: argparse.Namespace, handle, printer: ProgressPrinter | None) 
             print("\nloom: stopping — saving a checkpoint (Ctrl-C again is ignored)", file=sys.stderr)
             handle.stop()
 
-    def on_sigterm(signum, frame):  # noqa: ANN001 - the launcher ends a distributed run: stop, keep the record
-        handle.stop("stopped: the launcher ended this process")
+    def on_sigterm(signum, frame):  # noqa: ANN001
+        """A distributed rank: the launcher sends SIGTERM when another rank died, and this rank's next
+        collective fails at once (the run is recorded as failed); only a rank still running after a
+        grace period stops, keeping a checkpoint (a SIGTERM sent to this process alone)."""
+        timer = threading.Timer(SIGTERM_GRACE_S, handle.stop, kwargs={"reason": "stopped: this process was ended"})
+        timer.daemon = True
+        timer.start()
 
     previous = signal.signal(signal.SIGINT, on_sigint)
     previous_term = signal.signal(signal.SIGTERM, on_sigterm) if getattr(args, "stop_on_sigterm", False) else None

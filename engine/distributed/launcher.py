@@ -152,12 +152,22 @@ def launch(args: argparse.Namespace) -> int:
         {"rank": plan.node_rank, "timeout": int(plan.timeout_s)},
         max_restarts=0, monitor_interval=0.1, start_method="spawn",
         logs_specs=DefaultLogsSpecs(log_dir=str(logs), redirects=quiet_ranks),
+        signals_to_handle="SIGINT,SIGHUP,SIGQUIT",  # SIGTERM: see on_sigterm
     )
     env_before = dict(os.environ)
     os.environ["LOOM_SCRATCH_ROOT"] = str(logs)  # ranks > 0 work in here; removed below, whatever became of them
     if not os.environ.get("OMP_NUM_THREADS"):  # each CPU rank its share of the cores
         os.environ["OMP_NUM_THREADS"] = str(max(1, (os.cpu_count() or 1) // plan.nproc))
     os.environ.setdefault("TORCH_CPP_LOG_LEVEL", "ERROR")
+
+    def on_sigterm(signum, frame):  # noqa: ANN001
+        """Ending the launcher (the app's Stop, a scheduler) is a stop like Ctrl-C: every rank saves and ends.
+
+        The workers then get SIGINT from the launcher; SIGTERM reaches them only when a rank died (the
+        launcher ending the survivors), which they answer by failing, not by a stop (engine.cli.run)."""
+        signal.raise_signal(signal.SIGINT)
+
+    previous_term = signal.signal(signal.SIGTERM, on_sigterm)
     try:
         elastic_launch(config, entrypoint=sys.executable)("-m", "engine.cli", *worker_argv(args))
         return EXIT_OK
@@ -183,6 +193,7 @@ def launch(args: argparse.Namespace) -> int:
               "--rdzv-endpoint and that every machine started the same command", file=sys.stderr)
         return EXIT_INVALID
     finally:
+        signal.signal(signal.SIGTERM, previous_term)
         os.environ.clear()
         os.environ.update(env_before)
         shutil.rmtree(logs, ignore_errors=True)
