@@ -16,6 +16,7 @@ offered: ranks paused one by one would time out waiting for each other.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import signal
@@ -25,6 +26,7 @@ import tempfile
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from engine import events as ev
 from engine.names import RunStatus
@@ -45,6 +47,8 @@ def launcher_command(workflow_file: Path, run_dir: Path, nproc: int, device: str
 
 class ExternalRun:
     """Started by :meth:`start`; events go to ``on_event`` from this handle's own follower thread."""
+
+    can_pause = False  # see the module's docstring
 
     def __init__(self, run_dir: Path, on_event: Callable[[ev.Event], None] | None = None,
                  poll_s: float = POLL_S) -> None:
@@ -154,7 +158,8 @@ class ExternalRun:
             message = str((self.follower.info or {}).get("message") or "")
             if status == RunStatus.SUCCEEDED and code != 0:  # rank 0 finished, another rank did not
                 return RunResult(self.run_id, self.run_dir, RunStatus.FAILED, said or f"the launcher exited {code}")
-            return RunResult(self.run_id, self.run_dir, RunStatus(status), message or said, input_error=code == 2)
+            fallback = said if status != RunStatus.SUCCEEDED else ""
+            return RunResult(self.run_id, self.run_dir, RunStatus(status), message or fallback, input_error=code == 2)
         if code in (130, -signal.SIGINT) or self._stop_asked.is_set():
             return RunResult(self.run_id, self.run_dir, RunStatus.STOPPED, said or "stopped by the user")
         return RunResult(self.run_id, self.run_dir, RunStatus.FAILED,
@@ -190,6 +195,29 @@ class ExternalRun:
 
     def _say(self, message: str, level: str = "info") -> None:
         self._emit(ev.LogLine(level=level, message=message))
+
+
+def start_on_processes(engine: Any, workflow: Any, resolved: dict[str, Any], processes: int, *, out_dir: str | Path | None = None,
+                       device: str = "auto", on_event: Callable[[ev.Event], None] | None = None,
+                       resume_from: str | Path | None = None, runs_root: str | Path = "runs",
+                       force: bool = False) -> ExternalRun:
+    """``Engine.start`` for several processes: the folder is claimed (or checked for resuming) here, then
+    released to rank 0, which locks and writes it; the workflow was validated by the caller."""
+    from engine.resume_check import check_resume
+
+    if resume_from is not None:
+        resume = check_resume(resume_from, resolved)
+        if resume.lock is not None:
+            resume.lock.release()  # rank 0 takes it
+        run_dir = resume.run_dir
+    else:
+        run_dir, _moved, lock, _created = engine.claim_new(out_dir, runs_root, workflow.name, force)
+        lock.release()
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(Path(__file__).resolve().parents[1]),
+                                                      env.get("PYTHONPATH", "")]))
+    return ExternalRun(run_dir, on_event).start(json.dumps(workflow.to_json()), processes, device,
+                                                resume=resume_from is not None, env=env)
 
 
 def _identity(path: Path) -> tuple[int, int, int] | None:

@@ -68,7 +68,9 @@ class RunsMixin:
     def _start(self, workflow, **kwargs):  # noqa: ANN001, ANN202 - Workflow -> RunHandle | None
         """Start through the controller; a refusal is listed in the log (or, for a folder, said in a dialog)."""
         from engine.runner import RunRefused, WorkflowInvalid
+        from gui.run_settings import saved_processes
 
+        kwargs.setdefault("processes", saved_processes(self.settings))  # Run Settings: processes on this computer
         try:
             return self.runs.start(workflow, **kwargs)
         except WorkflowInvalid as exc:
@@ -211,7 +213,8 @@ class RunsMixin:
         active = state != RunPhase.IDLE
         self.act.run.setEnabled(not active)
         self.act.continue_run.setEnabled(not active)
-        self.act.pause.setEnabled(state in (RunPhase.RUNNING, RunPhase.PAUSED))
+        can_pause = getattr(self.runs.handle, "can_pause", True)  # not a run on several processes
+        self.act.pause.setEnabled(state in (RunPhase.RUNNING, RunPhase.PAUSED) and can_pause)
         self.act.pause.setChecked(state == RunPhase.PAUSED)
         self.act.pause.setText("&Resume" if state == RunPhase.PAUSED else "&Pause")
         self.act.stop.setEnabled(state in (RunPhase.RUNNING, RunPhase.PAUSED))
