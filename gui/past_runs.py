@@ -188,6 +188,8 @@ class PastRuns(QObject):
         menu.addSeparator()
         add("Compare", lambda: self.compare(run_dirs), len(run_dirs) >= 2)
         add("Reuse", lambda: self.reuse(run_dir), one)
+        add("Add to Queue", lambda: w.queue.add_run(run_dir), one,
+            "Line up this run's workflow, as it ran, to run again when the queue reaches it")
         add("Move to trash", lambda: self.trash(run_dirs), bool(run_dirs) and not active)
         menu.setToolTipsVisible(True)
         return menu
