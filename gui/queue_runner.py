@@ -293,11 +293,6 @@ class QueueController(QObject):
         self.cancelling = False
         tasks.launch(self._record_end(entry, state, message, hold), owner=self)
 
-
-def _settings(workflow: Any) -> list[tuple[str, str, dict]]:
-    """What a workflow runs (node ids, types, params; not where the boxes are drawn)."""
-    return sorted((n.id, n.type, n.params) for n in workflow.nodes)
-
     async def _record_end(self, entry: QueueEntry, state: QueueState, message: str, hold: bool) -> None:
         await tasks.run_blocking(self.queue.finish, entry.id, state, message)
         if hold:
@@ -307,3 +302,8 @@ def _settings(workflow: Any) -> list[tuple[str, str, dict]]:
                 "press Start queue in the Queue panel to go on", 10000)
         await self._read()
         self.poll()  # the next entry, unless the window is busy or closing
+
+
+def _settings(workflow: Any) -> list[tuple[str, str, dict]]:
+    """What a workflow runs (node ids, types, params; not where the boxes are drawn)."""
+    return sorted((n.id, n.type, n.params) for n in workflow.nodes)
