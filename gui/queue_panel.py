@@ -5,8 +5,10 @@ Only a view, like the Runs panel: it shows the entries it is given
 signals; :class:`gui.queue_runner.QueueController` reads and writes the queue
 in the background and starts the entries.  Drag an entry (or use Up/Down) to
 change the order; Pause holds one entry back and Continue lets it go again;
-Cancel drops a waiting entry or stops the running one; Open shows an entry's
-run; *Hold queue* stops anything new from starting (a running entry runs on).
+Retry lines up a failed or cancelled one again (resuming its run folder when it
+has one); Cancel drops a waiting entry or stops the running one; Open shows an
+entry's run; *Hold queue* stops anything new from starting (a running entry
+runs on).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from PySide6.QtGui import QBrush, QColor, QDropEvent, QFont
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QPushButton,
     QSizePolicy,
@@ -49,6 +52,10 @@ class QueueList(QTreeWidget):
         self.setDragDropMode(QAbstractItemView.InternalMove)
         self.setDefaultDropAction(Qt.MoveAction)
         self.invisibleRootItem().setFlags(self.invisibleRootItem().flags() | Qt.ItemIsDropEnabled)
+        header = self.header()
+        header.setStretchLastSection(False)
+        for col in range(len(COLUMNS)):
+            header.setSectionResizeMode(col, QHeaderView.Stretch if col == 1 else QHeaderView.ResizeToContents)
 
     def ids(self) -> list[int]:
         return [self.topLevelItem(i).data(0, ID_ROLE) for i in range(self.topLevelItemCount())]
@@ -86,6 +93,10 @@ class QueuePanel(QWidget):
         self.list.setContextMenuPolicy(Qt.NoContextMenu)
         self.summary = QLabel("Nothing queued: Run > Add to Queue lines up the current workflow.")
         self.summary.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)
+        self.detail = QLabel("")  # the selected entry: what happened to it, where its run is
+        self.detail.setWordWrap(True)
+        self.detail.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.detail.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)
         self.up_button = self._button("Up", "Run this entry earlier", lambda: self._move(-1))
         self.down_button = self._button("Down", "Run this entry later", lambda: self._move(+1))
         self.pause_button = self._button("Pause", "Hold this entry back (it keeps its place); Continue lets it run",
@@ -108,6 +119,7 @@ class QueuePanel(QWidget):
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.summary)
         layout.addWidget(self.list, 1)
+        layout.addWidget(self.detail)
         layout.addLayout(row1)
         layout.addLayout(row2)
         self._update_buttons()
@@ -148,8 +160,6 @@ class QueuePanel(QWidget):
             if e.id == chosen:
                 item.setSelected(True)
                 self.list.setCurrentItem(item)
-        for col in (0, 2, 3):
-            self.list.resizeColumnToContents(col)
         self.hold_button.setText("Start queue" if held else "Hold queue")
         self.summary.setText(self._summary())
         self.summary.setToolTip(self.summary.text())
@@ -205,7 +215,8 @@ class QueuePanel(QWidget):
     def _pause_or_continue(self) -> None:
         e = self.entry(self.selected())
         if e is not None:
-            (self.continue_requested if e.state == QueueState.PAUSED else self.pause_requested).emit(e.id)
+            waiting = e.state == QueueState.QUEUED
+            (self.pause_requested if waiting else self.continue_requested).emit(e.id)  # Continue, or Retry
 
     def _open(self) -> None:
         e = self.entry(self.selected())
@@ -218,11 +229,24 @@ class QueuePanel(QWidget):
         place = ids.index(e.id) if e is not None and e.id in ids else -1
         self.up_button.setEnabled(place > 0)
         self.down_button.setEnabled(0 <= place < len(ids) - 1)
-        self.pause_button.setText("Continue" if e is not None and e.state == QueueState.PAUSED else "Pause")
-        self.pause_button.setEnabled(e is not None and e.state in (QueueState.QUEUED, QueueState.PAUSED))
+        retry = e is not None and e.state in (QueueState.FAILED, QueueState.CANCELLED)
+        self.pause_button.setText("Retry" if retry else "Continue" if e is not None and e.state == QueueState.PAUSED
+                                  else "Pause")
+        self.pause_button.setEnabled(e is not None and e.state != QueueState.RUNNING and e.state != QueueState.DONE)
         self.cancel_button.setEnabled(e is not None and e.state not in ENDED)
         self.open_button.setEnabled(e is not None and bool(e.run_dir))
         self.remove_button.setEnabled(e is not None and e.state in ENDED)
+        self.detail.setText(self._detail(e))
+        self.detail.setVisible(bool(self.detail.text()))
+
+    @staticmethod
+    def _detail(e: QueueEntry | None) -> str:
+        if e is None:
+            return ""
+        lines = [e.message] if e.message else []
+        if e.run_dir:
+            lines.append(f"Run folder: {e.run_dir}")
+        return "\n".join(lines)
 
     def item_rect_center(self, entry_id: int) -> QPoint:
         """Where an entry's row is, in the list's viewport (tests drag it)."""

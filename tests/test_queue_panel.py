@@ -5,19 +5,23 @@ The queue is held in these tests (nothing starts), so they only read and write t
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 pytest.importorskip("pytestqt")
 
 from PySide6.QtCore import Qt  # noqa: E402
 
-from engine.queue import QueueState, RunQueue  # noqa: E402
+from engine.queue import QueueState, RunQueue, new_owner  # noqa: E402
 from engine.run_index import RunIndex  # noqa: E402
 from engine.runner import Engine  # noqa: E402
 from engine.workflow import Workflow  # noqa: E402
 from gui.testing import HANG_MS, finish  # noqa: E402
 from tests.conftest import screenshots_dir  # noqa: E402
 from tests.test_queue_store import tiny  # noqa: E402
+
+RUNS = Path("/home/analyst/.local/share/loom/runs")  # where the screenshot's runs seem to be (never written)
 
 
 def held_queue(*labels: str, device: str = "cpu") -> RunQueue:
@@ -76,12 +80,57 @@ def test_the_panel_shows_reorders_pauses_and_cancels_entries(window, qtbot):
     qtbot.mouseClick(panel.remove_button, Qt.LeftButton)
     qtbot.waitUntil(lambda: [x for x, _ in shown(window)] == ["first", "third"], timeout=HANG_MS)
 
-    window.queue.add(tiny(), "fourth")  # a few entries in several states, for the README's picture
-    qtbot.waitUntil(lambda: len(shown(window)) == 3, timeout=HANG_MS)
-    panel.select(ids[2])
+
+def test_a_failed_entry_can_be_retried_and_the_panel_says_what_happened(window, qtbot, tmp_path):
+    window.queue.timer.stop()  # this window must not start the entry while the test lets the queue go
+    queue = held_queue("flaky")
+    entry = queue.list()[0]
+    queue.set_paused(False)
+    assert queue.take_next(new_owner()).id == entry.id
+    queue.set_paused(True)
+    queue.started(entry.id, tmp_path)
+    queue.finish(entry.id, QueueState.FAILED, "data: the folder is gone")
+    settle(window, qtbot, window.queue.refresh())
+    panel = window.queue.panel
+    panel.select(entry.id)
+    assert "data: the folder is gone" in panel.detail.text() and str(tmp_path.resolve()) in panel.detail.text()
+    assert panel.pause_button.text() == "Retry" and panel.open_button.isEnabled()
     qtbot.mouseClick(panel.pause_button, Qt.LeftButton)
-    qtbot.waitUntil(lambda: ("third", "paused") in shown(window), timeout=HANG_MS)
-    window.queue_dock.grab().save(str(screenshots_dir() / "queue_panel.png"))
+    qtbot.waitUntil(lambda: shown(window) == [("flaky", "queued (resumes)")], timeout=HANG_MS)
+
+
+def test_screenshot_of_the_queue_panel(qtbot):
+    """A queue overnight, in every state (resources/screenshots/queue_panel.png)."""
+    from gui.queue_panel import QueuePanel
+
+    queue = held_queue("digits · lr 1e-3", "digits · lr 3e-3", "gan shapes · 40 epochs", "text lm · tiny",
+                       "digits cnn · big batch", "digits · dropout 0.3")
+    queue.set_paused(False)
+    done, running, resumes, paused, failed, _waiting = queue.list()
+    owner = new_owner()
+    for e, state, message in ((done, QueueState.DONE, ""), (failed, QueueState.FAILED, "train: ran out of memory — "
+                              "lower the batch size or image size")):
+        queue.move(e.id, 0 if state == QueueState.DONE else 1)
+        queue.take_next(owner, lambda x, e=e: x.id == e.id)
+        queue.started(e.id, RUNS / e.label.split(" ")[0])
+        queue.finish(e.id, state, message)
+    queue.take_next(owner, lambda x: x.id == resumes.id)
+    queue.started(resumes.id, RUNS / "20261203-031502-gan-shapes")
+    queue.finish(resumes.id, QueueState.QUEUED, "interrupted (2026-12-03 03:40): resumes from its last checkpoint")
+    queue.pause(paused.id)
+    queue.take_next(owner, lambda x: x.id == running.id)
+    queue.started(running.id, RUNS / "20261203-041210-digits")
+    panel = QueuePanel()
+    qtbot.addWidget(panel)
+    panel.resize(460, 340)
+    panel.show_entries(queue.list(), held=False)
+    panel.select(resumes.id)
+    panel.show()
+    qtbot.waitExposed(panel)
+    assert [panel.list.topLevelItem(i).text(3) for i in range(6)] == [
+        "done", "failed", "running", "queued (resumes)", "paused", "queued"]
+    assert "resumes from its last checkpoint" in panel.detail.text()
+    panel.grab().save(str(screenshots_dir() / "queue_panel.png"))
 
 
 def test_run_add_to_queue_lines_up_the_canvas_workflow(window, qtbot):
