@@ -120,3 +120,40 @@ def test_a_run_killed_with_the_app_is_resumed_when_the_queue_restarts(qtbot, tmp
     qtbot.waitUntil(lambda: window.queue.panel.list.topLevelItemCount() == 1, timeout=HANG_MS)
     window.queue_dock.raise_()
     window.queue_dock.grab().save(str(screenshots_dir() / "queue_panel_resumed.png"))
+
+
+def test_stop_pauses_the_entry_and_holds_the_queue_continue_resumes_it_and_cancel_moves_on(window, qtbot):
+    queue = RunQueue()
+    queue.set_paused(True)
+    long = queue.add(tiny(epochs=10000), "long", device="cpu")  # never ends by itself within this test
+    short = queue.add(tiny(), "short", device="cpu")
+    panel = window.queue.panel
+    training: list[ev.Event] = []
+    post = window.runs.bridge.post
+    window.runs.bridge.post = lambda e: (training.append(e) if isinstance(e, ev.MetricPoint) else None, post(e))
+    window.queue.hold(False)
+    qtbot.waitUntil(lambda: bool(training), timeout=HANG_MS)
+
+    window.stop_run()  # the analyst wants the machine back: the entry pauses and nothing else starts
+    qtbot.waitUntil(lambda: RunQueue().get(long.id).state == QueueState.PAUSED and RunQueue().paused, timeout=HANG_MS)
+    stopped = RunQueue().get(long.id)
+    assert stopped.resumes and RunQueue().get(short.id).state == QueueState.QUEUED
+    qtbot.waitUntil(lambda: panel.hold_button.text() == "Start queue", timeout=HANG_MS)
+    assert not window.runs.active
+
+    panel.select(long.id)
+    qtbot.mouseClick(panel.pause_button, Qt.LeftButton)  # Continue
+    qtbot.waitUntil(lambda: ("long", "queued (resumes)") in [(panel.list.topLevelItem(i).text(1),
+                                                             panel.list.topLevelItem(i).text(3)) for i in range(2)],
+                    timeout=HANG_MS)
+    training.clear()
+    qtbot.mouseClick(panel.hold_button, Qt.LeftButton)  # Start queue: the long run resumes in its folder
+    qtbot.waitUntil(lambda: bool(training), timeout=HANG_MS)
+    assert window.runs.run_dir == Path(stopped.run_dir)
+    qtbot.waitUntil(lambda: panel.entry(long.id) is not None and panel.entry(long.id).state == QueueState.RUNNING,
+                    timeout=HANG_MS)
+    panel.select(long.id)
+    qtbot.mouseClick(panel.cancel_button, Qt.LeftButton)  # cancel the running entry: it stops, the next one runs
+    qtbot.waitUntil(lambda: RunQueue().get(short.id).state == QueueState.DONE, timeout=HANG_MS)
+    assert RunQueue().get(long.id).state == QueueState.CANCELLED
+    assert "resumed at step" in (Path(stopped.run_dir) / "log.txt").read_text()

@@ -191,8 +191,8 @@ class RunQueue:
             try:
                 entries.append(_entry(row))
             except (ValueError, TypeError) as exc:
-                self._warn(f"queue entry {row[0]!r} in {self.index.path} was skipped: {exc} — remove it from the "
-                           "Queue panel or `loom queue`, or re-add its workflow")
+                self._warn(f"queue entry {row[0]!r} in {self.index.path} was skipped: {exc} — it was not written by "
+                           "Loom or was damaged; add its workflow to the queue again")
         return entries
 
     @property
