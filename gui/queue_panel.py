@@ -108,16 +108,16 @@ class QueuePanel(QWidget):
                                           "folder stays)", lambda: self._emit_selected(self.remove_requested))
         self.hold_button = self._button("Hold queue", "Start nothing new until you press Start queue (a running "
                                         "entry runs on)", lambda: self.hold_requested.emit(not self.held))
-        row1, row2 = QHBoxLayout(), QHBoxLayout()
-        for b in (self.up_button, self.down_button, self.pause_button, self.cancel_button):
+        top, row1, row2 = QHBoxLayout(), QHBoxLayout(), QHBoxLayout()  # three buttons a row: as narrow as Runs
+        top.addWidget(self.summary, 1)
+        top.addWidget(self.hold_button)
+        for b in (self.up_button, self.down_button, self.pause_button):
             row1.addWidget(b)
-        for b in (self.open_button, self.remove_button):
+        for b in (self.cancel_button, self.open_button, self.remove_button):
             row2.addWidget(b)
-        row2.addStretch(1)
-        row2.addWidget(self.hold_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
-        layout.addWidget(self.summary)
+        layout.addLayout(top)
         layout.addWidget(self.list, 1)
         layout.addWidget(self.detail)
         layout.addLayout(row1)

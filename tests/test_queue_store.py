@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from engine.queue import QueueState, RunQueue, new_owner, owner_alive
-from engine.queue.store import drop_owner
+from engine.queue.owners import drop_owner
 from engine.refusal import WorkflowInvalid
 from engine.run_index import RunIndex, default_index_path
 from engine.workflow import Workflow

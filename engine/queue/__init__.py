@@ -1,5 +1,6 @@
 """The run queue: workflows lined up in the run index, run one at a time per device (see store.py, runner.py)."""
 
+from engine.queue.owners import device_slot, drop_owner, new_owner, owner_alive
 from engine.queue.runner import QueueRunner
 from engine.queue.store import (
     ENDED,
@@ -8,10 +9,6 @@ from engine.queue.store import (
     QueueState,
     RunQueue,
     check_workflow,
-    device_slot,
-    drop_owner,
-    new_owner,
-    owner_alive,
     start_kwargs,
     state_after,
 )

@@ -16,15 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from engine import events as ev
-from engine.queue.store import (
-    QueueEntry,
-    QueueState,
-    RunQueue,
-    drop_owner,
-    new_owner,
-    start_kwargs,
-    state_after,
-)
+from engine.queue.owners import drop_owner, new_owner
+from engine.queue.store import QueueEntry, QueueState, RunQueue, start_kwargs, state_after
 from engine.refusal import WorkflowInvalid
 from engine.run_handle import RunResult
 

@@ -26,11 +26,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-import socket
 import sqlite3
-import threading
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,6 +34,7 @@ from typing import Any
 from engine.errors import UserInputError
 from engine.fileio import MAX_JSON_DEPTH, json_depth
 from engine.names import RunStatus, TextEnum
+from engine.queue.owners import being_written, device_slot, owner_alive
 from engine.refusal import WorkflowInvalid
 from engine.run_index import QUEUE_COLUMNS, RunIndex
 
@@ -54,48 +51,6 @@ class QueueState(TextEnum):
 WAITING = (QueueState.QUEUED, QueueState.PAUSED)
 ENDED = (QueueState.DONE, QueueState.FAILED, QueueState.CANCELLED)
 _COLUMNS = tuple(QUEUE_COLUMNS)
-_HOST = socket.gethostname()
-_live_owners: set[str] = set()  # the owners (runners) alive in this process
-_live_lock = threading.Lock()
-
-
-def new_owner() -> str:
-    """A token for one runner: ``host/pid/random``; alive until :func:`drop_owner` or the process ends."""
-    token = f"{_HOST}/{os.getpid()}/{uuid.uuid4().hex[:8]}"
-    with _live_lock:
-        _live_owners.add(token)
-    return token
-
-
-def drop_owner(token: str) -> None:
-    """This runner is gone (its window closed): entries it left *running* count as interrupted."""
-    with _live_lock:
-        _live_owners.discard(token)
-
-
-def owner_alive(token: str) -> bool:
-    """Whether the runner ``token`` may still be running its entry (another host's: assumed so)."""
-    host, _, rest = token.partition("/")
-    pid_text, _, _ = rest.partition("/")
-    if host != _HOST:
-        return True  # cannot look at another machine's processes; its run folder lock still protects the run
-    if not pid_text.isdigit():
-        return False
-    pid = int(pid_text)
-    if pid == os.getpid():
-        with _live_lock:
-            return token in _live_owners
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # someone else's live process
-    except OSError:
-        return False
-    return True
-
-
 @dataclass(frozen=True)
 class QueueEntry:
     id: int
@@ -345,7 +300,7 @@ class RunQueue:
             rows = conn.execute(f"SELECT {', '.join(_COLUMNS)} FROM queue WHERE state = ?",
                                 (QueueState.RUNNING,)).fetchall()
             for e in self._entries(rows):
-                if owner_alive(e.owner) or _being_written(e.run_dir):
+                if owner_alive(e.owner) or being_written(e.run_dir):
                     continue
                 state, run_dir, message = _after_interruption(e)
                 conn.execute("UPDATE queue SET state = ?, run_dir = ?, message = ?, owner = '', stop = 0, "
@@ -361,38 +316,6 @@ class RunQueue:
 def _queue_paused(conn: sqlite3.Connection) -> bool:
     row = conn.execute("SELECT value FROM loom_meta WHERE key = 'queue_paused'").fetchone()
     return bool(row) and row[0] == "1"
-
-
-def device_slot(device: str) -> str:
-    """What a device string occupies: ``cuda`` is ``cuda:0``; ``auto`` is whatever it picks on this machine."""
-    if device == "auto":
-        device = _auto_device()
-    if device == "cuda":
-        return "cuda:0"
-    return device
-
-
-_auto: list[str] = []
-
-
-def _auto_device() -> str:
-    if not _auto:
-        try:
-            from engine.device import select_device
-
-            _auto.append(select_device("auto")[0])
-        except Exception:  # noqa: BLE001 - no torch here: every "auto" shares one slot
-            _auto.append("auto")
-    return _auto[0]
-
-
-def _being_written(run_dir: str | None) -> bool:
-    """A live process holds the run folder's lock (a child `loom run`, another machine over a share)."""
-    from engine.run_folder import RunLock
-
-    if not run_dir or not Path(run_dir).is_dir():
-        return False
-    return not RunLock(Path(run_dir)).acquire_and_release()
 
 
 def _after_interruption(entry: QueueEntry) -> tuple[QueueState, str | None, str]:
