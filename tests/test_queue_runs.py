@@ -101,3 +101,26 @@ def test_a_cancel_from_another_window_stops_the_running_entry(tmp_path):
     assert after.state == QueueState.CANCELLED and after.run_dir  # its folder stays, with its checkpoint
     assert runner.run_next() is None
 
+
+
+def test_an_entry_that_cannot_start_fails_with_the_engines_words_and_the_next_one_runs(tmp_path):
+    from engine.workflow import Workflow
+    from tests.conftest import EXAMPLES
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    broken = Workflow.load(EXAMPLES / "classify_folder.json")
+    broken.node("data").params.update(path=str(photos))
+    queue = RunQueue()
+    bad = queue.add(broken, "photos", device="cpu")  # the folder is there when it is queued...
+    good = queue.add(tiny(), "digits", device="cpu")
+    photos.rmdir()  # ...and gone by the time its turn comes
+    runner = QueueRunner(queue, Engine(index=RunIndex(), disk_cache=False), runs_root=tmp_path / "runs")
+    try:
+        results = runner.run_all()
+    finally:
+        runner.close()
+    assert [r.status for r in results] == ["failed", "succeeded"]
+    failed = queue.get(bad.id)
+    assert failed.state == QueueState.FAILED and str(photos) in failed.message and failed.run_dir is None
+    assert queue.get(good.id).state == QueueState.DONE

@@ -272,6 +272,7 @@ class RunQueue:
                                            (e.id,)).fetchone())
             return None
 
+        device_slot("auto")  # what "auto" means here is found out (torch imported) before the write lock is taken
         return self.index.use(lambda conn: _immediate(conn, take), None, "take the next queue entry")
 
     def started(self, entry_id: int, run_dir: str | Path) -> bool:
