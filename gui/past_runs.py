@@ -9,7 +9,8 @@ window.  Questions go through the window's ``ask`` and handled errors
 through its ``show_error``, like every other prompt.  A run's right-click
 menu (:meth:`PastRuns.menu_for`) offers what its run.json says it can do:
 its results page, Try it for a classifier, Export, Generate more for a
-generator or language model, Continue training for a run that ended early.
+generator or language model, Continue training for a run that ended early,
+and Add to Queue (its workflow, as it ran, lined up in the Queue panel).
 """
 
 from __future__ import annotations

@@ -35,6 +35,7 @@ def test_three_queued_runs_finish_in_order_through_the_windows_run_controls(wind
     queue.set_paused(True)
     entries = [queue.add(tiny(), f"variant {n}", device="cpu") for n in (1, 2, 3)]
     queue.move(entries[1].id, 0)
+    window.load_workflow(small_gan())  # the analyst edits another workflow meanwhile (it has a 'train' node too)
     seen = record_events(window)
     phases: list[str] = []
     window.run_state_changed.connect(phases.append)
@@ -54,6 +55,8 @@ def test_three_queued_runs_finish_in_order_through_the_windows_run_controls(wind
         assert json.loads((Path(entry.run_dir) / "run.json").read_text())["status"] == "succeeded"
     assert window.runs.last_status == "succeeded"
     qtbot.waitUntil(lambda: not window.runs.active and window.queue.current is None, timeout=HANG_MS)
+    assert {item.state for item in window.scene.nodes.values()} == {""}  # no badges from runs of other workflows
+    assert window.canvas_follows_run
 
 
 def test_closing_the_app_keeps_the_queue_and_the_running_entry_resumes_when_it_reopens(qtbot):
