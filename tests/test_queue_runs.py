@@ -124,3 +124,37 @@ def test_an_entry_that_cannot_start_fails_with_the_engines_words_and_the_next_on
     failed = queue.get(bad.id)
     assert failed.state == QueueState.FAILED and str(photos) in failed.message and failed.run_dir is None
     assert queue.get(good.id).state == QueueState.DONE
+
+
+def test_loom_queue_lines_up_lists_and_runs_from_a_terminal(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    flow = tmp_path / "flow.json"
+    tiny().save(flow)
+    root = Path(__file__).resolve().parents[1]
+
+    def loom(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "engine.cli", "queue", *args], cwd=tmp_path, text=True,
+                              capture_output=True, env={**os.environ, "PYTHONPATH": str(root), "OMP_NUM_THREADS": "1"},
+                              timeout=600)
+
+    added = loom("add", str(flow), "--set", "train.epochs=2", "--label", "two epochs", "--device", "cpu")
+    assert added.returncode == 0 and "queued #1 two epochs (device cpu)" in added.stdout
+    refused = loom("add", str(flow), "--set", "train.epochs=-1")
+    assert refused.returncode == 2 and "train" in refused.stderr and "epochs" in refused.stderr
+    assert loom("add", str(flow), "--label", "second").returncode == 0
+    assert loom("pause", "2").stdout.strip() == "#2: paused"
+    listed = loom("list")
+    assert listed.returncode == 0 and "#1    queued" in listed.stdout and "#2    paused" in listed.stdout
+    ran = loom("run", "-q")
+    assert ran.returncode == 0, ran.stderr
+    assert "succeeded" in ran.stdout and "1 entry not run" in ran.stdout  # the paused one waits
+    rows = json.loads(loom("list", "--json").stdout)
+    assert [(r["label"], r["state"]) for r in rows] == [("two epochs", "done"), ("second", "paused")]
+    run = Path(rows[0]["run_dir"])
+    assert run.parent == (tmp_path / "runs").resolve()  # ./runs, like `loom run`
+    nodes = json.loads((run / "workflow.json").read_text())["nodes"]
+    assert next(n for n in nodes if n["id"] == "train")["params"]["epochs"] == 2  # the --set value ran
+    assert loom("cancel", "9").returncode == 2

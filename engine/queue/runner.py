@@ -72,10 +72,16 @@ class QueueRunner:
                              input_error=True)
         self.queue.started(entry.id, handle.run_dir)
         cancelled = False
-        while handle.wait(POLL_S) is None:
-            if not cancelled and self.queue.stop_requested(entry.id):
-                cancelled = True
-                handle.stop("cancelled in the queue")
+        try:
+            while handle.wait(POLL_S) is None:
+                if not cancelled and self.queue.stop_requested(entry.id):
+                    cancelled = True
+                    handle.stop("cancelled in the queue")
+        except KeyboardInterrupt:  # Ctrl-C: stop at a checkpoint; the entry waits to resume next time
+            handle.stop("interrupted")
+            result = handle.wait()
+            self.queue.finish(entry.id, state_after(result.status, cancelled, closing=True), result.message)
+            raise
         result = handle.result
         self.queue.finish(entry.id, state_after(result.status, cancelled), result.message)
         return result
