@@ -180,6 +180,8 @@ class RunsMixin:
     # -- what the window shows -----------------------------------------------------------------------------------
     def _on_events(self, events: list) -> None:
         for e in events:
+            if not self.canvas_follows_run and isinstance(e, (ev.NodeState, ev.Progress)):
+                continue  # a queued run of another workflow: its states belong to no node on this canvas
             if isinstance(e, ev.NodeState):
                 self.scene.set_node_state(e.node_id, e.state, e.message, 0.0 if e.state == NodeStatus.RUNNING else None)
                 if e.state == NodeStatus.FAILED:
@@ -200,7 +202,7 @@ class RunsMixin:
         self.device_label.setText(f"Device: {device_label(device)}")
 
     def _thumbnail(self, node_id: str, image: QImage) -> None:
-        if not image.isNull():
+        if not image.isNull() and self.canvas_follows_run:
             self.scene.set_thumbnail(node_id, image)
 
     def _run_finished(self, status: str, message: str) -> None:
