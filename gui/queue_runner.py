@@ -265,8 +265,7 @@ class QueueController(QObject):
         resume = kwargs.get("resume_from")
         try:
             if resume and (Path(resume) / "run.json").exists():
-                w.dashboard.load_run(resume)  # the points it had, then the live ones from its checkpoint on
-                w.dashboard.stop_following()
+                w.dashboard.load_run(resume, follow=False)  # the points it had, then the live ones from its checkpoint on
             else:
                 w.dashboard.reset()
             self.current, self.cancelling = entry, False

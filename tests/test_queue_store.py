@@ -219,7 +219,8 @@ def test_a_damaged_row_is_skipped_with_a_warning():
     assert queue.take_next(new_owner()).id == good.id  # the damaged rows never run
 
 
-def test_a_healed_index_keeps_the_queue():
+def test_a_healed_index_keeps_the_queue(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # healing salvages run folders from ./runs too: none here
     queue = RunQueue()
     queue.add(tiny(), "survivor", device="cpu")
     path = default_index_path()
