@@ -7,6 +7,11 @@ is moved aside as ``runs.sqlite.broken-<YYYYmmdd-HHMMSS>`` (kept, never
 deleted) and rebuilt from the run folders it listed plus the default runs
 folders, with one warning in :attr:`RunIndex.warnings`.  Nothing here ever
 raises into a run or a command: at worst a run is missing from the list.
+
+The run queue (:mod:`engine.queue`) keeps its entries in a ``queue`` table of
+the same file, versioned in ``loom_meta``: an older index gains the table (or
+its missing columns) when first opened, and a heal carries over the queue rows
+it can still read, since the queue, unlike the run list, has no other copy.
 """
 
 from __future__ import annotations
@@ -18,14 +23,15 @@ import logging
 import os
 import sqlite3
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from engine.errors import UserInputError
 from engine.fileio import MAX_JSON_DEPTH, describe_os_error, json_depth
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 COLUMNS = ("run_dir", "run_id", "workflow", "status", "device", "started", "finished", "duration_s", "summary")
 _SCHEMA = """
@@ -36,6 +42,26 @@ CREATE TABLE IF NOT EXISTS runs (
 )
 """
 _SIDECARS = ("-journal", "-wal", "-shm")  # SQLite's own files next to the database
+
+# The run queue (engine/queue.py) lives in the same file: one table, its version in ``loom_meta``.
+# Migration adds the columns an older file lacks; columns a newer Loom added are left alone.
+QUEUE_SCHEMA_VERSION = 1
+QUEUE_COLUMNS = {  # name -> declaration (a column added later needs a default old rows can take)
+    "id": "INTEGER PRIMARY KEY AUTOINCREMENT",
+    "position": "REAL NOT NULL DEFAULT 0",
+    "label": "TEXT NOT NULL DEFAULT ''",
+    "workflow": "TEXT NOT NULL DEFAULT '{}'",
+    "device": "TEXT NOT NULL DEFAULT 'auto'",
+    "state": "TEXT NOT NULL DEFAULT 'queued'",
+    "run_dir": "TEXT",
+    "owner": "TEXT NOT NULL DEFAULT ''",
+    "added": "TEXT NOT NULL DEFAULT ''",
+    "started": "TEXT NOT NULL DEFAULT ''",
+    "finished": "TEXT NOT NULL DEFAULT ''",
+    "message": "TEXT NOT NULL DEFAULT ''",
+    "stop": "INTEGER NOT NULL DEFAULT 0",
+}
+_META_SCHEMA = "CREATE TABLE IF NOT EXISTS loom_meta (key TEXT PRIMARY KEY, value TEXT)"
 
 
 def loom_home() -> Path:
@@ -73,6 +99,7 @@ class RunIndex:
         self.warnings: list[str] = []
         self._lock = threading.RLock()
         self._checked = False
+        self._queue_ready = False
 
     @property
     def roots(self) -> list[Path]:
@@ -115,6 +142,32 @@ class RunIndex:
                 self._warn(f"the run index {self.path} cannot be read ({_reason(exc)})")
                 break
         return []
+
+    def use(self, job: Callable[[sqlite3.Connection], T], default: T, doing: str) -> T:
+        """Run ``job`` on an open connection (the queue's way in); ``default`` and a warning when it cannot.
+
+        A damaged file is healed once, as for :meth:`list`; an error of ``job``'s own
+        (:class:`sqlite3.Error`) is a warning that says what was being done.
+        """
+        for attempt in (1, 2):
+            try:
+                with self._lock:
+                    conn = self._open()
+                    try:
+                        return job(conn)
+                    finally:
+                        conn.close()
+            except IndexUnusable:
+                break
+            except (IndexDamaged, sqlite3.DatabaseError) as exc:
+                if attempt == 1 and _damage(exc) and self._heal(_reason(exc)):
+                    continue
+                self._warn(f"the run index {self.path}: could not {doing} ({_reason(exc)})")
+                break
+            except OSError as exc:
+                self._warn(f"the run index {self.path}: could not {doing} ({_reason(exc)})")
+                break
+        return default
 
     def forget(self, run_dir: Path) -> None:
         try:
@@ -160,6 +213,9 @@ class RunIndex:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(self.path, timeout=5)
         conn.execute(_SCHEMA)
+        if not self._queue_ready:
+            ensure_queue_table(conn)
+            self._queue_ready = True
         return conn
 
     def _check(self) -> None:
@@ -176,12 +232,16 @@ class RunIndex:
             columns = tuple(r[1] for r in conn.execute("PRAGMA table_info(runs)"))
             if columns and columns != COLUMNS:
                 raise IndexDamaged("its table is not the layout Loom writes")
+            queue = {r[1]: r for r in conn.execute("PRAGMA table_info(queue)")}
+            if queue and ("id" not in queue or not queue["id"][5]):
+                raise IndexDamaged("its queue table is not the layout Loom writes")
         finally:
             conn.close()
 
     def _heal(self, why: str) -> bool:
         """Move the damaged index aside and rebuild it; False when even that is impossible."""
         known = self._salvage_run_dirs()
+        queued = salvage_queue_rows(self.path) if self.path.is_file() else []
         stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
         aside = self.path.with_name(f"{self.path.name}.broken-{stamp}")
         n = 2
@@ -201,15 +261,31 @@ class RunIndex:
                        f"({describe_os_error(exc)}) — move or delete it yourself; the run folders are intact")
             return False
         self._checked = True
+        self._queue_ready = False  # the new file has no queue table yet
         try:
             count = self.rebuild(known)
+            if queued:
+                self._restore_queue(queued)
         except (sqlite3.Error, OSError) as exc:
             self._warn(f"the run index {self.path} was damaged ({why}); set it aside as {aside.name} but could not "
                        f"rebuild it ({_reason(exc)})")
             return False
+        kept = f" and kept {len(queued)} queue entr{'y' if len(queued) == 1 else 'ies'}" if queued else ""
         self._warn(f"the run index {self.path} was damaged ({why}); set it aside as {aside.name} and rebuilt it "
-                   f"from {count} run folder(s)")
+                   f"from {count} run folder(s){kept}")
         return True
+
+    def _restore_queue(self, rows: list[dict[str, Any]]) -> None:
+        """Put the queue rows read from a damaged file into the rebuilt one (the queue has no other copy)."""
+        conn = self._open()
+        try:
+            with conn:
+                for row in rows:
+                    names = [n for n in row if n in QUEUE_COLUMNS]
+                    conn.execute(f"INSERT OR REPLACE INTO queue ({', '.join(names)}) VALUES "
+                                 f"({', '.join('?' * len(names))})", [row[n] for n in names])
+        finally:
+            conn.close()
 
     def _salvage_run_dirs(self) -> list[Path]:
         """Run folders the damaged index still names, when any of it is readable."""
@@ -235,6 +311,38 @@ class RunIndex:
         if message not in self.warnings:
             self.warnings.append(message)
             log.info(message)
+
+
+def ensure_queue_table(conn: sqlite3.Connection) -> None:
+    """Create the queue table, or bring an older one up to :data:`QUEUE_SCHEMA_VERSION` (never drops anything)."""
+    with conn:
+        conn.execute(_META_SCHEMA)
+        have = {r[1] for r in conn.execute("PRAGMA table_info(queue)")}
+        if not have:
+            declared = ", ".join(f"{name} {decl}" for name, decl in QUEUE_COLUMNS.items())
+            conn.execute(f"CREATE TABLE IF NOT EXISTS queue ({declared})")
+        else:
+            for name, decl in QUEUE_COLUMNS.items():
+                if name not in have and name != "id":
+                    conn.execute(f"ALTER TABLE queue ADD COLUMN {name} {decl}")
+        row = conn.execute("SELECT value FROM loom_meta WHERE key = 'queue_schema'").fetchone()
+        written = int(row[0]) if row and str(row[0]).isdigit() else 0
+        if written < QUEUE_SCHEMA_VERSION:  # a newer Loom's number stays: its extra columns are its own
+            conn.execute("INSERT OR REPLACE INTO loom_meta VALUES ('queue_schema', ?)", (str(QUEUE_SCHEMA_VERSION),))
+
+
+def salvage_queue_rows(path: Path) -> list[dict[str, Any]]:
+    """The queue rows a damaged index still holds, as dicts ([] when none can be read)."""
+    try:
+        conn = sqlite3.connect(_read_only_uri(path), uri=True, timeout=1)
+        try:
+            cursor = conn.execute("SELECT * FROM queue")
+            names = [d[0] for d in cursor.description]
+            return [dict(zip(names, r, strict=True)) for r in cursor.fetchall() if "id" in names]
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return []
 
 
 def _row(run_dir: Path, info: dict[str, Any]) -> tuple:

@@ -90,6 +90,7 @@ class Engine:
         runs_root: str | Path = "runs",
         force: bool = False,
         tags: dict[str, Any] | None = None,
+        processes: int = 1,
         checkpoints_from: str | Path | None = None,
     ) -> RunHandle:
         """Validate, claim the run folder and start ``workflow`` on a worker thread; returns at once.
@@ -103,9 +104,11 @@ class Engine:
         from its last checkpoints.  ``tags`` are extra top-level entries of the
         run's run.json that say what started it (a sweep writes
         ``{"sweep": {"study": ..., "trial": n}}``); they cannot replace the
-        record's own keys.  ``checkpoints_from`` is for a distributed rank other than 0: it runs in a
-        scratch ``out_dir`` and resumes from that run's checkpoints, which it only reads (rank 0 owns
-        the folder).
+        record's own keys.  ``processes`` > 1 trains on that many processes
+        (``loom run --nproc``, DDP) and returns an :class:`engine.external_run.ExternalRun`
+        that follows their run folder (no tags, no pause).  ``checkpoints_from`` is for a
+        distributed rank other than 0: it runs in a scratch ``out_dir`` and resumes from that
+        run's checkpoints, which it only reads (rank 0 owns the folder).
         """
         from engine.preflight import preflight  # files are checked before any node runs, every problem at once
 
@@ -115,6 +118,12 @@ class Engine:
             raise WorkflowInvalid(problems)
         order = topological_order(workflow)
         plan = _Plan.of(workflow)
+        if processes > 1:
+            from engine.external_run import start_on_processes
+
+            return start_on_processes(self, workflow, plan.resolved.to_json(), processes, out_dir=out_dir,
+                                      device=device, on_event=on_event, resume_from=resume_from, runs_root=runs_root,
+                                      force=force)
         resume: ResumePlan | None = None
         moved: Path | None = None
         if resume_from is not None:
@@ -124,7 +133,7 @@ class Engine:
             resume = check_resume(resume_from, plan.resolved.to_json())
             run_dir, lock = resume.run_dir, resume.lock
         else:
-            run_dir, moved, lock, created = self._claim_new(out_dir, runs_root, workflow.name, force)
+            run_dir, moved, lock, created = self.claim_new(out_dir, runs_root, workflow.name, force)
         try:
             recorder = RunRecorder(
                 run_dir,
@@ -159,7 +168,7 @@ class Engine:
         thread.start()
         return handle
 
-    def _claim_new(self, out_dir: str | Path | None, runs_root: str | Path, name: str,
+    def claim_new(self, out_dir: str | Path | None, runs_root: str | Path, name: str,
                    force: bool) -> tuple[Path, Path | None, RunLock, bool]:
         """A new run's folder, locked: ``(folder, where --force moved an old one, lock, created here)``."""
         moved = None

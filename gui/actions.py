@@ -63,6 +63,8 @@ def build_actions(w: MainWindow) -> SimpleNamespace:
                          "Continue a stopped or crashed run from its last checkpoint, in its own folder")
     a.run_settings = act("Run Se&ttings…", w.open_run_settings, None, None,
                          "Processes on this computer, and the commands that run this workflow on a cluster")
+    a.add_to_queue = act("Add to &Queue", lambda: w.queue.add_current(), "Ctrl+Shift+Q", None,
+                         "Line up the workflow as it is now: it runs when the runs before it have finished")
     themes = QActionGroup(w)
     a.light = act("&Light", lambda: w.set_theme("light"))
     a.dark = act("&Dark", lambda: w.set_theme("dark"))
@@ -88,7 +90,7 @@ def build_actions(w: MainWindow) -> SimpleNamespace:
     for x in (a.undo, a.redo, None, a.cut, a.copy, a.paste, a.duplicate, a.delete, None, a.select_all, a.tidy):
         edit.addSeparator() if x is None else edit.addAction(x)
     run = bar.addMenu("&Run")
-    for x in (a.run, a.pause, a.stop, None, a.continue_run, None, a.run_settings):
+    for x in (a.run, a.pause, a.stop, None, a.add_to_queue, a.continue_run, None, a.run_settings):
         run.addSeparator() if x is None else run.addAction(x)
     view = bar.addMenu("&View")
     for x in (a.fit, a.zoom_in, a.zoom_out):

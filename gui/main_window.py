@@ -45,6 +45,7 @@ from gui.history import RunHistory
 from gui.inspector import Inspector
 from gui.palette import Palette
 from gui.past_runs import PastRuns
+from gui.queue_runner import QueueController
 from gui.run_control import RunController, RunPhase
 from gui.settings import AppSettings
 from gui.window_files import FileMixin
@@ -87,6 +88,7 @@ class MainWindow(RunsMixin, FileMixin, QMainWindow):
         self.runs = RunController(self)
         self.autosaver = Autosaver(self.doc, parent=self)
         self.problems: dict[str, list[str]] = {}
+        self.canvas_follows_run = True  # False while a queued run of another workflow runs: no badges on this one
         self.act = build_actions(self)
         self._build_docks()
         self._build_status()
@@ -127,6 +129,9 @@ class MainWindow(RunsMixin, FileMixin, QMainWindow):
         self.experiments = ExperimentsPanel(self)
         self.experiments_dock = self._dock("Experiments", self.experiments, Qt.LeftDockWidgetArea, "dock-experiments")
         self.tabifyDockWidget(self.runs_dock, self.experiments_dock)
+        self.queue = QueueController(self)
+        self.queue_dock = self._dock("Queue", self.queue.panel, Qt.LeftDockWidgetArea, "dock-queue")
+        self.tabifyDockWidget(self.experiments_dock, self.queue_dock)
         self.experiments_dock.visibilityChanged.connect(self.experiments.dock_visible)
         self.inspector.sweep_requested.connect(self.experiments.sweep_this)
         self.run_state_changed.connect(self.experiments.run_state_changed)

@@ -9,7 +9,8 @@ window.  Questions go through the window's ``ask`` and handled errors
 through its ``show_error``, like every other prompt.  A run's right-click
 menu (:meth:`PastRuns.menu_for`) offers what its run.json says it can do:
 its results page, Try it for a classifier, Export, Generate more for a
-generator or language model, Continue training for a run that ended early.
+generator or language model, Continue training for a run that ended early,
+and Add to Queue (its workflow, as it ran, lined up in the Queue panel).
 """
 
 from __future__ import annotations
@@ -195,6 +196,8 @@ class PastRuns(QObject):
         menu.addSeparator()
         add("Compare", lambda: self.compare(run_dirs), len(run_dirs) >= 2)
         add("Reuse", lambda: self.reuse(run_dir), one)
+        add("Add to Queue", lambda: w.queue.add_run(run_dir), one,
+            "Line up this run's workflow, as it ran, to run again when the queue reaches it")
         add("Move to trash", lambda: self.trash(run_dirs), bool(run_dirs) and not active)
         menu.setToolTipsVisible(True)
         return menu

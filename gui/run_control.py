@@ -89,8 +89,10 @@ class RunController(QObject):
         return self.state != RunPhase.IDLE
 
     def start(self, workflow, out_dir: str | Path | None = None, device: str = "auto",
-              resume_from: str | Path | None = None):
+              resume_from: str | Path | None = None, processes: int = 1):
         """Validate and start (``resume_from``: continue that run folder from its checkpoints).
+
+        ``processes`` > 1 trains on that many processes (``loom run --nproc``), followed through the run folder.
 
         Raises ``engine.runner.WorkflowInvalid`` (``RunRefused`` for a folder
         that cannot be continued) before anything starts.
@@ -100,7 +102,7 @@ class RunController(QObject):
             raise RuntimeError("a run is already in progress")
         leave_a_core_for_the_ui()
         handle = self.engine.start(workflow, out_dir=out_dir, runs_root=runs_root(), device=device,
-                                   on_event=self.bridge.post, resume_from=resume_from)
+                                   on_event=self.bridge.post, resume_from=resume_from, processes=processes)
         self.handle = handle
         self.run_dir = handle.run_dir
         self.last_status = ""
@@ -116,8 +118,9 @@ class RunController(QObject):
 
     def pause(self) -> None:
         if self.state == RunPhase.RUNNING and self.handle is not None:
-            self.handle.pause()
-            self._set_state(RunPhase.PAUSED)
+            self.handle.pause()  # a run on several processes says in the log that it cannot
+            if getattr(self.handle, "can_pause", True):
+                self._set_state(RunPhase.PAUSED)
 
     def resume(self) -> None:
         if self.state == RunPhase.PAUSED and self.handle is not None:

@@ -68,7 +68,9 @@ class RunsMixin:
     def _start(self, workflow, **kwargs):  # noqa: ANN001, ANN202 - Workflow -> RunHandle | None
         """Start through the controller; a refusal is listed in the log (or, for a folder, said in a dialog)."""
         from engine.runner import RunRefused, WorkflowInvalid
+        from gui.run_settings import saved_processes
 
+        kwargs.setdefault("processes", saved_processes(self.settings))  # Run Settings: processes on this computer
         try:
             return self.runs.start(workflow, **kwargs)
         except WorkflowInvalid as exc:
@@ -178,6 +180,8 @@ class RunsMixin:
     # -- what the window shows -----------------------------------------------------------------------------------
     def _on_events(self, events: list) -> None:
         for e in events:
+            if not self.canvas_follows_run and isinstance(e, (ev.NodeState, ev.Progress)):
+                continue  # a queued run of another workflow: its states belong to no node on this canvas
             if isinstance(e, ev.NodeState):
                 self.scene.set_node_state(e.node_id, e.state, e.message, 0.0 if e.state == NodeStatus.RUNNING else None)
                 if e.state == NodeStatus.FAILED:
@@ -198,7 +202,7 @@ class RunsMixin:
         self.device_label.setText(f"Device: {device_label(device)}")
 
     def _thumbnail(self, node_id: str, image: QImage) -> None:
-        if not image.isNull():
+        if not image.isNull() and self.canvas_follows_run:
             self.scene.set_thumbnail(node_id, image)
 
     def _run_finished(self, status: str, message: str) -> None:
@@ -211,7 +215,8 @@ class RunsMixin:
         active = state != RunPhase.IDLE
         self.act.run.setEnabled(not active)
         self.act.continue_run.setEnabled(not active)
-        self.act.pause.setEnabled(state in (RunPhase.RUNNING, RunPhase.PAUSED))
+        can_pause = getattr(self.runs.handle, "can_pause", True)  # not a run on several processes
+        self.act.pause.setEnabled(state in (RunPhase.RUNNING, RunPhase.PAUSED) and can_pause)
         self.act.pause.setChecked(state == RunPhase.PAUSED)
         self.act.pause.setText("&Resume" if state == RunPhase.PAUSED else "&Pause")
         self.act.stop.setEnabled(state in (RunPhase.RUNNING, RunPhase.PAUSED))
