@@ -42,7 +42,8 @@ def launcher_command(workflow_file: Path, run_dir: Path, nproc: int, device: str
     """The ``loom run`` line that trains in ``run_dir`` on ``nproc`` processes (``resume``: continue it there)."""
     argv = [sys.executable, "-m", "engine.cli", "run", str(workflow_file), "--nproc", str(nproc), "--device", device,
             "--quiet"]
-    return argv + (["--resume", str(run_dir)] if resume else ["--out", str(run_dir)])
+    folder = str(Path(run_dir).resolve())  # the launcher runs in the repository's folder, not the caller's
+    return argv + (["--resume", folder] if resume else ["--out", folder])
 
 
 class ExternalRun:
