@@ -42,7 +42,7 @@ def launcher_command(workflow_file: Path, run_dir: Path, nproc: int, device: str
     """The ``loom run`` line that trains in ``run_dir`` on ``nproc`` processes (``resume``: continue it there)."""
     argv = [sys.executable, "-m", "engine.cli", "run", str(workflow_file), "--nproc", str(nproc), "--device", device,
             "--quiet"]
-    folder = str(Path(run_dir).resolve())  # the launcher runs in the repository's folder, not the caller's
+    folder = str(Path(run_dir).resolve())
     return argv + (["--resume", folder] if resume else ["--out", folder])
 
 
@@ -83,7 +83,7 @@ class ExternalRun:
         command = launcher_command(self._workflow_file, self.run_dir, nproc, device, resume)
         with self._stderr_file.open("wb") as err:
             self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=err, stdin=subprocess.DEVNULL,
-                                            env=env, cwd=Path(__file__).resolve().parents[1],
+                                            env=env,  # the caller's folder: relative data paths mean the same
                                             start_new_session=True)  # its own group: Stop signals every rank
         self._thread = threading.Thread(target=self._follow, name=f"loom-follow-{self.run_id}", daemon=True)
         self._thread.start()

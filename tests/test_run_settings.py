@@ -81,3 +81,29 @@ def test_run_settings_opens_from_the_run_menu_with_the_workflows_file(window, tm
     dialog = window.findChild(RunSettingsDialog)
     assert dialog.isVisible() and str(path) in dialog.commands.toPlainText()
     dialog.reject()
+
+
+def test_with_two_processes_set_run_trains_on_two_and_the_dashboard_follows(window, qtbot, tmp_path, monkeypatch):
+    """Run Settings → 2 processes: Run starts `loom run --nproc 2`; curves fill, pause is off, Stop stops both."""
+    import json
+
+    from engine import events as ev
+    from gui.testing import HANG_MS, record_events, small_example, stop_run
+
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    window.settings.q.setValue(PROCESSES_KEY, 2)
+    window.load_workflow(small_example("classify_digits", data={"size": 8}, model={"hidden": "32"},
+                                       train={"epochs": 10000}))  # ends only when stopped
+    seen = record_events(window)
+    handle = window.start_run()
+    assert handle is not None and not handle.can_pause
+    qtbot.waitUntil(lambda: any(isinstance(e, ev.MetricPoint) and e.name == "train_loss" for e in seen),
+                    timeout=HANG_MS)
+    assert not window.act.pause.isEnabled() and window.act.stop.isEnabled()
+    qtbot.waitUntil(lambda: ("train", "train_loss") in window.dashboard.curves.series, timeout=HANG_MS)
+    assert len(window.dashboard.curves.series[("train", "train_loss")].steps) > 0
+    stop_run(window, qtbot)
+    info = json.loads((handle.run_dir / "run.json").read_text())
+    assert (info["status"], info["world_size"]) == ("stopped", 2)
+    assert window.runs.last_status == "stopped"
+    assert (handle.run_dir / "train" / "checkpoints").is_dir()
