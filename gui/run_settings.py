@@ -86,7 +86,7 @@ class RunSettingsDialog(QDialog):
         self.processes.setToolTip("Worker processes that train the run together (DDP): one per GPU where there are "
                                   "several. On a CPU they share the same cores, which is rarely faster.")
         form.addRow("Processes on this computer:", self.processes)
-        self.hardware = QLabel("Counting GPUs…")
+        self.hardware = QLabel("Counting GPUs…", wordWrap=True)
         form.addRow("", self.hardware)
         layout.addWidget(here)
 
@@ -100,7 +100,7 @@ class RunSettingsDialog(QDialog):
         form.addRow("Rendezvous (host:port):", self.endpoint)
         self.commands = QPlainTextEdit(readOnly=True)
         self.commands.setFont(QFontDatabase.systemFont(QFontDatabase.FixedFont))
-        self.commands.setMinimumHeight(150)
+        self.commands.setMinimumHeight(130)
         self.commands.setLineWrapMode(QPlainTextEdit.NoWrap)  # one command per line, as it will be pasted
         form.addRow(self.commands)
         self.copy = QPushButton("Copy commands")

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from PySide6.QtGui import QGuiApplication
 
 from engine.launch_command import DistributedPlan, cluster_commands, loom_command, torchrun_command
 from gui.run_settings import PROCESSES_KEY, RunSettingsDialog, batch_note, saved_processes
+from gui.testing import HANG_MS
+from tests.conftest import screenshots_dir
 
 
 def test_one_machine_gets_one_loom_line_and_the_torchrun_form():
@@ -47,16 +51,20 @@ def test_the_dialog_remembers_processes_and_copies_the_commands(qtbot, tmp_path)
 
     settings = AppSettings(QSettings(str(tmp_path / "s.ini"), QSettings.IniFormat))
     assert saved_processes(settings) == 1
-    dialog = RunSettingsDialog(settings, tmp_path / "digits.json")
+    dialog = RunSettingsDialog(settings, Path("flows") / "digits.json")
     qtbot.addWidget(dialog)
     dialog.processes.setValue(2)
     dialog.machines.setValue(2)
     dialog.endpoint.setText("node01:29500")
     text = dialog.commands.toPlainText()
-    assert f"loom run {tmp_path / 'digits.json'} --nproc 2 --nnodes 2 --node-rank 1" in text
+    assert "loom run flows/digits.json --nproc 2 --nnodes 2 --node-rank 1" in text
     assert "batch_size × 4" in dialog.note.text()
     dialog.copy_commands()
     assert QGuiApplication.clipboard().text() == text
+    dialog.show()
+    qtbot.waitUntil(lambda: "Counting" not in dialog.hardware.text(), timeout=HANG_MS)  # GPUs counted off the GUI thread
+    assert "CPU cores" in dialog.hardware.text() or "GPU" in dialog.hardware.text()
+    dialog.grab().save(str(screenshots_dir() / "run_settings.png"))  # the README's picture
     dialog.endpoint.setText("node01")
     assert "HOST:PORT" in dialog.problem.text() and not dialog.copy.isEnabled()
     dialog.accept()
