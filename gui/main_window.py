@@ -56,12 +56,12 @@ log = logging.getLogger(__name__)
 
 
 def describe_device() -> str:
-    """The device training will use, in words (in the executor: this imports torch and may probe a driver)."""
+    """The device training will likely use, in words (in the executor; torch is not imported for it)."""
     try:
-        from engine.device import device_label, select_device
+        from engine.device_probe import describe_local_device
 
-        return device_label(select_device("auto")[0])
-    except Exception as exc:  # no torch, broken driver: say so, keep working
+        return describe_local_device()
+    except Exception as exc:  # a broken driver: say so, keep working
         return f"unknown ({type(exc).__name__})"
 
 
