@@ -81,6 +81,9 @@ class ExternalRun:
         os.close(fd)
         self._stderr_file = Path(name)
         command = launcher_command(self._workflow_file, self.run_dir, nproc, device, resume)
+        if resume:  # the folder is read from its start again: a caller's earlier points make way for them
+            nodes = [str(n.get("id")) for n in json.loads(workflow_json).get("nodes", [])]
+            self._emit_all([ev.Rewind(node_id=n, step=-1) for n in nodes])
         with self._stderr_file.open("wb") as err:
             self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=err, stdin=subprocess.DEVNULL,
                                             env=env,  # the caller's folder: relative data paths mean the same

@@ -269,6 +269,9 @@ class QueueController(QObject):
             else:
                 w.dashboard.reset()
             self.current, self.cancelling = entry, False
+            from gui.run_settings import saved_processes
+
+            kwargs.setdefault("processes", saved_processes(w.settings))  # Run Settings apply to queued runs too
             handle = w.runs.start(workflow, **kwargs)
         except (WorkflowInvalid, UserInputError) as exc:
             self.current = None

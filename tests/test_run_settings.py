@@ -115,3 +115,14 @@ def test_with_two_processes_set_run_trains_on_two_and_the_dashboard_follows(wind
     assert (info["status"], info["world_size"]) == ("stopped", 2)
     assert window.runs.last_status == "stopped"
     assert (handle.run_dir / "train" / "checkpoints").is_dir()
+
+    seen = record_events(window)  # Continue: on two processes again, from the checkpoint, in the same folder
+    resumed = window.continue_run(handle.run_dir)
+    assert resumed is not None and not resumed.can_pause
+    qtbot.waitUntil(lambda: any(isinstance(e, ev.LogLine) and "resumed at step" in e.message for e in seen),
+                    timeout=HANG_MS)
+    qtbot.waitUntil(lambda: any(isinstance(e, ev.MetricPoint) and e.name == "train_loss" for e in seen),
+                    timeout=HANG_MS)
+    stop_run(window, qtbot)
+    steps = list(window.dashboard.curves.series[("train", "train_loss")].steps)
+    assert steps == sorted(set(steps))  # the earlier points once each, then the new ones: no repeats
