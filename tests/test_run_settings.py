@@ -126,3 +126,15 @@ def test_with_two_processes_set_run_trains_on_two_and_the_dashboard_follows(wind
     stop_run(window, qtbot)
     steps = list(window.dashboard.curves.series[("train", "train_loss")].steps)
     assert steps == sorted(set(steps))  # the earlier points once each, then the new ones: no repeats
+
+
+def test_the_offered_lines_are_ones_loom_run_accepts():
+    import shlex
+
+    from engine.cli import build_parser
+
+    plan = DistributedPlan("f.json", nproc=2, nnodes=3, endpoint="node01:29500")
+    for rank in range(3):
+        args = build_parser().parse_args(shlex.split(loom_command(plan, rank))[1:])
+        assert (args.command, args.workflow, args.nproc, args.nnodes, args.node_rank, args.rdzv_endpoint) == (
+            "run", "f.json", 2, 3, rank, "node01:29500")
