@@ -13,16 +13,15 @@ import shlex
 import sys
 import time
 
-from engine.device import DEVICE_CHOICES
+from engine.cli._options import add_device_option, add_set_option
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("find-lr", help="suggest a learning rate for a train step (a range test; nothing is changed)")
     p.add_argument("workflow", help="the workflow JSON file")
     p.add_argument("--node", help="the train step to test (default: the workflow's train step)")
-    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="NODE.PARAM=VALUE",
-                   help="override a parameter first, e.g. --set train.batch_size=128 (repeatable)")
-    p.add_argument("--device", choices=DEVICE_CHOICES, default="auto", help="where to train (default: auto)")
+    add_set_option(p, "override a parameter first, e.g. --set train.batch_size=128")
+    add_device_option(p)
     p.add_argument("--out", metavar="CSV", help="write the curve (step, lr, loss, smoothed_loss) to this file")
     p.add_argument("--start-lr", type=float, default=1e-7, help="the first learning rate tried (default: 1e-7)")
     p.add_argument("--end-lr", type=float, default=10.0, help="the last learning rate tried (default: 10)")

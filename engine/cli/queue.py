@@ -14,7 +14,7 @@ import argparse
 import json
 import sys
 
-from engine.device import DEVICE_CHOICES
+from engine.cli._options import add_device_option, add_set_option
 
 ACTIONS = ("list", "add", "run", "pause", "continue", "cancel", "remove", "hold", "start")
 
@@ -24,9 +24,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("action", nargs="?", default="list", choices=ACTIONS, help="what to do (default: list)")
     p.add_argument("target", nargs="?", help="add: the workflow JSON file; pause/continue/cancel/remove: entry id")
     p.add_argument("--label", default="", help="add: the entry's name in the list (default: the workflow's name)")
-    p.add_argument("--device", choices=DEVICE_CHOICES, default="auto", help="add: where to train (default: auto)")
-    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="NODE.PARAM=VALUE",
-                   help="add: override a parameter, e.g. --set train.lr=0.01 (repeatable)")
+    add_device_option(p, "add: where to train")
+    add_set_option(p, "add: override a parameter, e.g. --set train.lr=0.01")
     p.add_argument("--json", action="store_true", help="list: machine-readable output")
     p.add_argument("--quiet", "-q", action="store_true", help="run: print only one line per entry")
     p.set_defaults(handler=run)

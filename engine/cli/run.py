@@ -19,7 +19,7 @@ import time
 from typing import TextIO
 
 from engine import events as ev
-from engine.device import DEVICE_CHOICES
+from engine.cli._options import add_device_option, add_set_option
 from engine.names import NodeStatus, RunStatus
 
 
@@ -30,9 +30,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "one is refused")
     p.add_argument("--force", action="store_true", help="with --out: move an existing folder there aside to "
                    "DIR.old-<time> (never deleted) and start fresh")
-    p.add_argument("--device", choices=DEVICE_CHOICES, default="auto", help="where to train (default: auto)")
-    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="NODE.PARAM=VALUE",
-                   help="override a parameter, e.g. --set train.epochs=5 (repeatable)")
+    add_device_option(p)
+    add_set_option(p)
     p.add_argument("--resume", metavar="RUN_DIR", help="continue a run from its last checkpoint, in its own folder "
                    "(same workflow; only epochs, time_budget, patience and how often to log, sample or "
                    "checkpoint may change)")

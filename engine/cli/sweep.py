@@ -17,7 +17,7 @@ import sys
 import threading
 from typing import Any
 
-from engine.device import DEVICE_CHOICES
+from engine.cli._options import add_device_option, add_set_option
 
 SAMPLERS = ("tpe", "random", "grid")  # engine.sweep.SAMPLERS, spelled here so `loom --help` imports nothing more
 PRUNERS = ("median", "none")
@@ -44,9 +44,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     direction.add_argument("--minimize", dest="maximize", action="store_false", help="lower is better")
     p.add_argument("--study", default="", help="the study's name (default: from the workflow's name)")
     p.add_argument("--storage", default="", help="an Optuna storage URL (default: sqlite:///$LOOM_HOME/sweeps.db)")
-    p.add_argument("--device", choices=DEVICE_CHOICES, default="auto", help="where to train (default: auto)")
-    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="NODE.PARAM=VALUE",
-                   help="fix a parameter for every trial, e.g. --set train.epochs=5 (repeatable)")
+    add_device_option(p)
+    add_set_option(p, "fix a parameter for every trial, e.g. --set train.epochs=5")
     p.add_argument("--no-cache", action="store_true", help="recompute every node in every trial")
     p.set_defaults(handler=run)
 

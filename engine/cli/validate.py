@@ -11,11 +11,13 @@ from __future__ import annotations
 import argparse
 import sys
 
+from engine.cli._options import add_set_option
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("validate", help="check a workflow file and the files it names, without running it")
     p.add_argument("workflow", help="the workflow JSON file")
-    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="NODE.PARAM=VALUE")
+    add_set_option(p)
     p.set_defaults(handler=run)
 
 
