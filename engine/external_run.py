@@ -24,13 +24,14 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from engine import events as ev
 from engine.names import RunStatus
-from engine.run_handle import RunResult
+from engine.run_handle import RunResult, StartedRun
 
 log = logging.getLogger(__name__)
 POLL_S = 0.3
@@ -46,7 +47,7 @@ def launcher_command(workflow_file: Path, run_dir: Path, nproc: int, device: str
     return argv + (["--resume", folder] if resume else ["--out", folder])
 
 
-class ExternalRun:
+class ExternalRun(StartedRun):
     """Started by :meth:`start`; events go to ``on_event`` from this handle's own follower thread."""
 
     can_pause = False  # see the module's docstring
@@ -55,17 +56,14 @@ class ExternalRun:
                  poll_s: float = POLL_S) -> None:
         from engine.follow import RunFolderFollower
 
-        self.run_dir = Path(run_dir)
-        self.run_id = self.run_dir.name
+        super().__init__(Path(run_dir).name, Path(run_dir))
         self.on_event = on_event
         self.poll_s = poll_s
-        self.result: RunResult | None = None
         self.follower = RunFolderFollower(self.run_dir)
         self.process: subprocess.Popen | None = None
         self._workflow_file: Path | None = None
         self._stderr_file: Path | None = None
         self._record_before = _identity(self.run_dir / "run.json")  # a resumed run's old record: not this run's
-        self._done = threading.Event()
         self._stop_asked = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -92,16 +90,7 @@ class ExternalRun:
         self._thread.start()
         return self
 
-    # -- the RunHandle surface -------------------------------------------------------------------------
-    @property
-    def running(self) -> bool:
-        return not self._done.is_set()
-
-    def wait(self, timeout: float | None = None) -> RunResult | None:
-        """Block until the run ends (or ``timeout``); never call this on a GUI thread."""
-        self._done.wait(timeout)
-        return self.result
-
+    # -- steering ----------------------------------------------------------------------------------------
     def stop(self, reason: str = "") -> None:  # noqa: ARG002 - the CLI's own Stop wording is what the folder says
         """Ctrl-C for the whole process group: the ranks stop at their next batch and keep a checkpoint."""
         self._stop_asked.set()
@@ -118,6 +107,7 @@ class ExternalRun:
         process = self.process
         assert process is not None
         stop_deadline: float | None = None
+        result: RunResult | None = None
         try:
             while True:
                 exited = process.poll() is not None
@@ -126,28 +116,28 @@ class ExternalRun:
                 if exited or self.follower.ended:
                     break
                 if self._stop_asked.is_set() and stop_deadline is None:
-                    stop_deadline = _now() + STOP_GRACE_S
-                if stop_deadline is not None and _now() > stop_deadline:
+                    stop_deadline = time.monotonic() + STOP_GRACE_S
+                if stop_deadline is not None and time.monotonic() > stop_deadline:
                     self._say(f"the run's processes did not stop within {STOP_GRACE_S:.0f} s: killing them", "warning")
                     self._signal(signal.SIGKILL)
                     stop_deadline = float("inf")
-                self._done.wait(self.poll_s)
+                time.sleep(self.poll_s)
             code = process.wait()
             if self._record_written():
                 self._emit_all(self.follower.poll())  # the last rows and the final status, written before exit
-            self.result = self._result(code)
+            result = self._result(code)
             if not self.follower.ended:  # no final status in the folder: the launcher's own verdict ends the run
-                self._emit(ev.RunFinished(run_id=self.run_id, status=self.result.status, message=self.result.message))
+                self._emit(ev.RunFinished(run_id=self.run_id, status=result.status, message=result.message))
         except Exception as exc:  # noqa: BLE001 - the handle must end, whatever happened
             log.debug("following %s failed", self.run_dir, exc_info=True)
-            self.result = RunResult(self.run_id, self.run_dir, RunStatus.FAILED,
-                                    f"internal error while following the run: {type(exc).__name__}: {exc}")
-            self._emit(ev.RunFinished(run_id=self.run_id, status=RunStatus.FAILED, message=self.result.message))
+            result = RunResult(self.run_id, self.run_dir, RunStatus.FAILED,
+                               f"internal error while following the run: {type(exc).__name__}: {exc}")
+            self._emit(ev.RunFinished(run_id=self.run_id, status=RunStatus.FAILED, message=result.message))
         finally:
             for path in (self._workflow_file, self._stderr_file):
                 if path is not None:
                     path.unlink(missing_ok=True)
-            self._done.set()
+            self.finish(result or RunResult(self.run_id, self.run_dir, RunStatus.FAILED, "the run ended without a result"))
 
     def _record_written(self) -> bool:
         """Whether this run wrote run.json yet (a resumed folder holds the last session's until rank 0 starts)."""
@@ -230,9 +220,3 @@ def _identity(path: Path) -> tuple[int, int, int] | None:
     except OSError:
         return None
     return st.st_ino, st.st_mtime_ns, st.st_size
-
-
-def _now() -> float:
-    import time
-
-    return time.monotonic()

@@ -159,11 +159,10 @@ class RunJob:
         finally:
             if self.lock is not None:
                 self.lock.release()
-            handle.result = RunResult(
+            handle.finish(RunResult(
                 handle.run_id, handle.run_dir, status, message, input_error, dict(self.states),
                 warnings=list(recorder.warnings), record_error=recorder.final_write_error,
-            )
-            handle._done.set()
+            ))
 
     def _run_nodes(self, specs: dict, params: dict, device: str) -> tuple[RunStatus, str, bool]:
         keys: dict[str, str] = {}

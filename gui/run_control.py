@@ -119,7 +119,7 @@ class RunController(QObject):
     def pause(self) -> None:
         if self.state == RunPhase.RUNNING and self.handle is not None:
             self.handle.pause()  # a run on several processes says in the log that it cannot
-            if getattr(self.handle, "can_pause", True):
+            if self.handle.can_pause:
                 self._set_state(RunPhase.PAUSED)
 
     def resume(self) -> None:

@@ -215,7 +215,7 @@ class RunsMixin:
         active = state != RunPhase.IDLE
         self.act.run.setEnabled(not active)
         self.act.continue_run.setEnabled(not active)
-        can_pause = getattr(self.runs.handle, "can_pause", True)  # not a run on several processes
+        can_pause = self.runs.handle is None or self.runs.handle.can_pause  # not a run on several processes
         self.act.pause.setEnabled(state in (RunPhase.RUNNING, RunPhase.PAUSED) and can_pause)
         self.act.pause.setChecked(state == RunPhase.PAUSED)
         self.act.pause.setText("&Resume" if state == RunPhase.PAUSED else "&Pause")
