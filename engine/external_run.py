@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from engine import events as ev
+from engine.context import USER_STOP
 from engine.names import RunStatus
 from engine.run_handle import RunResult, StartedRun
 
@@ -155,7 +156,7 @@ class ExternalRun(StartedRun):
             fallback = said if status != RunStatus.SUCCEEDED else ""
             return RunResult(self.run_id, self.run_dir, RunStatus(status), message or fallback, input_error=code == 2)
         if code in (130, -signal.SIGINT) or self._stop_asked.is_set():
-            return RunResult(self.run_id, self.run_dir, RunStatus.STOPPED, said or "stopped by the user")
+            return RunResult(self.run_id, self.run_dir, RunStatus.STOPPED, said or USER_STOP)
         return RunResult(self.run_id, self.run_dir, RunStatus.FAILED,
                          said or f"the run's processes ended with exit code {code} before writing a status",
                          input_error=code == 2)

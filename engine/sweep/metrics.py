@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from engine.training.choices import CV_METRICS
 from engine.workflow import Workflow
 
 EPOCH, STEP, FINAL = "epoch", "step", "final"
@@ -42,8 +43,6 @@ class MetricSource:
 def _reported_by(step_type: str, params: dict[str, Any]) -> dict[str, str]:
     if step_type == "train" and int(params.get("kfold", 0) or 0) >= 2:
         # Cross-validation tags its per-epoch points per fold (fold1/val_accuracy ...); the mean is reported once.
-        from engine.training.kfold import CV_METRICS
-
         return dict.fromkeys(CV_METRICS, FINAL)
     if step_type in _TRAIN_METRICS:
         return _TRAIN_METRICS[step_type]

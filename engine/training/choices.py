@@ -11,3 +11,5 @@ OPTIMIZERS = ("adam", "adamw", "sgd")
 SCHEDULES = ("constant", "step", "cosine", "one_cycle")
 MONITORS = ("val_loss", "val_accuracy", "val_f1")
 CLASS_WEIGHTS = ("none", "balanced")
+# K-fold cross-validation reports the mean over its folds once, under these names (metric name -> report key).
+CV_METRICS = {"cv_accuracy": "accuracy", "cv_f1": "f1_macro", "cv_loss": "loss"}

@@ -22,13 +22,11 @@ from engine.context import StepContext
 from engine.data.datasets import TensorDataset
 from engine.errors import UserInputError
 from engine.models import ModelSpec, TrainedModel
+from engine.training.choices import CV_METRICS
 from engine.training.loop import LoopConfig, TrainingLoop
 from engine.training.metrics import classification_report, mean_std
 from engine.training.scores import evaluate_split, is_better
 from engine.training.supervised import Classifier, FitConfig, check_classification_data
-
-# The mean over the folds, reported once at the end under these names (per-epoch points are fold-tagged).
-CV_METRICS = {"cv_accuracy": "accuracy", "cv_f1": "f1_macro", "cv_loss": "loss"}
 
 
 def fold_datasets(data: TensorDataset, k: int, seed: int) -> list[TensorDataset]:
