@@ -5,8 +5,8 @@ starts ``loom run --nproc N`` (PyTorch's own launcher, DDP) and follows its run
 folder in the dashboard, like any run.  A cluster is driven from its own
 terminals or scheduler, so for more machines the dialog writes the command
 for each, ready to copy, and says what the world size does to the batch
-size and the learning rate.  The GPU count is read in the background: the
-dialog never waits on torch.
+size and the learning rate.  The GPU count comes from the driver, read in
+the background: the dialog neither waits nor imports torch.
 """
 
 from __future__ import annotations
@@ -62,9 +62,10 @@ def batch_note(world_size: int) -> str:
 
 
 def _count_gpus() -> int:
-    import torch
+    """The driver's GPU count: the dialog never imports torch for it (see engine.device_probe)."""
+    from engine.device_probe import nvidia_gpus
 
-    return torch.cuda.device_count() if torch.cuda.is_available() else 0
+    return len(nvidia_gpus())
 
 
 class RunSettingsDialog(QDialog):
