@@ -40,7 +40,7 @@ _threads_set = False
 
 
 def leave_a_core_for_the_ui() -> None:
-    """Cap torch's intra-op threads at (cores - 1), once per process.
+    """Cap torch's intra-op threads at (cores - 1), once per process (the engine's policy: engine.threads).
 
     With every core busy in torch's thread pool, the GUI thread competes with
     spinning workers: redraws stall, and on a loaded machine training itself
@@ -50,12 +50,9 @@ def leave_a_core_for_the_ui() -> None:
     if _threads_set:
         return
     _threads_set = True
-    import os
+    from engine import threads  # imports torch only when it acts: never at start-up
 
-    import torch
-
-    cores = os.cpu_count() or 2
-    torch.set_num_threads(max(1, min(torch.get_num_threads(), cores - 1)))
+    threads.apply(threads.for_the_app())
 
 
 class RunController(QObject):

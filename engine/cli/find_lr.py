@@ -13,7 +13,7 @@ import shlex
 import sys
 import time
 
-from engine.cli._options import add_device_option, add_set_option
+from engine.cli._options import add_device_option, add_set_option, add_threads_option, apply_threads
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -22,6 +22,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--node", help="the train step to test (default: the workflow's train step)")
     add_set_option(p, "override a parameter first, e.g. --set train.batch_size=128")
     add_device_option(p)
+    add_threads_option(p)
     p.add_argument("--out", metavar="CSV", help="write the curve (step, lr, loss, smoothed_loss) to this file")
     p.add_argument("--start-lr", type=float, default=1e-7, help="the first learning rate tried (default: 1e-7)")
     p.add_argument("--end-lr", type=float, default=10.0, help="the last learning rate tried (default: 10)")
@@ -71,6 +72,7 @@ def run(args: argparse.Namespace) -> int:
     problems = apply_overrides(wf, args.overrides)
     if problems:
         raise WorkflowInvalid(problems)
+    apply_threads(args)
     cache = NodeCache(disk_dir=None if args.no_cache else default_cache_dir())
     progress = _Progress()
     try:

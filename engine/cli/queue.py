@@ -14,7 +14,7 @@ import argparse
 import json
 import sys
 
-from engine.cli._options import add_device_option, add_set_option
+from engine.cli._options import add_device_option, add_set_option, add_threads_option, apply_threads
 
 ACTIONS = ("list", "add", "run", "pause", "continue", "cancel", "remove", "hold", "start")
 
@@ -25,6 +25,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("target", nargs="?", help="add: the workflow JSON file; pause/continue/cancel/remove: entry id")
     p.add_argument("--label", default="", help="add: the entry's name in the list (default: the workflow's name)")
     add_device_option(p, "add: where to train")
+    add_threads_option(p)
     add_set_option(p, "add: override a parameter, e.g. --set train.lr=0.01")
     p.add_argument("--json", action="store_true", help="list: machine-readable output")
     p.add_argument("--quiet", "-q", action="store_true", help="run: print only one line per entry")
@@ -42,6 +43,7 @@ def run(args: argparse.Namespace) -> int:
         if args.action == "add":
             return _add(queue, args)
         if args.action == "run":
+            apply_threads(args)
             return _run(queue, args.quiet)
         if args.action in ("hold", "start"):
             ok = queue.set_paused(args.action == "hold")

@@ -19,7 +19,7 @@ import time
 from typing import TextIO
 
 from engine import events as ev
-from engine.cli._options import add_device_option, add_set_option
+from engine.cli._options import add_device_option, add_set_option, add_threads_option, apply_threads
 from engine.names import NodeStatus, RunStatus
 
 
@@ -31,6 +31,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--force", action="store_true", help="with --out: move an existing folder there aside to "
                    "DIR.old-<time> (never deleted) and start fresh")
     add_device_option(p)
+    add_threads_option(p)
     add_set_option(p)
     p.add_argument("--resume", metavar="RUN_DIR", help="continue a run from its last checkpoint, in its own folder "
                    "(same workflow; only epochs, time_budget, patience and how often to log, sample or "
@@ -146,6 +147,7 @@ def run_here(args: argparse.Namespace) -> int:
     from engine.runner import Engine
 
     wf = load_checked(args.workflow, args.overrides)
+    apply_threads(args)
     printer = ProgressPrinter(sys.stderr, args.quiet)
     engine = Engine(index=RunIndex(), disk_cache=not args.no_cache)
     handle = engine.start(wf, out_dir=args.out, device=args.device, on_event=printer, resume_from=args.resume,

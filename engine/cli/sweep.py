@@ -17,7 +17,7 @@ import sys
 import threading
 from typing import Any
 
-from engine.cli._options import add_device_option, add_set_option
+from engine.cli._options import add_device_option, add_set_option, add_threads_option, apply_threads
 
 SAMPLERS = ("tpe", "random", "grid")  # engine.sweep.SAMPLERS, spelled here so `loom --help` imports nothing more
 PRUNERS = ("median", "none")
@@ -45,6 +45,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--study", default="", help="the study's name (default: from the workflow's name)")
     p.add_argument("--storage", default="", help="an Optuna storage URL (default: sqlite:///$LOOM_HOME/sweeps.db)")
     add_device_option(p)
+    add_threads_option(p)
     add_set_option(p, "fix a parameter for every trial, e.g. --set train.epochs=5")
     p.add_argument("--no-cache", action="store_true", help="recompute every node in every trial")
     p.set_defaults(handler=run)
@@ -71,6 +72,7 @@ def run(args: argparse.Namespace) -> int:
     from engine.sweep.view import rerun_command
 
     wf = load_checked(args.workflow, args.overrides)
+    apply_threads(args)
     if not args.params:
         raise UserInputError("nothing to search — give at least one --param NODE.PARAM=SPEC, e.g. "
                              "--param train.lr=log:1e-4..1e-1")

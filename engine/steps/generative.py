@@ -11,6 +11,7 @@ from engine.params import Bool, Choice, Float, Int, Seed
 from engine.ports import GENERATIVE_MODEL, IMAGE_DATASET, IMAGES, TRAINED_GENERATOR, Port
 from engine.problems import Issue
 from engine.steps.registry import step
+from engine.steps.train import speed_params
 
 _LATENT_HELP = "Size of the random noise vector each image is made from."
 _WIDTH_HELP = "Feature maps in the first/last conv layer; doubles per layer. Wider = slower, more detail."
@@ -89,7 +90,7 @@ def _tail_params() -> list:
         Int("checkpoint_every", 500, 1, 10000000, "Save a checkpoint every N steps (and at every epoch end).", unit="steps", advanced=True),
         Choice("split", "all", ("all", "train"), "Which images to learn from; generative models need no held-out set.", advanced=True),
         Choice("device", "auto", DEVICE_CHOICES, "auto = the run's device (GPU when there is one).", advanced=True),
-        Bool("amp", True, "Mixed precision on CUDA GPUs (ignored on CPU).", advanced=True, label="Mixed precision"),
+        *speed_params(),
     ]
 
 

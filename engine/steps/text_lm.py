@@ -7,10 +7,11 @@ from engine.device import DEVICE_CHOICES
 from engine.lm import DEFAULT_PROMPTS, DEFAULT_TEMPERATURE, DEFAULT_TOP_K, parse_prompts
 from engine.models import ModelSpec
 from engine.names import CachePolicy
-from engine.params import Bool, Choice, Float, Int, Seed, Text
+from engine.params import Choice, Float, Int, Seed, Text
 from engine.ports import LANGUAGE_MODEL, TEXT_DATASET, TRAINED_LANGUAGE_MODEL, Port
 from engine.problems import Issue, param_field
 from engine.steps.registry import step
+from engine.steps.train import speed_params
 
 _DROPOUT_HELP = ("Fraction of units dropped while training. 0 learns fastest; raise it to 0.1-0.2 when a long run on "
                  "a small corpus starts memorising it (validation perplexity rises while the training loss falls).")
@@ -104,7 +105,7 @@ def _sampling_params() -> list:
         Int("checkpoint_every", 500, 1, 10000000, "Save a checkpoint every N steps (and at every epoch end).",
             unit="steps", advanced=True),
         Choice("device", "auto", DEVICE_CHOICES, "auto = the run's device (GPU when there is one).", advanced=True),
-        Bool("amp", True, "Mixed precision on CUDA GPUs (ignored on CPU).", advanced=True, label="Mixed precision"),
+        *speed_params(),
     ],
 )
 def train_lm(ctx: StepContext) -> dict:

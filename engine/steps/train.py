@@ -9,6 +9,20 @@ from engine.ports import DATASET, MODEL, TRAINED_MODEL, Port
 from engine.problems import Issue, param_field
 from engine.steps.registry import step
 from engine.training.choices import CLASS_WEIGHTS, MONITORS, OPTIMIZERS, SCHEDULES
+from engine.training.speed import BF16_MIN_PARAMS, COMPILE_CHOICES, COMPILE_PAYBACK_MINUTES, COMPILE_PAYBACK_STEPS
+
+
+def speed_params() -> list:
+    """The speed policy's params (engine.training.speed), declared once for every training step."""
+    return [
+        Bool("amp", True, "Mixed precision where it pays: bf16 autocast on CPUs with native bf16 (AVX512-BF16 or AMX) "
+             f"for convolutional models or models of {BF16_MIN_PARAMS:,}+ weights, bf16 (else fp16 with a gradient "
+             "scaler) on CUDA GPUs; off = fp32 everywhere.", advanced=True, label="Mixed precision"),
+        Choice("compile", "auto", COMPILE_CHOICES, "torch.compile the model: auto = only for runs long enough to pay "
+               f"back the compile (a time budget of {COMPILE_PAYBACK_MINUTES:g} min or more, or "
+               f"{COMPILE_PAYBACK_STEPS:,}+ planned steps); never on the app's window thread; falls back to eager "
+               "if compiling fails.", advanced=True, label="Compile the model"),
+    ]
 
 
 def _check(params: dict) -> list[Issue]:
@@ -58,7 +72,7 @@ def _check(params: dict) -> list[Issue]:
             "0 = a single model.", advanced=True, label="Cross-validation folds"),
         Seed(),
         Choice("device", "auto", DEVICE_CHOICES, "auto = the run's device (GPU when there is one).", advanced=True),
-        Bool("amp", True, "Mixed precision on CUDA GPUs (ignored on CPU).", advanced=True, label="Mixed precision"),
+        *speed_params(),
         Int("log_every", 1, 1, 10000, "Report the training loss every N steps.", advanced=True),
     ],
 )

@@ -13,6 +13,8 @@ and tested once:
   the curves rewind to the checkpoint's step;
 * divergence: NaN/inf and exploding losses stop the run, keeping the last
   good checkpoint;
+* the speed policy (:mod:`engine.training.speed`): threads, precision, channels_last
+  and compile, decided once the algorithm's modules exist, recorded in run.json and the log;
 * progress (fraction, ETA, samples/s) and metric events;
 * under ``torchrun`` (see :mod:`engine.distributed`): each rank's shard of every epoch, DDP on the
   algorithm's modules, metrics averaged over the ranks, stop/budget/epoch-end decisions agreed by
@@ -48,6 +50,7 @@ from engine.training.clock import TrainingClock
 from engine.training.common import FromParams
 from engine.training.divergence import DivergenceWatch
 from engine.training.precision import Precision
+from engine.training.speed import SpeedPlan
 
 
 @dataclass
@@ -57,7 +60,8 @@ class LoopConfig(FromParams):
     epochs: int = 10
     time_budget: float = 0.0  # minutes; 0: the epochs decide
     seed: int = 0
-    amp: bool = True
+    amp: bool = True  # mixed precision where it pays (see engine.training.speed)
+    compile: str = "auto"  # auto | on | off (see engine.training.speed)
     log_every: int = 1  # report metrics every N steps
     checkpoint_every: int = 0  # steps; 0: only at epoch ends, on Stop and at the end
     epoch_checkpoint_interval_s: float = 0.0  # epoch-end checkpoints at most this often
@@ -80,7 +84,9 @@ class TrainingLoop:
         self.tag = tag
         self.step_offset = step_offset
         self.position = Position()
-        self.precision = Precision(self.device, config.amp)
+        self.precision = Precision(self.device, config.amp)  # until the speed policy has seen the modules
+        self.speed: SpeedPlan | None = None
+        self._compile_pending = False  # the first compiled step falls back to eager if compiling fails
         self.clock = TrainingClock(config.time_budget)
         self.total_steps = 0
         self._pending: dict[str, Any] | None = None  # values of a step not yet checked (log_every > 1)
@@ -132,6 +138,7 @@ class TrainingLoop:
         seed_everything(cfg.seed)
         algo.loop = self
         algo.setup(self)
+        self._plan_speed(algo.objects())
         self._objects = {**algo.objects(), "scaler": self.precision.scaler}
         self.watch = DivergenceWatch(algo.losses or algo.metrics[:1])
         restored, already_finished = self._restore()
@@ -203,7 +210,7 @@ class TrainingLoop:
             while not reason and pos.epoch <= cfg.epochs and not self._spent():
                 for batch in algo.batches(pos.epoch, pos.batch):
                     self._check_control()
-                    values = algo.train_step(batch)
+                    values = self._train_step(batch)
                     pos.batch += 1
                     if values is None:
                         continue
@@ -241,6 +248,36 @@ class TrainingLoop:
                     raise lost(exc) from exc
             raise
         return reason or ("finished" if pos.epoch > cfg.epochs else "time_budget")
+
+    # -- the speed policy ------------------------------------------------------------------
+    def _plan_speed(self, objects: dict[str, Any]) -> None:
+        """Decide (engine.training.speed) and apply: precision, channels_last, compile; say what and why."""
+        from engine.training import speed
+
+        cfg = self.config
+        plan = speed.plan(self.device, objects, amp=cfg.amp, compile_mode=cfg.compile,
+                          total_steps=self.algorithm.total_steps(cfg.epochs), time_budget_min=cfg.time_budget)
+        modules = speed.modules_of(objects)
+        self.precision = Precision(self.device, plan.precision)
+        if plan.channels_last:
+            speed.to_channels_last(modules)
+        if plan.compile:
+            speed.compile_in_place(modules)
+            self._compile_pending = True
+        self.speed = plan
+        self.log(plan.describe())
+        self.ctx.report(speed=plan.record())
+
+    def _train_step(self, batch: Any) -> Any:
+        """One training step, the batch in the plan's layout; a first compiled step that fails runs eager."""
+        from engine.training import speed
+
+        if self.speed is not None and self.speed.channels_last:
+            batch = speed.batch_to_channels_last(batch)
+        if not self._compile_pending:
+            return self.algorithm.train_step(batch)
+        self._compile_pending = False
+        return speed.first_compiled_step(self.algorithm, batch, self.log)
 
     # -- between batches --------------------------------------------------------------------
     def _check_control(self) -> None:
