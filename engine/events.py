@@ -125,6 +125,15 @@ class NodeReport(Event):
 
 
 @dataclass(frozen=True)
+class SpeedChosen(Event):
+    """How a training node goes fast (engine.training.speed), each choice with its reason; kept in run.json
+    under the node, as ``speed``."""
+
+    node_id: str
+    choices: dict[str, Any]
+
+
+@dataclass(frozen=True)
 class Rewind(Event):
     """A resumed node continues from ``step``: drop its points after that step.
 

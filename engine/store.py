@@ -198,6 +198,8 @@ class RunRecorder:
         elif isinstance(event, ev.NodeReport):
             node = self.info["nodes"].setdefault(event.node_id, {})
             node.setdefault("report", {}).update(event.report)
+        elif isinstance(event, ev.SpeedChosen):
+            self.info["nodes"].setdefault(event.node_id, {})["speed"] = dict(event.choices)
         elif isinstance(event, ev.RunFinished):
             self._finish(event)
             return

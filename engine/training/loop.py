@@ -32,6 +32,7 @@ from typing import Any
 
 import torch
 
+from engine import events as ev
 from engine.context import StepContext
 from engine.distributed import world as dist_world
 from engine.distributed.sharding import Shard, batches_for_samples
@@ -266,7 +267,7 @@ class TrainingLoop:
             self._compile_pending = True
         self.speed = plan
         self.log(plan.describe())
-        self.ctx.report(speed=plan.record())
+        self.ctx.bus.emit(ev.SpeedChosen(node_id=self.ctx.node_id, choices=plan.record()))
 
     def _train_step(self, batch: Any) -> Any:
         """One training step, the batch in the plan's layout; a first compiled step that fails runs eager."""
