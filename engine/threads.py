@@ -31,7 +31,7 @@ from pathlib import Path
 
 THREADS_FILE = "threads.json"
 PROBE_ROUNDS = 3  # candidates are measured interleaved, this many times each (median kept)
-PROBE_SECONDS = 0.15  # each measurement's rough length: the whole probe stays within a few seconds
+PROBE_SECONDS = 0.1  # each measurement's rough length: the whole probe stays within a few seconds
 
 
 @dataclass(frozen=True)
