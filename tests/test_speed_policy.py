@@ -10,7 +10,7 @@ ONE = ThreadChoice(1, "--threads 1")
 
 
 def plan(**facts):
-    base = {"device": "cpu", "amp": True, "compile_mode": "auto", "convolutional": True, "n_params": 20_000,
+    base = {"device": "cpu", "amp": True, "compile_mode": "auto", "channels_last": True, "convolutional": True, "n_params": 20_000,
             "total_steps": 675, "time_budget_min": 0.0, "on_main_thread": False, "cpu_bf16": True,
             "cuda_bf16": False, "threads": ONE}
     return decide(**{**base, **facts})
@@ -44,6 +44,11 @@ def test_cuda_uses_bf16_where_supported_else_fp16_with_a_scaler():
     fp16 = plan(device="cuda", cuda_bf16=False)
     assert fp16.precision == "fp16" and "scaler" in fp16.precision_reason
     assert fp16.channels_last
+
+
+def test_channels_last_off_is_obeyed():
+    p = plan(channels_last=False)
+    assert not p.channels_last and p.channels_last_reason == "channels_last is off"
 
 
 def test_mps_keeps_fp32_and_nchw():

@@ -18,6 +18,9 @@ def speed_params() -> list:
         Bool("amp", True, "Mixed precision where it pays: bf16 autocast on CPUs with native bf16 (AVX512-BF16 or AMX) "
              f"for convolutional models or models of {BF16_MIN_PARAMS:,}+ weights, bf16 (else fp16 with a gradient "
              "scaler) on CUDA GPUs; off = fp32 everywhere.", advanced=True, label="Mixed precision"),
+        Bool("channels_last", True, "Keep convolutional models and their image batches in the channels_last "
+             "layout, the fast one for convolutions on CPUs and GPUs; checkpoints load either way.", advanced=True,
+             label="Channels-last layout"),
         Choice("compile", "auto", COMPILE_CHOICES, "torch.compile the model: auto = only for runs long enough to pay "
                f"back the compile (a time budget of {COMPILE_PAYBACK_MINUTES:g} min or more, or "
                f"{COMPILE_PAYBACK_STEPS:,}+ planned steps); never on the app's window thread; falls back to eager "

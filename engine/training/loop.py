@@ -63,6 +63,7 @@ class LoopConfig(FromParams):
     seed: int = 0
     amp: bool = True  # mixed precision where it pays (see engine.training.speed)
     compile: str = "auto"  # auto | on | off (see engine.training.speed)
+    channels_last: bool = True  # for convolutional models (see engine.training.speed)
     log_every: int = 1  # report metrics every N steps
     checkpoint_every: int = 0  # steps; 0: only at epoch ends, on Stop and at the end
     epoch_checkpoint_interval_s: float = 0.0  # epoch-end checkpoints at most this often
@@ -257,7 +258,7 @@ class TrainingLoop:
 
         cfg = self.config
         plan = speed.plan(self.device, objects, amp=cfg.amp, compile_mode=cfg.compile,
-                          total_steps=self.algorithm.total_steps(cfg.epochs), time_budget_min=cfg.time_budget)
+                          channels_last=cfg.channels_last, total_steps=self.algorithm.total_steps(cfg.epochs), time_budget_min=cfg.time_budget)
         modules = speed.modules_of(objects)
         self.precision = Precision(self.device, plan.precision)
         if plan.channels_last:

@@ -10,7 +10,8 @@ modules exist and applies the answer (:class:`SpeedPlan`):
   convolution or of at least :data:`BF16_MIN_PARAMS` weights (small MLPs spend
   their time in overhead autocast adds to), bf16 AMP on CUDA GPUs that support
   it, else fp16 AMP with a gradient scaler; ``amp`` off = fp32;
-* **channels_last** — for models with a 2-D convolution, on CPU and CUDA; the
+* **channels_last** — for models with a 2-D convolution, on CPU and CUDA (the
+  ``channels_last`` param turns it off); the
   loop converts each batch's 4-D tensors (whatever their dtype), and the
   checkpoint's state_dict keeps its keys and shapes, so it loads either way;
 * **compile** — ``compile: auto|on|off``; ``auto`` compiles only runs long
@@ -63,13 +64,15 @@ class SpeedPlan:
                 f"compile {'on' if self.compile else 'off'} ({self.compile_reason})")
 
 
-def decide(*, device: str, amp: bool, compile_mode: str, convolutional: bool, n_params: int, total_steps: int,
-           time_budget_min: float, on_main_thread: bool, cpu_bf16: bool, cuda_bf16: bool,
+def decide(*, device: str, amp: bool, compile_mode: str, channels_last: bool, convolutional: bool, n_params: int,
+           total_steps: int, time_budget_min: float, on_main_thread: bool, cpu_bf16: bool, cuda_bf16: bool,
            threads: ThreadChoice) -> SpeedPlan:
     """The policy itself: facts in, choices and reasons out (no torch, no clock)."""
     kind = str(device).split(":")[0]
     precision, why = _precision(kind, amp, convolutional, n_params, cpu_bf16, cuda_bf16)
-    if convolutional and kind in ("cpu", "cuda"):
+    if not channels_last:
+        last, last_why = False, "channels_last is off"
+    elif convolutional and kind in ("cpu", "cuda"):
         last, last_why = True, "the model has 2-D convolutions: channels_last is their fast layout"
     elif convolutional:
         last, last_why = False, f"kept NCHW on {kind}"
@@ -147,14 +150,15 @@ def is_convolutional(modules: list[Any]) -> bool:
                for module in modules for m in module.modules())
 
 
-def plan(device: str, objects: dict[str, Any], *, amp: bool, compile_mode: str, total_steps: int,
-         time_budget_min: float) -> SpeedPlan:
+def plan(device: str, objects: dict[str, Any], *, amp: bool, compile_mode: str, channels_last: bool,
+         total_steps: int, time_budget_min: float) -> SpeedPlan:
     """The plan for these modules on ``device`` (facts gathered here, choices in :func:`decide`)."""
     from engine import threads
 
     modules = modules_of(objects)
     kind = str(device).split(":")[0]
-    return decide(device=device, amp=amp, compile_mode=compile_mode, convolutional=is_convolutional(modules),
+    return decide(device=device, amp=amp, compile_mode=compile_mode, channels_last=channels_last,
+                  convolutional=is_convolutional(modules),
                   n_params=sum(p.numel() for m in modules for p in m.parameters()), total_steps=total_steps,
                   time_budget_min=time_budget_min,
                   on_main_thread=threading.current_thread() is threading.main_thread(),
