@@ -258,7 +258,8 @@ class TrainingLoop:
 
         cfg = self.config
         plan = speed.plan(self.device, objects, amp=cfg.amp, compile_mode=cfg.compile,
-                          channels_last=cfg.channels_last, total_steps=self.algorithm.total_steps(cfg.epochs), time_budget_min=cfg.time_budget)
+                          channels_last=cfg.channels_last, total_steps=self.algorithm.total_steps(cfg.epochs),
+                          time_budget_min=cfg.time_budget)
         modules = speed.modules_of(objects)
         self.precision = Precision(self.device, plan.precision)
         if plan.channels_last:
