@@ -28,10 +28,10 @@ def test_a_cpu_without_native_bf16_stays_fp32_and_says_why():
     assert p.precision == "fp32" and "no native bf16" in p.precision_reason
 
 
-def test_a_small_model_without_convolutions_stays_fp32_where_autocast_would_not_pay():
-    p = plan(convolutional=False, n_params=50_000)
-    assert (p.precision, p.channels_last) == ("fp32", False)
-    assert plan(convolutional=False, n_params=speed.BF16_MIN_PARAMS).precision == "bf16"
+def test_a_model_without_convolutions_stays_fp32_on_a_cpu_where_autocast_would_not_pay():
+    p = plan(convolutional=False, n_params=5_000_000)
+    assert (p.precision, p.channels_last) == ("fp32", False) and "no convolutions" in p.precision_reason
+    assert plan(convolutional=False, device="cuda", cuda_bf16=True).precision == "bf16"  # on a GPU it pays
 
 
 def test_amp_off_means_fp32_everywhere():

@@ -9,15 +9,15 @@ from engine.ports import DATASET, MODEL, TRAINED_MODEL, Port
 from engine.problems import Issue, param_field
 from engine.steps.registry import step
 from engine.training.choices import CLASS_WEIGHTS, MONITORS, OPTIMIZERS, SCHEDULES
-from engine.training.speed import BF16_MIN_PARAMS, COMPILE_CHOICES, COMPILE_PAYBACK_MINUTES, COMPILE_PAYBACK_STEPS
+from engine.training.speed import COMPILE_CHOICES, COMPILE_PAYBACK_MINUTES, COMPILE_PAYBACK_STEPS
 
 
 def speed_params() -> list:
     """The speed policy's params (engine.training.speed), declared once for every training step."""
     return [
-        Bool("amp", True, "Mixed precision where it pays: bf16 autocast on CPUs with native bf16 (AVX512-BF16 or AMX) "
-             f"for convolutional models or models of {BF16_MIN_PARAMS:,}+ weights, bf16 (else fp16 with a gradient "
-             "scaler) on CUDA GPUs; off = fp32 everywhere.", advanced=True, label="Mixed precision"),
+        Bool("amp", True, "Mixed precision where it pays: bf16 autocast for convolutional models on CPUs with native "
+             "bf16 (AVX512-BF16 or AMX), bf16 (else fp16 with a gradient scaler) on CUDA GPUs; off = fp32 everywhere.",
+             advanced=True, label="Mixed precision"),
         Bool("channels_last", True, "Keep convolutional models and their image batches in the channels_last "
              "layout, the fast one for convolutions on CPUs and GPUs; checkpoints load either way.", advanced=True,
              label="Channels-last layout"),
