@@ -122,3 +122,18 @@ def test_run_sweep_queue_and_find_lr_all_take_threads():
     sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     for command in ("run", "sweep", "queue", "find-lr"):
         assert any("--threads" in a.option_strings for a in sub.choices[command]._actions), command
+
+
+def test_the_app_takes_its_thread_count_from_the_engine_policy(monkeypatch):
+    import torch
+
+    import gui.run_control as run_control
+
+    before = torch.get_num_threads()
+    monkeypatch.setattr(run_control, "_threads_set", False)
+    try:
+        run_control.leave_a_core_for_the_ui()
+        expected = threads.for_the_app()
+        assert threads.current() == expected and torch.get_num_threads() == expected.threads
+    finally:
+        torch.set_num_threads(before)
