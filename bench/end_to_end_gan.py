@@ -85,9 +85,10 @@ def flow(folder: Path) -> dict:
 class Sides:
     """The two subprocesses, each timed start to exit."""
 
-    def __init__(self, work: Path, folder: Path, epochs: int, steps: int, python: str, extra: list[str]) -> None:
+    def __init__(self, work: Path, folder: Path, epochs: int, steps: int, python: str, extra: list[str],
+                 naive_threads: int = 0) -> None:
         self.work, self.folder, self.epochs, self.steps, self.python = work, folder, epochs, steps, python
-        self.extra = extra
+        self.extra, self.naive_threads = extra, naive_threads
         self.flow = work / "flow.json"
         self.flow.write_text(json.dumps(flow(folder), indent=1))
         self.count = 0
@@ -114,7 +115,8 @@ class Sides:
         return 1.0 / seconds
 
     def naive(self) -> float:
-        cmd = [self.python, str(ROOT / "bench" / "naive_gan_loop.py"), str(self.folder), "--steps", str(self.steps)]
+        cmd = [self.python, str(ROOT / "bench" / "naive_gan_loop.py"), str(self.folder), "--steps", str(self.steps),
+               "--threads", str(self.naive_threads)]
         return 1.0 / _timed(cmd, self._env(self.work / "naive-home"))
 
 
@@ -134,6 +136,10 @@ def _steps_of(run: dict) -> int | None:
         if isinstance(where, dict) and isinstance(where.get("steps"), int):
             return where["steps"]
     return None
+
+
+def seconds(rate: float) -> str:
+    return f"{1 / rate:.1f} s"
 
 
 def print_rounds(name: str, pairs: list[tuple[float, float]]) -> float:
@@ -157,6 +163,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--folder", help="an existing PNG class folder to use (default: draw one into a temp folder)")
     ap.add_argument("--batch-size", type=int, default=64)
     ap.add_argument("--loom-arg", action="append", default=[], help="extra argument for loom run (repeatable)")
+    ap.add_argument("--naive-threads", type=int, default=0, help="torch threads of the naive loop (0: torch's "
+                    "default, the figure the target is about; 1 shows what setting threads by hand gives)")
     args = ap.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="loom-e2e-") as tmp:
         work = Path(tmp)
@@ -167,18 +175,20 @@ def main(argv: list[str] | None = None) -> int:
             print(f"drew {args.images} PNGs into {folder} in {time.perf_counter() - t0:.1f} s", flush=True)
         n = sum(1 for _ in folder.rglob("*.png"))
         steps = args.epochs * (n // args.batch_size)
-        sides = Sides(work, folder, args.epochs, steps, sys.executable, args.loom_arg)
+        sides = Sides(work, folder, args.epochs, steps, sys.executable, args.loom_arg, args.naive_threads)
         print(f"{n} PNGs, 32 px RGB; DCGAN width 32, batch {args.batch_size}, {steps} optimisation steps "
               f"({args.epochs} epochs; {STEPS_PER_EPOCH_NOTE}, the naive loop stops at the same count); "
               f"{os.cpu_count()} CPUs, {load_average()}", flush=True)
-        print("A = loom run (fresh LOOM_HOME and node cache each round), B = the naive loop; rates are 1/seconds",
+        naive = f"the naive loop ({args.naive_threads or 'torch default'} threads)"
+        print(f"A = loom run (fresh LOOM_HOME and node cache each round), B = {naive}; ratio = naive seconds / loom seconds",
               flush=True)
-        cold = abba(sides.loom, sides.naive, args.rounds, label="cold")
+        cold = abba(sides.loom, sides.naive, args.rounds, label="cold", show=seconds)
         medians = [print_rounds("cold", cold)]
         if args.warm_rounds:
             sides.loom(sides.warm_home)  # fills the shared cache: the decoded folder
-            print("A = loom run with the node cache a first run filled, B = the naive loop", flush=True)
-            warm = abba(lambda: sides.loom(sides.warm_home), sides.naive, args.warm_rounds, label="warm")
+            print(f"A = loom run with the node cache a first run filled, B = {naive}", flush=True)
+            warm = abba(lambda: sides.loom(sides.warm_home), sides.naive, args.warm_rounds, label="warm",
+                        show=seconds)
             medians.append(print_rounds("warm", warm))
     ok = medians[0] >= TARGET
     print(f"target: Loom's whole process >= {TARGET}x faster (cold median): {'met' if ok else 'NOT met'}")

@@ -38,7 +38,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--width", type=int, default=32)
     ap.add_argument("--latent-dim", type=int, default=100)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default, as a user gets it)")
     args = ap.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
 
     steps_of = [transforms.Resize(args.size), transforms.CenterCrop(args.size)]

@@ -105,8 +105,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     env = child_env()
     starts = Starts(env)
-    print(f"A = app start to window shown, B = python + PySide6 import alone; rates are 1/seconds ({load_average()})")
-    pairs = abba(starts.app, starts.baseline, args.rounds)
+    print(f"A = app start to window shown, B = python + PySide6 import alone; ratio = B's seconds / A's "
+          f"({load_average()})")
+    pairs = abba(starts.app, starts.baseline, args.rounds, show=lambda r: f"{1 / r:.2f} s")
     app_s = [1 / a for a, _ in pairs]
     for i, (a, b) in enumerate(pairs, 1):
         print(f"    round {i}: app {1 / a:.2f} s, PySide6 alone {1 / b:.2f} s")

@@ -80,3 +80,9 @@ def test_every_timing_bench_says_how_it_alternates(name):
     assert "load_average" in text or "from abba import abba" in text or "getloadavg" in text
     assert "best-of" not in text.replace("never a best-of", "").replace("no best-of", "")
     assert "max(rates" not in text and "best_rate" not in text
+
+
+def test_a_round_can_be_shown_in_seconds_when_rates_are_one_over_seconds(capsys):
+    abba.abba(lambda: 1 / 20, lambda: 1 / 40, rounds=1, show=lambda r: f"{1 / r:.1f} s")
+    line = capsys.readouterr().out
+    assert "A 20.0 s  B 40.0 s  ratio 2.000" in line
