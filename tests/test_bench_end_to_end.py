@@ -154,3 +154,23 @@ def test_a_run_ends_with_its_cache_entries_on_disk(tmp_path):
     assert written and not list((tmp_path / "cache").glob(".*.tmp"))  # whole entries, no half-written ones
     again = Engine(cache_dir=tmp_path / "cache").run(wf, out_dir=tmp_path / "run2", device="cpu")
     assert again.status == "succeeded" and again.node_states["data"] == "cached"
+
+
+def test_a_loom_run_process_that_skips_teardown_still_leaves_everything_on_disk_and_said(tmp_path):
+    """`loom run` ends with os._exit once the run is recorded (unloading torch cost seconds): nothing may be lost."""
+    e2e = load_bench("end_to_end_gan")
+    e2e.make_png_folder(tmp_path / "shapes", 8, 32)
+    flow = e2e.flow(tmp_path / "shapes")
+    flow["nodes"][2]["params"].update(width=4, latent_dim=4)
+    flow["nodes"][3]["params"].update(batch_size=4, sample_every=1)
+    (tmp_path / "flow.json").write_text(json.dumps(flow))
+    cache = tmp_path / "home" / "nodes"
+    out = subprocess.run([sys.executable, "-m", "engine.cli", "run", str(tmp_path / "flow.json"), "--out",
+                          str(tmp_path / "run"), "-q"], capture_output=True, text=True, cwd=ROOT, timeout=300,
+                         env={**os.environ, "LOOM_HOME": str(tmp_path / "home"), "LOOM_CACHE_DIR": str(cache)})
+    assert out.returncode == 0, out.stderr
+    assert f"succeeded: {tmp_path / 'run'}" in out.stdout + out.stderr  # the last line reached the terminal
+    info = json.loads((tmp_path / "run" / "run.json").read_text())
+    assert info["status"] == "succeeded" and info["finished"]
+    assert list(cache.glob("*.pt")) and not list(cache.glob(".*.tmp"))  # whole cache entries, none half-written
+    assert (tmp_path / "run" / "train" / "generator.safetensors").exists()
