@@ -47,10 +47,10 @@ class NodeCache:
 
     def __init__(self, disk_dir: Path | None = None, max_memory_entries: int = 32) -> None:
         self.disk_dir = disk_dir
+        self._writers: list[threading.Thread] = []  # disk writes still under way (put(wait=False)), in order
         self._memory: OrderedDict[str, dict[str, Any]] = OrderedDict()
         self._max = max_memory_entries
         self._lock = threading.Lock()
-        self._writers: list[threading.Thread] = []  # disk writes still under way (put(wait=False))
 
     def get(self, key: str, from_disk: bool) -> dict[str, Any] | None:
         with self._lock:
@@ -78,8 +78,10 @@ class NodeCache:
         if wait:
             self._save_or_warn(key, outputs)
             return
-        writer = threading.Thread(target=self._save_or_warn, args=(key, outputs), name=f"cache-write-{key[:8]}")
         with self._lock:
+            previous = self._writers[-1] if self._writers else None
+            writer = threading.Thread(target=self._save_after, args=(previous, key, outputs),
+                                      name=f"cache-write-{key[:8]}")
             self._writers.append(writer)
         writer.start()
 
@@ -89,6 +91,12 @@ class NodeCache:
             writers, self._writers = self._writers, []
         for writer in writers:
             writer.join()
+
+    def _save_after(self, previous: threading.Thread | None, key: str, outputs: dict[str, Any]) -> None:
+        """Entries are written in the order they were put: a later one may refer to an earlier one's file."""
+        if previous is not None:
+            previous.join()
+        self._save_or_warn(key, outputs)
 
     def _save_or_warn(self, key: str, outputs: dict[str, Any]) -> None:
         try:

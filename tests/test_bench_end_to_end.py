@@ -174,3 +174,23 @@ def test_a_loom_run_process_that_skips_teardown_still_leaves_everything_on_disk_
     assert info["status"] == "succeeded" and info["finished"]
     assert list(cache.glob("*.pt")) and not list(cache.glob(".*.tmp"))  # whole cache entries, none half-written
     assert (tmp_path / "run" / "train" / "generator.safetensors").exists()
+
+
+def test_background_cache_writes_land_in_the_order_they_were_put(tmp_path, monkeypatch):
+    """A later entry may refer to an earlier entry's file (shared samples), so writes keep their order."""
+    cache = NodeCache(disk_dir=tmp_path)
+    order: list[str] = []
+    original = NodeCache._save
+
+    def slow_first(self, key, outputs):  # noqa: ANN001, ANN202
+        if key == "first":
+            import time
+            time.sleep(0.2)  # not a timing assertion: it only makes the first write the slower one
+        original(self, key, outputs)
+        order.append(key)
+
+    monkeypatch.setattr(NodeCache, "_save", slow_first)
+    cache.put("first", {"data": Value()}, to_disk=True, wait=False)
+    cache.put("second", {"data": Value()}, to_disk=True, wait=False)
+    cache.flush()
+    assert order == ["first", "second"]
