@@ -29,11 +29,13 @@ def first(result: float | tuple[float, ...]) -> float:
 
 
 def abba(measure_a: Callable[[], R], measure_b: Callable[[], R], rounds: int,
-         label: str = "round") -> list[tuple[R, R]]:
+         label: str = "round", show: Callable[[float], str] | None = None) -> list[tuple[R, R]]:
     """``rounds`` pairs (A's result, B's result); a round runs A then B, the next B then A.
 
-    A result is a rate (higher is better) or a tuple of rates; the first is printed per round.
+    A result is a rate (higher is better) or a tuple of rates; the first is printed per round,
+    through ``show`` when given (e.g. ``lambda r: f"{1 / r:.1f} s"`` for rates that are 1/seconds).
     """
+    show = show or (lambda rate: f"{rate:,.2f}")
     pairs = []
     for r in range(rounds):
         if r % 2 == 0:
@@ -43,7 +45,7 @@ def abba(measure_a: Callable[[], R], measure_b: Callable[[], R], rounds: int,
             b = measure_b()
             a = measure_a()
         pairs.append((a, b))
-        print(f"  {label} {r + 1}: A {first(a):,.2f}  B {first(b):,.2f}  ratio {first(a) / first(b):.3f}  "
+        print(f"  {label} {r + 1}: A {show(first(a))}  B {show(first(b))}  ratio {first(a) / first(b):.3f}  "
               f"({load_average()})", flush=True)
     return pairs
 

@@ -1,6 +1,6 @@
 """Benchmark: in-memory batches vs a DataLoader that decodes every image per item.
 
-Usage: python bench/data_pipeline.py [--count 5000] [--batch 128] [--workers 2] [--epochs 2]
+Usage: python bench/data_pipeline.py [--count 5000] [--batch 128] [--workers 2] [--epochs 2] [--rounds 4]
 
 Draws the built-in ``shapes`` set at 32 px, writes it as PNG files, and then,
 side by side in one process, times full passes over the training split:
@@ -13,7 +13,10 @@ side by side in one process, times full passes over the training split:
 * Loom's streaming path (``StreamingImageDataset``), which is what folders over
   the memory limit use.
 
-Prints images/s for each and the in-memory : per-item ratio (target >= 5x).
+Rounds alternate A B, B A (bench/abba.py): in-memory against per-item, then
+streaming against per-item.  Every round's images/s and ratio are printed with
+the load average, then the median and spread of the ratios (in-memory :
+per-item target >= 5x).
 """
 
 from __future__ import annotations
@@ -30,6 +33,9 @@ from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from abba import abba, ratios, summary  # noqa: E402
 
 from engine.data.datasets import MINUS_ONE_TO_ONE, ImageDataset  # noqa: E402
 from engine.data.shapes import make_shapes  # noqa: E402
@@ -73,14 +79,14 @@ def rate(make_batches, epochs: int) -> float:
     return seen / (time.perf_counter() - t0)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--count", type=int, default=5000)
     ap.add_argument("--batch", type=int, default=128)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--epochs", type=int, default=2)
-    args = ap.parse_args()
-    torch.set_num_threads(max(1, torch.get_num_threads()))
+    ap.add_argument("--rounds", type=int, default=4, help="rounds per pair (A B, then B A, ...)")
+    args = ap.parse_args(argv)
 
     t0 = time.perf_counter()
     shapes = make_shapes(count=args.count, size=32, seed=0)
@@ -112,16 +118,14 @@ def main() -> None:
         def streamed(epoch: int):
             return stream.batches("train", args.batch, "cpu", shuffle=True, seed=0, epoch=epoch)
 
-        results = {}
-        for name, fn in (("in-memory (Loom default)", in_memory),
-                         (f"per-item decode DataLoader ({args.workers} workers)", per_item),
-                         (f"Loom streaming ({args.workers} workers)", streamed)):
-            results[name] = rate(fn, args.epochs)
-            print(f"{name:45s} {results[name]:>12,.0f} images/s")
-
-    fast, slow = results["in-memory (Loom default)"], results[f"per-item decode DataLoader ({args.workers} workers)"]
-    print(f"ratio in-memory : per-item decoding = {fast / slow:,.1f}x (target >= 5x) "
-          f"on {len(train_idx)} training images, batch {args.batch}, {torch.get_num_threads()} torch threads")
+        print(f"{len(train_idx)} training images, batch {args.batch}, {args.epochs} epochs a pass, "
+              f"{torch.get_num_threads()} torch threads; rates in images/s")
+        print(f"A = in-memory (Loom default), B = per-item decode DataLoader ({args.workers} workers)")
+        memory_pairs = abba(lambda: rate(in_memory, args.epochs), lambda: rate(per_item, args.epochs), args.rounds)
+        print(f"A = Loom streaming ({args.workers} workers), B = per-item decode DataLoader ({args.workers} workers)")
+        stream_pairs = abba(lambda: rate(streamed, args.epochs), lambda: rate(per_item, args.epochs), args.rounds)
+    print(summary("in-memory : per-item decoding", ratios(memory_pairs), 5.0))
+    print(summary("streaming : per-item decoding", ratios(stream_pairs)))
 
 
 if __name__ == "__main__":

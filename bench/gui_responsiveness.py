@@ -5,8 +5,11 @@ late it fired.  Lateness is measured twice, side by side in one process: with
 the window idle, then while the engine trains ``gan_digits.json`` on its
 worker thread and the dashboard draws every event (curves, sample grids,
 text samples, progress, log, node badges).  Targets: p99 <= 30 ms and max <= 100 ms.
+The training time is cut into ``--windows`` consecutive windows, each printed
+with the load average, then the median and spread of their p99 (no best
+window is picked; the overall figures count every tick).
 
-    python bench/gui_responsiveness.py [--seconds 30] [--set train.batch_size=32 ...]
+    python bench/gui_responsiveness.py [--seconds 30] [--windows 3] [--set train.batch_size=32 ...]
         [--workflow resources/examples/lm_python_docs.json] [--screenshots resources/screenshots]
 
 With ``--screenshots`` it also saves the main window, light and dark, at the
@@ -62,6 +65,10 @@ def wait_until(app, condition, timeout: float) -> bool:
     return condition()
 
 
+def load_text() -> str:
+    return " / ".join(f"{x:.2f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "n/a"
+
+
 def summary(late: list[float]) -> dict[str, float]:
     ordered = sorted(late)
     p = lambda q: ordered[min(len(ordered) - 1, int(q * len(ordered)))]  # noqa: E731
@@ -72,6 +79,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=30.0, help="measured training time")
     parser.add_argument("--idle-seconds", type=float, default=5.0, help="idle baseline time")
+    parser.add_argument("--windows", type=int, default=3, help="measured windows the training time is cut into")
     parser.add_argument("--workflow", default=str(ROOT / "resources" / "examples" / "gan_digits.json"))
     parser.add_argument("--set", action="append", default=[], metavar="NODE.PARAM=VALUE")
     parser.add_argument("--screenshots", help="folder for gan_run_light.png / gan_run_dark.png (<workflow>_run_*.png for others)")
@@ -128,7 +136,11 @@ def main() -> int:
     texts0 = sum(len(frames) for frames in window.dashboard.texts.streams.values())
     t0 = time.perf_counter()
     handler_ms.clear()
-    busy = summary(measure(app, args.seconds))
+    windows = []
+    for _ in range(max(1, args.windows)):
+        late = measure(app, args.seconds / max(1, args.windows))
+        windows.append((summary(late), late, load_text()))
+    busy = summary([t for _, late, _ in windows for t in late])
     drawing = sorted(handler_ms) or [0.0]
     elapsed = time.perf_counter() - t0
     metric_points = sum(s.n - first.get(key, 0) for key, s in series().items())
@@ -153,12 +165,17 @@ def main() -> int:
     stop_s = time.perf_counter() - t_stop
 
     cores = os.cpu_count()
-    load = " / ".join(f"{x:.2f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "n/a"
+    load = load_text()
     print(f"GUI responsiveness ({cores} cores, load average {load}, {args.workflow.split('/')[-1]}, "
           f"{elapsed:.1f} s measured)")
     print(f"{'':22s}{'ticks':>8s}{'p50 ms':>9s}{'p99 ms':>9s}{'max ms':>9s}")
     for label, s in (("idle window", idle), ("training + dashboard", busy)):
         print(f"{label:22s}{s['ticks']:8d}{s['p50']:9.1f}{s['p99']:9.1f}{s['max']:9.1f}")
+    for i, (w, _, load_at) in enumerate(windows, 1):
+        print(f"{f'  window {i}':22s}{w['ticks']:8d}{w['p50']:9.1f}{w['p99']:9.1f}{w['max']:9.1f}  (load {load_at})")
+    p99s = [w["p99"] for w, _, _ in windows]
+    print(f"p99 over {len(windows)} windows: median {statistics.median(p99s):.1f} ms, per-window "
+          f"{min(p99s):.1f}..{max(p99s):.1f} ms")
     print(f"while training: {events} engine events -> {redraws} GUI batches ({redraws / elapsed:.1f}/s), "
           f"{metric_points} metric points drawn, {images} sample grids and {texts} text samples shown")
     print(f"GUI time per batch (dashboard + canvas): median {statistics.median(drawing):.1f} ms, "

@@ -22,6 +22,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "bench"))
+from abba import load_average  # noqa: E402
 
 
 def main() -> None:
@@ -52,7 +54,7 @@ def main() -> None:
     with open(out / "metrics.csv", newline="", encoding="utf-8") as f:
         curve = [(int(r["step"]), float(r["value"])) for r in csv.DictReader(f)
                  if r["node"] == args.node and r["name"] == "val_perplexity"]
-    print(f"first sample        {latency:6.1f} s after launch (target <= 10 s)")
+    print(f"first sample        {latency:6.1f} s after launch (target <= 10 s; one launch, {load_average()})")
     if len(curve) >= 2:
         (s0, p0), (s1, p1), (sn, pn) = curve[0], curve[1], curve[-1]
         print(f"val perplexity      step {s0}: {p0:.2f}   epoch 1 (step {s1}): {p1:.2f}   end (step {sn}): {pn:.2f}")
@@ -61,6 +63,7 @@ def main() -> None:
     gen = subprocess.run([sys.executable, "-c", code, "generate", str(out), "--prompt", "The", "--n", "1",
                           "--max-tokens", "120", "--seed", "1"], cwd=ROOT, capture_output=True, text=True)
     print(f"loom generate       exit {gen.returncode}: {gen.stdout.strip()[:200]!r}")
+    print(f"machine             {load_average()} at the end of the run")
 
 
 if __name__ == "__main__":

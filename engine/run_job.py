@@ -145,6 +145,7 @@ class RunJob:
         """The run's ending: a final status that tells the truth about the record, then the result."""
         handle, recorder = self.handle, self.recorder
         try:
+            self.engine.cache.flush()  # a run ends with its cache entries on disk (a next process reuses them)
             self._skip_unreached(status)
             if status == RunStatus.STOPPED:
                 self._log(f"run {message or USER_STOP}", "warning")
@@ -242,7 +243,9 @@ class RunJob:
             outputs[nid] = result
             if spec.cache != CachePolicy.NONE:
                 keep_warnings(result, warned.lines)
-                self.engine.cache.put(key, result, to_disk=spec.cache == CachePolicy.DISK)
+                # written to disk beside the next steps (training does not wait for a decoded folder's
+                # fsync); the run's ending waits for it (_end)
+                self.engine.cache.put(key, result, to_disk=spec.cache == CachePolicy.DISK, wait=False)
             self._state(nid, NodeStatus.DONE, f"finished in {time.perf_counter() - t0:.1f} s")
         if self.handle.control.stop_requested:
             return RunStatus.STOPPED, self.handle.control.stop_reason, False

@@ -152,7 +152,9 @@ def run_here(args: argparse.Namespace) -> int:
     engine = Engine(index=RunIndex(), disk_cache=not args.no_cache)
     handle = engine.start(wf, out_dir=args.out, device=args.device, on_event=printer, resume_from=args.resume,
                           force=args.force)
-    return wait_for(args, handle, printer)
+    code = wait_for(args, handle, printer)
+    args.skip_teardown = True  # the run has ended and is on disk: the process may leave without unloading torch
+    return code
 
 
 def wait_for(args: argparse.Namespace, handle, printer: ProgressPrinter | None) -> int:  # noqa: ANN001
