@@ -3,23 +3,18 @@
 It remembers the best value of one metric (its direction from
 :mod:`engine.metric_direction`), where it was reached, the weights that
 reached it (a detached copy), and how many checks in a row failed to beat it.
-The weights go to a side file next to the checkpoint (``best.pt``, tensors
-only) whenever they changed, so a resumed run still ends on them; the file is
-removed once the final checkpoint (which holds them) is written.
+The weights travel in the checkpoint (see :meth:`BestKeeper.state`), so a
+resumed run still ends on them.
 """
 
 from __future__ import annotations
 
 import math
-from pathlib import Path
 from typing import Any
 
 import torch
 
 from engine.metric_direction import HIGHER, direction
-from engine.training.checkpoint import load_checkpoint, save_checkpoint
-
-BEST_NAME = "best.pt"
 
 
 class BestKeeper:
@@ -32,7 +27,6 @@ class BestKeeper:
         self.at = 0  # the step (or epoch) of the best value
         self.bad = 0  # checks since the last improvement
         self.weights: dict[str, torch.Tensor] | None = None
-        self.dirty = False  # weights not yet written to the side file
 
     def beats(self, value: float) -> bool:
         if math.isnan(value):
@@ -49,7 +43,6 @@ class BestKeeper:
         self.value, self.at, self.bad = value, at, 0
         if self.keep and module is not None:
             self.weights = {k: v.detach().clone() for k, v in module.state_dict().items()}
-            self.dirty = True
         return True
 
     @property
@@ -59,24 +52,23 @@ class BestKeeper:
 
     # -- checkpoints ------------------------------------------------------------------------------
     def state(self) -> dict[str, Any]:
-        return {"value": self.value, "at": self.at, "bad": self.bad}
+        """Plain values and the best weights, for the checkpoint itself.
 
-    def load_state(self, state: dict[str, Any] | None, folder: Path, finished: bool = False) -> None:
-        """Take back :meth:`state`, and the weights from ``folder``'s side file when the run was not finished."""
+        Kept inside the (atomically written) checkpoint rather than in a side
+        file: a run killed between writing the two files could otherwise resume
+        with best weights that do not match the best step it remembers.
+        """
+        out: dict[str, Any] = {"value": self.value, "at": self.at, "bad": self.bad}
+        if self.keep and self.weights is not None:
+            out["weights"] = self.weights
+        return out
+
+    def load_state(self, state: dict[str, Any] | None) -> None:
+        """Take back :meth:`state`."""
         state = state or {}
         self.value, self.at, self.bad = state.get("value"), int(state.get("at", 0)), int(state.get("bad", 0))
-        path = folder / BEST_NAME
-        if self.keep and not finished and path.exists():
-            self.weights = load_checkpoint(path)["model"]
-
-    def save(self, folder: Path, final: bool) -> None:
-        """Write the best weights beside the checkpoint (only when they changed); drop them at the end."""
-        path = folder / BEST_NAME
-        if final:
-            path.unlink(missing_ok=True)  # the final checkpoint holds the weights the step hands on
-        elif self.weights is not None and self.dirty:
-            save_checkpoint(path, {"model": self.weights, "at": self.at})
-            self.dirty = False
+        weights = state.get("weights")
+        self.weights = dict(weights) if self.keep and isinstance(weights, dict) else None
 
     def restore(self, module: torch.nn.Module) -> bool:
         """Load the best weights into ``module`` (when kept); returns whether it did."""

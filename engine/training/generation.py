@@ -81,7 +81,7 @@ class GeneratorTraining(Algorithm):
     def load_state(self, state: dict[str, Any]) -> None:
         watch = self._quality()
         if watch is not None:
-            watch.load_state(state.get("quality"), self.loop.checkpoint_source_dir, bool(state.get("finished")))
+            watch.load_state(state.get("quality"))
 
     def on_epoch_end(self, epoch: int, step: int, complete: bool) -> str:
         if self.quality is not None and self.quality.early_stop:
@@ -109,8 +109,6 @@ class GeneratorTraining(Algorithm):
 
     def on_checkpoint(self, final: bool) -> None:
         ctx = self.loop.ctx
-        if self.quality is not None and self.loop.writes:  # quality: the best weights beside the checkpoint
-            self.quality.save(self.loop.checkpoint_dir, final)
         ctx.artifact("generator", save_generator(self.trained, ctx.node_dir))
 
     def result(self, outcome: Outcome) -> TrainedGenerator:

@@ -95,11 +95,8 @@ class QualityWatch:
     def state(self) -> dict[str, Any]:
         return {"best": self.best.state(), "seconds": self.seconds, "last_step": self.last_step}
 
-    def load_state(self, state: dict[str, Any] | None, folder: Any, finished: bool) -> None:
+    def load_state(self, state: dict[str, Any] | None) -> None:
         state = state or {}
-        self.best.load_state(state.get("best"), folder, finished)
+        self.best.load_state(state.get("best"))
         self.seconds_before = float(state.get("seconds", 0.0))
         self.last_step = int(state.get("last_step", -1))
-
-    def save(self, folder: Any, final: bool) -> None:
-        self.best.save(folder, final)
