@@ -283,9 +283,7 @@ class MetricCurves(QWidget):
         plot.vb.sigRangeChangedManually.connect(lambda *_a, p=plot: self._manual.add(p))
         self.plots[group] = plot
         if group in GROUP_NOTES:
-            axis, tip = GROUP_NOTES[group]
-            plot.setLabel("left", axis)
-            plot.setToolTip(tip)
+            plot.setToolTip(GROUP_NOTES[group])
         self._style_plot(plot, self._colors)
         self._show_legend(group)
         self.empty.hide()
