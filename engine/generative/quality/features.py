@@ -24,7 +24,7 @@ import torch.nn.functional as F  # noqa: N812
 from torch import nn
 
 FEATURES = 128  # the hidden layer's width: the Fréchet statistics are FEATURES x FEATURES
-FIT_STEPS = 150  # at most this many optimiser steps of the labelled fit (batch FIT_BATCH): seconds on 2 cores
+FIT_STEPS = 100  # at most this many optimiser steps of the labelled fit (batch FIT_BATCH): seconds on 2 cores
 FIT_EPOCHS = 5  # ... and at most this many passes over the images (a small dataset needs fewer steps)
 FIT_BATCH = 64
 SHIFT = 2  # px: random shifts while fitting, so slightly misplaced samples are still recognised
