@@ -23,7 +23,7 @@ from typing import Any
 
 import torch
 
-from engine.generative.quality.features import FeatureNet, build_feature_net, embed, fit_feature_net
+from engine.generative.quality.features import FeatureFit, FeatureNet, build_feature_net, embed
 from engine.generative.quality.frechet import Stats, frechet_distance, stats_of
 
 SAMPLES = 500  # generated (and real) images per check: enough for stable statistics, cheap to draw
@@ -78,6 +78,12 @@ class QualityCheck:
         self.net: FeatureNet | None = None
         self.real: Stats | None = None
         self.reference: Reference | None = None
+        self.fit: FeatureFit | None = None  # the classifier being fitted (labelled data), until prepare ends
+
+    @property
+    def ready(self) -> bool:
+        """Whether :meth:`prepare` has run (checks can measure at once)."""
+        return self.reference is not None
 
     @property
     def labelled(self) -> bool:
@@ -88,20 +94,42 @@ class QualityCheck:
         x = self.data.x[idx.to(self.data.x.device)].to(self.device)
         return self.data.pixels01(x.float())
 
+    def _order(self) -> torch.Tensor:
+        return self.pool[torch.randperm(len(self.pool), generator=torch.Generator().manual_seed(self.seed))]
+
+    def _held_out(self, order: torch.Tensor) -> torch.Tensor:
+        return order[len(order) - max(1, int(HOLD_OUT * len(order))):][:SAMPLES]
+
+    def advance(self, seconds: float) -> None:
+        """Spend about ``seconds`` on fitting the classifier (labelled data), so the fit can be spread over
+        training steps instead of holding up the start; :meth:`prepare` finishes whatever is left."""
+        if self.ready or not self.labelled or seconds <= 0:
+            return
+        start = time.perf_counter()
+        if self.fit is None:
+            assert self.labels is not None
+            order = self._order()
+            fit_idx = order[: len(order) - len(self._held_out(order))][:FIT_IMAGES]
+            self.fit = FeatureFit(self.pixels(fit_idx), self.labels.cpu()[fit_idx].to(self.device), self.num_classes,
+                                  self.seed)
+        self.fit.advance(seconds - (time.perf_counter() - start))
+        self.seconds += time.perf_counter() - start
+
     def prepare(self) -> Reference:
         """Fit (or seed) the features and summarise the real images; call once before :meth:`measure`."""
+        if self.labelled and self.fit is None:
+            self.advance(1e-9)  # builds the fit (one step); the rest below
         start = time.perf_counter()
         n = self.samples
-        order = self.pool[torch.randperm(len(self.pool), generator=torch.Generator().manual_seed(self.seed))]
+        order = self._order()
         half_a, half_b = order[:n], order[n:2 * n]
         accuracy = real_conf = None
         if self.labelled:
-            assert self.labels is not None
-            held = order[len(order) - max(1, int(HOLD_OUT * len(order))):][:SAMPLES]
-            fit_idx = order[: len(order) - len(held)][:FIT_IMAGES]
+            assert self.labels is not None and self.fit is not None
+            held = self._held_out(order)
             labels = self.labels.cpu()
-            self.net = fit_feature_net(self.pixels(fit_idx), labels[fit_idx].to(self.device), self.num_classes,
-                                       self.seed)
+            self.net = self.fit.finish()
+            self.fit = None
             _, probs = embed(self.net, self.pixels(held))
             assert probs is not None
             conf, pred = probs.cpu().max(1)

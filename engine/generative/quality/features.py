@@ -19,6 +19,8 @@ the training run's random streams and a resumed run gets the same features.
 
 from __future__ import annotations
 
+import time
+
 import torch
 import torch.nn.functional as F  # noqa: N812
 from torch import nn
@@ -65,27 +67,59 @@ def build_feature_net(channels: int, classes: int, seed: int) -> FeatureNet:
         return FeatureNet(channels, classes)
 
 
+class FeatureFit:
+    """Trains a classifier on ``x01`` (N x C x H x W pixels) a few steps at a time; deterministic from ``seed``.
+
+    The same ``steps`` (at most FIT_EPOCHS passes) in the same order whether
+    they run at once (:meth:`finish`) or in slices between training steps
+    (:meth:`advance`), so the fitted network never depends on timing.
+    """
+
+    def __init__(self, x01: torch.Tensor, labels: torch.Tensor, classes: int, seed: int,
+                 steps: int = FIT_STEPS, batch: int = FIT_BATCH) -> None:
+        self.x01, self.labels, self.batch = x01, labels, batch
+        self.steps = max(1, min(steps, FIT_EPOCHS * len(x01) // batch))
+        self.net = build_feature_net(int(x01.shape[1]), classes, seed).to(x01.device).train()
+        self.gen = torch.Generator().manual_seed(seed + 1)
+        self.opt = torch.optim.Adam(self.net.parameters(), lr=2e-3)
+        self.order = torch.empty(0, dtype=torch.long)
+        self.done = 0
+
+    @property
+    def finished(self) -> bool:
+        return self.done >= self.steps
+
+    def step(self) -> None:
+        batch, x01 = self.batch, self.x01
+        if len(self.order) < batch:
+            self.order = torch.cat([self.order, torch.randperm(len(x01), generator=self.gen)])
+        idx, self.order = self.order[:batch], self.order[batch:]
+        dy, dx = (int(v) for v in torch.randint(-SHIFT, SHIFT + 1, (2,), generator=self.gen))
+        xb = torch.roll(x01[idx.to(x01.device)], shifts=(dy, dx), dims=(2, 3))
+        loss = F.cross_entropy(self.net(xb), self.labels[idx.to(self.labels.device)])
+        self.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        self.opt.step()
+        self.done += 1
+
+    def advance(self, seconds: float) -> None:
+        """Fit steps for about ``seconds`` (at least one), unless finished."""
+        end = time.perf_counter() + seconds
+        while not self.finished:
+            self.step()
+            if time.perf_counter() >= end:
+                break
+
+    def finish(self) -> FeatureNet:
+        while not self.finished:
+            self.step()
+        return self.net.eval()
+
+
 def fit_feature_net(x01: torch.Tensor, labels: torch.Tensor, classes: int, seed: int,
                     steps: int = FIT_STEPS, batch: int = FIT_BATCH) -> FeatureNet:
-    """Train a classifier on ``x01`` (N x C x H x W pixels) for ``steps`` steps (at most FIT_EPOCHS passes);
-    deterministic from ``seed``."""
-    steps = max(1, min(steps, FIT_EPOCHS * len(x01) // batch))
-    net = build_feature_net(int(x01.shape[1]), classes, seed).to(x01.device).train()
-    gen = torch.Generator().manual_seed(seed + 1)
-    opt = torch.optim.Adam(net.parameters(), lr=2e-3)
-    n = len(x01)
-    order = torch.empty(0, dtype=torch.long)
-    for _ in range(steps):
-        if len(order) < batch:
-            order = torch.cat([order, torch.randperm(n, generator=gen)])
-        idx, order = order[:batch], order[batch:]
-        dy, dx = (int(v) for v in torch.randint(-SHIFT, SHIFT + 1, (2,), generator=gen))
-        xb = torch.roll(x01[idx.to(x01.device)], shifts=(dy, dx), dims=(2, 3))
-        loss = F.cross_entropy(net(xb), labels[idx.to(labels.device)])
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-    return net.eval()
+    """Train a classifier on ``x01`` for ``steps`` steps at once (see :class:`FeatureFit`)."""
+    return FeatureFit(x01, labels, classes, seed, steps, batch).finish()
 
 
 @torch.inference_mode()

@@ -16,6 +16,7 @@ from engine.generative.quality.check import SAMPLES, QualityCheck
 from engine.training.best import BestKeeper
 
 METRICS = ("quality", "confident", "classes")
+SHARE = 0.04  # the feature fit runs between training steps while the checks' time stays below this share
 
 
 class QualityWatch:
@@ -31,7 +32,10 @@ class QualityWatch:
 
     # -- the run's hooks -------------------------------------------------------------------------
     def start(self) -> None:
-        """Fit the features and measure the real-vs-real reference (logged once)."""
+        """Nothing up front: the features are fitted in slices between training steps (see :meth:`on_step`)."""
+
+    def _prepare(self) -> None:
+        """Finish the features and measure the real-vs-real reference (logged once)."""
         ref = self.check.prepare()
         line = (f"quality check: Fréchet distance of generated to real images over {ref.samples} images each "
                 f"(lower is better); two halves of the real images score {ref.distance:.2f}")
@@ -43,10 +47,14 @@ class QualityWatch:
         self.loop.log(line)
 
     def on_step(self, step: int) -> None:
+        if not self.check.ready:  # fit the features a little, within SHARE of the training time so far
+            self.check.advance(SHARE * self.loop.clock.elapsed() - self.seconds)
         if self.every and step % self.every == 0:
             self.measure(step)
 
     def measure(self, step: int) -> dict[str, float]:
+        if not self.check.ready:
+            self._prepare()
         values = self.check.measure(self.trained)
         for name in METRICS:
             if name in values:
