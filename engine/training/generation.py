@@ -99,9 +99,11 @@ class GeneratorTraining(Algorithm):
             self.previews(step)
         quality: dict[str, Any] = {}
         if self.quality is not None:  # quality: the last check, the best weights back, the time share
+            before = self.quality.seconds
             self.quality.finish(step)
-            quality = self.quality.facts(outcome.seconds)
-            self.loop.log(self.quality.share_line(outcome.seconds))
+            seconds = outcome.seconds + self.quality.seconds - before  # the last check runs after the clock stopped
+            quality = self.quality.facts(seconds)
+            self.loop.log(self.quality.share_line(seconds))
         self.trained.module.eval()
         last = {name: round(value, 5) for name, value in self.loop.last_values.items()}
         self.trained.history = {"steps": step, "epochs": self.loop.config.epochs, "stopped": outcome.reason, **last,

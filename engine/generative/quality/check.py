@@ -18,6 +18,8 @@ methods time themselves into :attr:`QualityCheck.seconds`.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,6 +52,23 @@ class Reference:
         if self.real_confident is not None:
             out["quality_real_confident"] = round(self.real_confident, 4)
         return out
+
+
+@contextmanager
+def one_thread() -> Iterator[None]:
+    """Run the check's small ops on one intra-op thread (then give the training its threads back).
+
+    Its convs are tiny: two threads barely help on a quiet machine and, on a
+    busy one (more runnable threads than cores), make each step 5-15x slower
+    while they wait for each other.  One thread also keeps the fitted features
+    the same whatever thread count the training uses.
+    """
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
 
 
 def covered_classes(pred: torch.Tensor, confident: torch.Tensor, classes: int) -> int:
@@ -106,6 +125,11 @@ class QualityCheck:
         if self.ready or not self.labelled or seconds <= 0:
             return
         start = time.perf_counter()
+        with one_thread():
+            self._advance(seconds, start)
+        self.seconds += time.perf_counter() - start
+
+    def _advance(self, seconds: float, start: float) -> None:
         if self.fit is None:
             assert self.labels is not None
             order = self._order()
@@ -113,13 +137,18 @@ class QualityCheck:
             self.fit = FeatureFit(self.pixels(fit_idx), self.labels.cpu()[fit_idx].to(self.device), self.num_classes,
                                   self.seed)
         self.fit.advance(seconds - (time.perf_counter() - start))
-        self.seconds += time.perf_counter() - start
 
     def prepare(self) -> Reference:
         """Fit (or seed) the features and summarise the real images; call once before :meth:`measure`."""
         if self.labelled and self.fit is None:
             self.advance(1e-9)  # builds the fit (one step); the rest below
         start = time.perf_counter()
+        with one_thread():
+            self.reference = self._prepare()
+        self.seconds += time.perf_counter() - start
+        return self.reference
+
+    def _prepare(self) -> Reference:
         n = self.samples
         order = self._order()
         half_a, half_b = order[:n], order[n:2 * n]
@@ -141,9 +170,7 @@ class QualityCheck:
         feats_b, _ = embed(self.net, self.pixels(half_b))
         self.real = stats_of(feats_a)
         distance = frechet_distance(self.real, stats_of(feats_b))
-        self.reference = Reference(distance, n, self.labelled, accuracy, real_conf)
-        self.seconds += time.perf_counter() - start
-        return self.reference
+        return Reference(distance, n, self.labelled, accuracy, real_conf)
 
     def measure(self, trained: Any) -> dict[str, float]:
         """``quality`` (Fréchet distance to real images), and with labels ``confident`` and ``classes``."""
@@ -151,8 +178,9 @@ class QualityCheck:
             self.prepare()
         assert self.net is not None and self.real is not None
         start = time.perf_counter()
-        fake01 = generate01(trained, self.samples, self.seed + 1, self.device)
-        feats, probs = embed(self.net, fake01)
+        with one_thread():
+            fake01 = generate01(trained, self.samples, self.seed + 1, self.device)
+            feats, probs = embed(self.net, fake01)
         out = {"quality": frechet_distance(self.real, stats_of(feats))}
         if probs is not None:
             conf, pred = probs.max(1)
