@@ -13,11 +13,15 @@ LOWER = -1
 NEITHER = 0
 
 # Words in a score's name (after its node) that settle the direction, first match wins.
-_HIGHER_WORDS = ("accuracy", "f1", "precision", "recall", "auc")
-_LOWER_WORDS = ("perplexity", "recon", "kl", "train_seconds", "seconds")
+_HIGHER_WORDS = ("accuracy", "f1", "precision", "recall", "auc", "confident")
+# "quality" is a generator's Fréchet distance to real images (engine.generative.quality): lower is better.
+_LOWER_WORDS = ("perplexity", "recon", "kl", "train_seconds", "seconds", "quality")
 # Adversarial losses go up and down by design: a lower one is not a better model.
 _NEUTRAL_NAMES = frozenset({"loss_d", "loss_g", "d_real", "d_fake", "best_epoch", "steps", "stopped",
-                            "val_perplexity_start"})
+                            "val_perplexity_start",
+                            # facts about a generator's quality check, not scores of the generator
+                            "quality_reference", "quality_samples", "quality_classifier_accuracy",
+                            "quality_real_confident", "best_quality_step"})
 # Scores that are fractions of 1 and read best as percentage points.
 _FRACTION_WORDS = ("accuracy", "f1", "precision", "recall")
 

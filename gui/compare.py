@@ -40,7 +40,7 @@ from gui.compare_table import BASELINE_MARK, STRETCH_UP_TO, TableView, distinct_
 from gui.dashboard.curves import SERIES_COLORS
 from gui.theme import colors
 
-PREFERRED_METRICS = ("val_loss", "val_accuracy", "train_loss", "loss_g", "loss")
+PREFERRED_METRICS = ("val_loss", "val_accuracy", "train_loss", "quality", "loss_g", "loss")  # quality: a generator's
 SMOOTH_FROM = 50  # points; sparser curves are drawn as they are
 LEGEND_NAME_CHARS = 26  # a longer run name is elided in the legend (the full one is in the table's tooltip)
 

@@ -31,7 +31,8 @@ def test_gan_run_streams_curves_and_samples_and_stops_at_the_next_batch(window, 
     wf = small_example(
         "gan_digits",
         model={"width": 4, "latent_dim": 16},
-        train={"epochs": 200, "batch_size": 16, "samples": 16, "sample_every": 10, "checkpoint_every": 100000},
+        train={"epochs": 200, "batch_size": 16, "samples": 16, "sample_every": 10, "checkpoint_every": 100000,
+               "quality_every": 0},  # the quality plots have their own test (test_quality_dashboard)
     )
     window.load_workflow(wf)
     seen = record_events(window)

@@ -87,10 +87,25 @@ def _tail_params() -> list:
         Int("sample_every", 20, 1, 1000000, "Render the fixed sample grid every N steps (also at step 0).", unit="steps",
             label="Sample grid every"),
         Int("samples", 64, 1, 256, "Images in each sample grid.", label="Images per sample grid"),
+        *_quality_params(),
         Int("checkpoint_every", 500, 1, 10000000, "Save a checkpoint every N steps (and at every epoch end).", unit="steps", advanced=True),
         Choice("split", "all", ("all", "train"), "Which images to learn from; generative models need no held-out set.", advanced=True),
         Choice("device", "auto", DEVICE_CHOICES, "auto = the run's device (GPU when there is one).", advanced=True),
         *speed_params(),
+    ]
+
+
+def _quality_params() -> list:
+    return [
+        Int("quality_every", 100, 0, 1000000, "Measure the generator every N steps (and at the end): 'quality' is "
+            "the Fréchet distance between features of 500 generated and 500 real images — lower is better; two "
+            "halves of the real images score the floor (in the log). With labels it also reports the share of "
+            "samples a classifier of the data labels confidently and how many classes they cover. 0 = off.",
+            unit="steps", label="Quality check every"),
+        Int("patience", 0, 0, 1000, "Early stopping: stop when quality has not improved for this many checks "
+            "(0 = never).", advanced=True, label="Early stopping patience (quality checks)"),
+        Bool("restore_best", True, "At the end, keep the generator of the best quality check (not the last one).",
+             advanced=True, label="Keep the best generator"),
     ]
 
 

@@ -95,9 +95,10 @@ class GanTraining(GeneratorTraining):
         return {"generator": self.g, "discriminator": self.d, "opt_g": self.opt_g, "opt_d": self.opt_d}
 
     def state(self) -> dict[str, Any]:
-        return {"d_count": self.d_count}
+        return {**super().state(), "d_count": self.d_count}
 
     def load_state(self, state: dict[str, Any]) -> None:
+        super().load_state(state)
         self.d_count = int(state.get("d_count", 0))
 
     def steps_per_epoch(self) -> int:

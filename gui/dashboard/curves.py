@@ -22,6 +22,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QSlider, QVBoxLayout, QWidget
 
 from engine import events as ev
+from gui.dashboard.groups import GROUP_NOTES, group_for
 from gui.theme import Colors, colors
 
 SERIES_COLORS = ("#1c7ed6", "#e8590c", "#2f9e44", "#ae3ec9", "#c77700", "#0ca678", "#e03131", "#5c7cfa")  # >= 3:1 on both plot backgrounds
@@ -38,22 +39,6 @@ def nice_ceiling(value: float) -> float:
         return 1.0
     power = 10 ** math.floor(math.log10(value))
     return next(m * power for m in (1, 2, 5, 10) if m * power >= value)
-
-
-def group_for(name: str) -> str:
-    """Which plot a metric belongs on (GAN losses, D outputs, losses, accuracy...)."""
-    low = name.lower()
-    if any(word in low for word in ("acc", "f1", "precision", "recall", "auc")):
-        return "Accuracy & scores"
-    if low.startswith(("d_x", "d(x", "dx", "d_g_z", "d(g", "dgz", "d_real", "d_fake")):
-        return "D(x) and D(G(z))"
-    if low.startswith(("g_", "d_", "loss_g", "loss_d", "gen", "disc")) and "loss" in low:
-        return "GAN losses"
-    if "kl" in low or "recon" in low:
-        return "VAE losses"
-    if "loss" in low:
-        return "Loss"
-    return name
 
 
 class Series:
@@ -297,6 +282,8 @@ class MetricCurves(QWidget):
         plot.hideButtons()
         plot.vb.sigRangeChangedManually.connect(lambda *_a, p=plot: self._manual.add(p))
         self.plots[group] = plot
+        if group in GROUP_NOTES:
+            plot.setToolTip(GROUP_NOTES[group])
         self._style_plot(plot, self._colors)
         self._show_legend(group)
         self.empty.hide()

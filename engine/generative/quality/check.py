@@ -1,0 +1,224 @@
+"""One quality check of a generator: Fréchet distance to real images, confident share, classes covered.
+
+:class:`QualityCheck` is built once per training run.  :meth:`QualityCheck.prepare`
+fits the feature network (or seeds a random one), picks two disjoint halves of
+real images, caches their feature statistics and the *reference* distance
+between them; :meth:`QualityCheck.measure` then draws the same seeded noise
+through the generator every time, so the curve moves only because the
+generator does.  Read a distance against the reference: a perfect generator
+scores about the reference (two sets of real images of the same size differ
+by that much by chance alone).
+
+Nothing here draws from the global random streams, and the generator runs in
+eval mode under ``inference_mode`` (no batch-norm statistics move), so a run
+with quality checks trains exactly the weights it would without them.  Both
+methods time themselves into :attr:`QualityCheck.seconds`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from engine.generative.quality.features import FeatureFit, FeatureNet, build_feature_net, embed
+from engine.generative.quality.frechet import Stats, frechet_distance, stats_of
+
+SAMPLES = 500  # generated (and real) images per check: enough for stable statistics, cheap to draw
+CONFIDENT = 0.9  # a sample is "confident" when the classifier gives its class at least this probability
+SEED_OFFSET = 7_777  # keeps the check's seeds apart from the run's other seeded streams
+FIT_IMAGES = 4000  # at most this many real images fit the classifier (its steps are bounded anyway)
+HOLD_OUT = 0.1  # of the real images: scores the fitted classifier (a line in the log), never trained on
+
+
+@dataclass
+class Reference:
+    """What :meth:`QualityCheck.prepare` learned about the real images."""
+
+    distance: float  # Fréchet distance between two disjoint halves of real images (the floor to aim for)
+    samples: int  # images per half, and generated images per check
+    labelled: bool
+    classifier_accuracy: float | None = None  # on held-out real images
+    real_confident: float | None = None  # share of real images the classifier labels confidently
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"quality_reference": round(self.distance, 4), "quality_samples": self.samples}
+        if self.classifier_accuracy is not None:
+            out["quality_classifier_accuracy"] = round(self.classifier_accuracy, 4)
+        if self.real_confident is not None:
+            out["quality_real_confident"] = round(self.real_confident, 4)
+        return out
+
+
+@contextmanager
+def one_thread() -> Iterator[None]:
+    """Run the check's small ops on one intra-op thread (then give the training its threads back).
+
+    Its convs are tiny: two threads barely help on a quiet machine and, on a
+    busy one (more runnable threads than cores), make each step 5-15x slower
+    while they wait for each other.  One thread also keeps the fitted features
+    the same whatever thread count the training uses.
+    """
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
+def covered_classes(pred: torch.Tensor, confident: torch.Tensor, classes: int) -> int:
+    """Classes that get at least half their fair share (1 / 2K) of all samples, counting confident ones only."""
+    counts = torch.bincount(pred[confident].cpu(), minlength=classes)
+    need = max(1.0, len(pred) / (2 * classes))
+    return int((counts >= need).sum())
+
+
+class QualityCheck:
+    """Measures generators against the real images ``pool`` (dataset indices) of an image dataset.
+
+    ``data`` is an :class:`engine.data.datasets.ImageDataset` (model-space
+    images and their normalisation); only the images a check needs are turned
+    into [0, 1] pixels, on ``device``.
+    """
+
+    def __init__(self, data: Any, pool: torch.Tensor, seed: int, device: Any = "cpu",
+                 samples: int = SAMPLES) -> None:
+        self.data, self.pool, self.device = data, pool.cpu(), device
+        self.labels = data.labels
+        self.num_classes = int(data.num_classes) if data.labels is not None else 0
+        self.seed = seed + SEED_OFFSET
+        self.samples = max(2, min(samples, len(pool) // 2))
+        self.seconds = 0.0
+        self.net: FeatureNet | None = None
+        self.real: Stats | None = None
+        self.reference: Reference | None = None
+        self.fit: FeatureFit | None = None  # the classifier being fitted (labelled data), until prepare ends
+
+    @property
+    def ready(self) -> bool:
+        """Whether :meth:`prepare` has run (checks can measure at once)."""
+        return self.reference is not None
+
+    @property
+    def labelled(self) -> bool:
+        return self.labels is not None and self.num_classes > 1
+
+    def pixels(self, idx: torch.Tensor) -> torch.Tensor:
+        """[0, 1] pixels of dataset indices ``idx``, on the check's device."""
+        x = self.data.x[idx.to(self.data.x.device)].to(self.device)
+        return self.data.pixels01(x.float())
+
+    def _order(self) -> torch.Tensor:
+        return self.pool[torch.randperm(len(self.pool), generator=torch.Generator().manual_seed(self.seed))]
+
+    def _held_out(self, order: torch.Tensor) -> torch.Tensor:
+        return order[len(order) - max(1, int(HOLD_OUT * len(order))):][:SAMPLES]
+
+    def advance(self, seconds: float) -> None:
+        """Spend about ``seconds`` on fitting the classifier (labelled data), so the fit can be spread over
+        training steps instead of holding up the start; :meth:`prepare` finishes whatever is left."""
+        if self.ready or not self.labelled or seconds <= 0:
+            return
+        start = time.perf_counter()
+        with one_thread():
+            self._advance(seconds, start)
+        self.seconds += time.perf_counter() - start
+
+    def _advance(self, seconds: float, start: float) -> None:
+        if self.fit is None:
+            assert self.labels is not None
+            order = self._order()
+            fit_idx = order[: len(order) - len(self._held_out(order))][:FIT_IMAGES]
+            self.fit = FeatureFit(self.pixels(fit_idx), self.labels.cpu()[fit_idx].to(self.device), self.num_classes,
+                                  self.seed)
+        self.fit.advance(seconds - (time.perf_counter() - start))
+
+    def prepare(self) -> Reference:
+        """Fit (or seed) the features and summarise the real images; call once before :meth:`measure`."""
+        if self.labelled and self.fit is None:
+            self.advance(1e-9)  # builds the fit (one step); the rest below
+        start = time.perf_counter()
+        with one_thread():
+            self.reference = self._prepare()
+        self.seconds += time.perf_counter() - start
+        return self.reference
+
+    def _prepare(self) -> Reference:
+        n = self.samples
+        order = self._order()
+        half_a, half_b = order[:n], order[n:2 * n]
+        accuracy = real_conf = None
+        if self.labelled:
+            assert self.labels is not None and self.fit is not None
+            held = self._held_out(order)
+            labels = self.labels.cpu()
+            self.net = self.fit.finish()
+            self.fit = None
+            _, probs = embed(self.net, self.pixels(held))
+            assert probs is not None
+            conf, pred = probs.cpu().max(1)
+            accuracy = float((pred == labels[held]).float().mean())
+            real_conf = float((conf >= CONFIDENT).float().mean())
+        else:
+            self.net = build_feature_net(self.data.channels, 0, self.seed).to(self.device).eval()
+        feats_a, _ = embed(self.net, self.pixels(half_a))
+        feats_b, _ = embed(self.net, self.pixels(half_b))
+        self.real = stats_of(feats_a)
+        distance = frechet_distance(self.real, stats_of(feats_b))
+        return Reference(distance, n, self.labelled, accuracy, real_conf)
+
+    def measure(self, trained: Any) -> dict[str, float]:
+        """``quality`` (Fréchet distance to real images), and with labels ``confident`` and ``classes``."""
+        if self.net is None or self.real is None:
+            self.prepare()
+        assert self.net is not None and self.real is not None
+        start = time.perf_counter()
+        with one_thread():
+            fake01 = generate01(trained, self.samples, self.seed + 1, self.device)
+            feats, probs = embed(self.net, fake01)
+        out = {"quality": frechet_distance(self.real, stats_of(feats))}
+        if probs is not None:
+            conf, pred = probs.max(1)
+            confident = conf >= CONFIDENT
+            out["confident"] = float(confident.float().mean())
+            out["classes"] = float(covered_classes(pred, confident, self.num_classes))
+        self.seconds += time.perf_counter() - start
+        return out
+
+
+def generate01(trained: Any, n: int, seed: int, device: Any, batch: int = 250) -> torch.Tensor:
+    """``n`` [0, 1] images from ``trained`` (a TrainedGenerator) for fixed seeded noise, in eval mode.
+
+    A conditional generator (one that carries ``classes``) gets the classes in
+    turn (0, 1, ..., K-1, 0, ...), so every class is asked for equally often.
+    """
+    from engine.generative.preview import to_pixels01
+
+    module = trained.module
+    z = trained.noise(n, seed).to(device)
+    classes = conditional_classes(trained)
+    labels = torch.arange(n, device=device) % classes if classes else None
+    was_training = module.training
+    module.eval()
+    try:
+        with torch.inference_mode():
+            parts = []
+            for i in range(0, n, batch):
+                args = (z[i:i + batch],) if labels is None else (z[i:i + batch], labels[i:i + batch])
+                parts.append(to_pixels01(module(*args).float(), trained.normalization))
+    finally:
+        module.train(was_training)
+    return torch.cat(parts)
+
+
+def conditional_classes(trained: Any) -> int:
+    """How many classes a conditional generator takes (its module is called ``module(z, labels)``); 0 otherwise."""
+    if not getattr(trained, "conditional", False):
+        return 0
+    classes = getattr(trained, "classes", None) or ()
+    return len(classes) if not isinstance(classes, int) else classes
