@@ -116,20 +116,21 @@ class TensorDataset(Splits):
         order = list(self.batch_indices(split, batch_size, shuffle=shuffle, seed=seed, epoch=epoch,
                                         start_batch=start_batch, drop_last=drop_last, shard=shard))
         # Gather a group of batches with one index_select (several times faster than
-        # x_all[sel], and far fewer thread wake-ups than one call per batch), make it
-        # model-ready where it lies (uint8 -> normalised float32, on the device), then
-        # hand out views.  The group is capped at ~64 MB of float32 so memory stays bounded.
-        per_sample = max(1, x_all[:1].numel() * 4)
+        # x_all[sel], and far fewer thread wake-ups than one call per batch), then hand
+        # out each batch made model-ready where it lies (uint8 -> normalised float32 on
+        # the device; float data as a view).  The group is capped at ~64 MB as stored,
+        # and only one batch at a time exists as float32, so memory stays bounded.
+        per_sample = max(1, x_all[:1].numel() * x_all.element_size())
         group = max(1, min(64, (64 << 20) // max(1, per_sample * batch_size)))
         for g in range(0, len(order), group):
             sels = order[g:g + group]
             sel = torch.cat(sels).to(x_all.device)
-            xs = self.ready(x_all.index_select(0, sel))
+            xs = x_all.index_select(0, sel)
             ys = y_all.index_select(0, sel) if y_all is not None else None
             start = 0
             for part in sels:
                 end = start + len(part)
-                yield xs[start:end], (ys[start:end] if ys is not None else None)
+                yield self.ready(xs[start:end]), (ys[start:end] if ys is not None else None)
                 start = end
 
     def batch_indices(
