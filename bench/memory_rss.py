@@ -17,7 +17,8 @@ Two side-by-side comparisons, each ABBA over ``--rounds`` rounds (bench/abba.py)
 
 Every case is a fresh subprocess with its own ``LOOM_HOME`` and cache folder
 (a cold node cache), and its peak RSS is the child's own ``ru_maxrss`` from
-``os.wait4``.  The PNGs are drawn by engine.data.shapes and written once per
+``os.wait4``.  The bench process itself never imports torch: a child's
+``ru_maxrss`` starts at its parent's RSS, so a big parent would hide it.  The PNGs are drawn by engine.data.shapes and written once per
 bench run in a temporary folder.  Every round is printed with the load
 average, then the median ratio and the spread; the bench exits by itself.
 """
@@ -46,7 +47,18 @@ GAN_BATCH = 64
 
 
 def write_png_folder(folder: Path, count: int, size: int = 32, seed: int = 0) -> Path:
-    """``count`` shapes as PNG files in one subfolder per class (what ImageFolder and image_folder both read)."""
+    """``count`` shapes as PNG files in one subfolder per class (what ImageFolder and image_folder both read).
+
+    Drawn in a child process: this one must stay small, because a child's
+    ``ru_maxrss`` starts from its parent's RSS at fork (vfork/exec keeps the
+    high-water mark), which would hide any child smaller than the parent.
+    """
+    subprocess.run([sys.executable, str(Path(__file__).resolve()), "--write-pngs", str(folder), str(count),
+                    str(size), str(seed)], check=True, cwd=ROOT)
+    return folder
+
+
+def _write_pngs(folder: Path, count: int, size: int, seed: int) -> None:
     import numpy as np
     import torch
     from PIL import Image
@@ -64,7 +76,6 @@ def write_png_folder(folder: Path, count: int, size: int = 32, seed: int = 0) ->
 
     with ThreadPoolExecutor(4) as pool:
         list(pool.map(save, range(count)))
-    return folder
 
 
 def peak_rss_mb(cmd: list[str], cwd: Path, env: dict[str, str], log: Path) -> tuple[float, float]:
@@ -129,6 +140,10 @@ def make_today(tmp: Path, commit: str) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["--write-pngs"]:
+        _write_pngs(Path(argv[1]), int(argv[2]), int(argv[3]), int(argv[4]))
+        return 0
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--images", type=int, default=16000, help="PNG files for the classify case")
     ap.add_argument("--gan-images", type=int, default=10000, help="PNG files for the GAN case")
@@ -145,6 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     tmp = Path(tempfile.mkdtemp(prefix="loom-rss-"))
     today: Path | None = None
     print(f"memory_rss: {os.cpu_count()} CPUs, {load_average()}, temp {tmp}", flush=True)
+    assert "torch" not in sys.modules, "the parent must stay small (see write_png_folder)"
     try:
         run = Runner(tmp)
         if "classify" in cases:
