@@ -134,3 +134,18 @@ def test_normalisation_is_applied_on_the_batch_not_the_store() -> None:
     assert torch.allclose(xb, (x.float() / 255 - 0.2) / 0.4)
     assert torch.allclose(data.pixels01(xb), x.float() / 255, atol=1e-6)
     assert MINUS_ONE_TO_ONE.apply(torch.tensor([[[[1.0]]]])).item() == 1.0
+
+
+def test_a_streamed_folder_reads_the_same_images_through_the_same_accessors(tmp_path: Path) -> None:
+    from engine.data.folder import scan_image_folder
+    from engine.data.streaming import StreamingImageDataset, placeholder
+
+    good_images(tmp_path / "pets", per_class=3, size=(16, 16))
+    opts = FolderOptions(size=16)
+    memory, _, _ = load_image_folder(tmp_path / "pets", opts)
+    scan = scan_image_folder(tmp_path / "pets", opts, keep_pixels=False)
+    stream = StreamingImageDataset(x=placeholder(3, 16), labels=memory.labels, classes=memory.classes,
+                                   files=[str(f) for f in scan.files], workers=0,
+                                   decode={"size": 16, "fit": "resize", "channels": 3})
+    assert torch.equal(stream.images(), memory.images())
+    assert torch.equal(stream.images01(torch.tensor([2, 4])), memory.images01(torch.tensor([2, 4])))
