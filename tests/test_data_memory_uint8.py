@@ -149,3 +149,14 @@ def test_a_streamed_folder_reads_the_same_images_through_the_same_accessors(tmp_
                                    decode={"size": 16, "fit": "resize", "channels": 3})
     assert torch.equal(stream.images(), memory.images())
     assert torch.equal(stream.images01(torch.tensor([2, 4])), memory.images01(torch.tensor([2, 4])))
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_on_cuda_the_uint8_pixels_live_on_the_gpu_and_batches_are_made_there(folder_data: ImageDataset) -> None:
+    data = normalize_images(folder_data, value_range="-1..1")
+    on_gpu, _ = data.on_device("cuda")
+    assert on_gpu.dtype == torch.uint8 and on_gpu.is_cuda  # a quarter of the GPU memory, copied once
+    for (xg, yg), (xc, yc) in zip(data.batches("train", 5, "cuda", shuffle=True, seed=1),
+                                  data.batches("train", 5, shuffle=True, seed=1), strict=True):
+        assert xg.is_cuda and yg.is_cuda and xg.dtype == torch.float32
+        assert torch.equal(xg.cpu(), xc) and torch.equal(yg.cpu(), yc)
