@@ -60,7 +60,7 @@ class DecodePerItem(Dataset):
 
 
 def write_pngs(data: ImageDataset, folder: Path) -> list[Path]:
-    pixels = (data.x * 255).round().to(torch.uint8).permute(0, 2, 3, 1).numpy()
+    pixels = (data.images01() * 255).round().to(torch.uint8).permute(0, 2, 3, 1).numpy()
     files = []
     for i, arr in enumerate(pixels):
         path = folder / f"{i:06d}.png"

@@ -92,7 +92,7 @@ def plain_round(epochs: int, scenario: str) -> float:
 
 
 def _plain_loop(data: ImageDataset, epochs: int) -> float:
-    x, y = data.x, data.labels
+    x, y = data.images(), data.labels
     train_idx, val_idx = data.split("train"), data.split("val")
     torch.manual_seed(0)
     t0 = time.perf_counter()

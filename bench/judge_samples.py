@@ -143,7 +143,7 @@ def main() -> int:
     if data.labels is None:
         print("the dataset has no labels: nothing to judge against", file=sys.stderr)
         return 0
-    judge, x_te, y_te = fit_judge(data.x, data.labels, data.num_classes)
+    judge, x_te, y_te = fit_judge(data.images(), data.labels, data.num_classes)
     gen = load_generator(run_dir / args.node / "generator.json")
     with torch.no_grad():
         real_p = judge(x_te).softmax(1)
@@ -154,7 +154,7 @@ def main() -> int:
         mean = torch.tensor(gen.normalization["mean"]).view(1, -1, 1, 1)
         std = torch.tensor(gen.normalization["std"]).view(1, -1, 1, 1)
         p = judge((fake01 - mean) / std).softmax(1)
-    real01 = data.pixels01(data.x)
+    real01 = data.images01()
     diversity = {
         "colour_spread_real": round(_colour_spread(real01), 4),
         "colour_spread_generated": round(_colour_spread(fake01), 4),

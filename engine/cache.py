@@ -6,6 +6,12 @@ below it.  Outputs live in memory for the process (the GUI re-runs often) and,
 for steps declared ``cache="disk"``, also on disk so a second ``loom run`` can
 reuse them.  Disk entries are written with ``torch.save`` of plain tensors and
 read back with ``torch.load(weights_only=True)``: nothing is unpickled.
+
+Steps that only relabel their input (split, augment, a new normalisation of
+uint8 images) hand on the very same sample tensor.  Such an entry is saved as
+a reference (``x_from``: the entry and output that hold the samples) instead
+of another copy, and loading it shares that entry's tensor, so a warm run
+holds the samples once, not once per node.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ import json
 import logging
 import os
 import threading
+import weakref
 from collections import OrderedDict
 from collections.abc import Iterator
 from pathlib import Path
@@ -51,6 +58,8 @@ class NodeCache:
         self._memory: OrderedDict[str, dict[str, Any]] = OrderedDict()
         self._max = max_memory_entries
         self._lock = threading.Lock()
+        # id(sample tensor) -> (weak reference to it, entry key, output name) of what this process saved
+        self._saved_x: dict[int, tuple[weakref.ref, str, str]] = {}
 
     def get(self, key: str, from_disk: bool) -> dict[str, Any] | None:
         with self._lock:
@@ -123,7 +132,24 @@ class NodeCache:
         import torch
 
         states = {name: value.to_state() for name, value in outputs.items()}
+        for name, value in outputs.items():
+            x = getattr(value, "x", None)
+            if not isinstance(x, torch.Tensor) or not x.numel() or "x" not in states[name]:
+                continue
+            with self._lock:
+                known = self._saved_x.get(id(x))
+            if known is not None and known[0]() is x and self._path(known[1]).exists():
+                states[name]["x"] = torch.empty(0)
+                states[name]["x_from"] = [known[1], known[2]]  # the samples are there already
+            else:
+                self._holds(x, key, name)
         atomic_write(self._path(key), lambda f: torch.save(states, f))
+
+    def _holds(self, x: Any, key: str, name: str) -> None:
+        """Remember that entry ``key`` holds the samples ``x`` (as output ``name``), for later entries to refer to."""
+        with self._lock:
+            self._saved_x = {i: v for i, v in self._saved_x.items() if v[0]() is not None}
+            self._saved_x[id(x)] = (weakref.ref(x), key, name)
 
     def _load(self, key: str) -> dict[str, Any] | None:
         import torch
@@ -135,10 +161,21 @@ class NodeCache:
             return None
         try:
             states = torch.load(path, map_location="cpu", weights_only=True)
-            return {name: dataset_from_state(state) for name, state in states.items()}
+            for state in states.values():
+                if "x_from" in state:
+                    ref_key, ref_name = state["x_from"]
+                    held = self.get(str(ref_key), from_disk=True)
+                    if held is None or str(ref_name) not in held:
+                        return None  # the entry holding the samples is gone: recompute
+                    state["x"] = held[str(ref_name)].x
+            outputs = {name: dataset_from_state(state) for name, state in states.items()}
         except Exception as exc:  # corrupt or old entry: recompute
             log.info("ignoring unreadable cache entry %s (%s)", path.name, exc)
             return None
+        for name, value in outputs.items():
+            if "x_from" not in states[name] and isinstance(getattr(value, "x", None), torch.Tensor):
+                self._holds(value.x, key, name)
+        return outputs
 
 
 WHOLE_FILE_BYTES = 1 << 20  # files up to this size are hashed whole

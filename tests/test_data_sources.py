@@ -218,7 +218,7 @@ def test_torchvision_datasets_are_read_from_a_filled_cache_without_unpickling(tm
     idx("t10k-labels-idx1-ubyte", np.array([1, 2]))
     data, n_train = load_torchvision("MNIST", tmp_path, download=False)
     assert n_train == 6 and data.x.shape == (8, 1, 28, 28)
-    assert data.x[0].max() == 1.0 and data.labels.tolist() == [0, 1, 2, 0, 1, 2, 1, 2]
+    assert data.images()[0].max() == 1.0 and data.labels.tolist() == [0, 1, 2, 0, 1, 2, 1, 2]
 
 
 def test_cifar10_is_read_from_its_binary_release(tmp_path):
@@ -236,7 +236,8 @@ def test_cifar10_is_read_from_its_binary_release(tmp_path):
     data, n_train = load_torchvision("CIFAR10", tmp_path, download=False)
     assert n_train == 10 and data.x.shape == (12, 3, 32, 32)
     assert data.classes[3] == "cat" and data.labels[:2].tolist() == [3, 7]
-    assert data.x[1, 0].min() == 1.0 and data.x[1, 1].max() == 0.0
+    x = data.images()
+    assert x[1, 0].min() == 1.0 and x[1, 1].max() == 0.0
 
 
 def test_every_source_declares_a_preview(tmp_path):

@@ -1,12 +1,17 @@
 """Datasets as they flow between steps.
 
-Both kinds hold their samples as one tensor ``x`` (images: N x C x H x W,
-float32; tables: N x F, float32), integer ``labels`` (or ``None`` for
-unlabelled images), class names and split indices.  Training loops never index
-them directly: they call :meth:`TensorDataset.batches`, which keeps the
-tensors on the training device once and batches by index permutation — the
-fast path for data that fits in memory — and can restart mid-epoch at an
-exact batch (needed for exact resume).
+Both kinds hold their samples as one tensor ``x`` (images: N x C x H x W;
+tables: N x F, float32), integer ``labels`` (or ``None`` for unlabelled
+images), class names and split indices.  Images whose every pixel is an 8-bit
+value (image folders, MNIST/CIFAR) are kept as **uint8** and normalised per
+batch on the training device: a quarter of the memory, and the same floats a
+float32 copy would have held (see :class:`ImageDataset`).  Training loops
+never index ``x`` directly: they call :meth:`TensorDataset.batches`, which
+keeps the tensors on the training device once and batches by index
+permutation — the fast path for data that fits in memory — and can restart
+mid-epoch at an exact batch (needed for exact resume).  Anything else that
+needs samples asks :meth:`TensorDataset.take` (or ``ImageDataset.images``),
+which return what the model sees: float32, normalised.
 """
 
 from __future__ import annotations
@@ -111,8 +116,10 @@ class TensorDataset(Splits):
         order = list(self.batch_indices(split, batch_size, shuffle=shuffle, seed=seed, epoch=epoch,
                                         start_batch=start_batch, drop_last=drop_last, shard=shard))
         # Gather a group of batches with one index_select (several times faster than
-        # x_all[sel], and far fewer thread wake-ups than one call per batch), then
-        # hand out views.  The group is capped at ~64 MB so memory stays bounded.
+        # x_all[sel], and far fewer thread wake-ups than one call per batch), then hand
+        # out each batch made model-ready where it lies (uint8 -> normalised float32 on
+        # the device; float data as a view).  The group is capped at ~64 MB as stored,
+        # and only one batch at a time exists as float32, so memory stays bounded.
         per_sample = max(1, x_all[:1].numel() * x_all.element_size())
         group = max(1, min(64, (64 << 20) // max(1, per_sample * batch_size)))
         for g in range(0, len(order), group):
@@ -123,7 +130,7 @@ class TensorDataset(Splits):
             start = 0
             for part in sels:
                 end = start + len(part)
-                yield xs[start:end], (ys[start:end] if ys is not None else None)
+                yield self.ready(xs[start:end]), (ys[start:end] if ys is not None else None)
                 start = end
 
     def batch_indices(
@@ -154,10 +161,14 @@ class TensorDataset(Splits):
         for b in range(start_batch, n_batches):
             yield idx[b * batch_size:(b + 1) * batch_size]
 
+    def ready(self, x: torch.Tensor) -> torch.Tensor:
+        """Stored samples (a gather of ``x``) -> what the model sees; tables are stored that way already."""
+        return x
+
     def take(self, idx: torch.Tensor, device: str | torch.device = "cpu") -> torch.Tensor:
-        """Samples ``idx`` (as stored: normalised) on ``device``; for previews and fixed example sets."""
+        """Samples ``idx`` as the model sees them (float32, normalised) on ``device``; for previews and fixed sets."""
         x_all, _ = self.on_device(device)
-        return x_all.index_select(0, idx.to(x_all.device))
+        return self.ready(x_all.index_select(0, idx.to(x_all.device)))
 
     @property
     def augments(self) -> bool:
@@ -190,10 +201,23 @@ class TensorDataset(Splits):
 
 @dataclass
 class ImageDataset(TensorDataset):
-    """Images as an N x C x H x W float tensor, already normalised by ``normalization``.
+    """Images as an N x C x H x W tensor, stored one of two ways (the rule):
 
-    ``augment`` lists train-time augmentations (plain dicts, applied per batch
-    by the training loop on the device, training split only).
+    * **uint8** raw pixels 0..255 when every pixel is an 8-bit value — decoded
+      files, MNIST/CIFAR, and whatever keeps them on that grid (a split, a new
+      normalisation, 1 -> 3 channels).  ``normalization`` is applied when the
+      samples are read: ``(u / 255 - mean) / std`` in float32, which gives
+      bit for bit the floats of the float32 copy that used to be stored
+      (``u.float().div_(255)`` then the same affine map).
+    * **float32, already normalised** by ``normalization`` when the pixels are
+      not 8-bit values: drawn shapes (anti-aliased), the 16-level digits, and
+      images a step resized or turned grey.  Re-quantising them would change
+      results, so they stay as they were.
+
+    Read samples with :meth:`images` / :meth:`take` / :meth:`batches` (float32,
+    normalised, on the device asked), never through ``x``.  ``augment`` lists
+    train-time augmentations (plain dicts, applied per batch by the training
+    loop on the device, training split only).
     """
 
     normalization: Normalization = IDENTITY
@@ -211,9 +235,34 @@ class ImageDataset(TensorDataset):
     def augments(self) -> bool:
         return bool(self.augment)
 
+    @property
+    def eight_bit(self) -> bool:
+        """Whether the pixels are stored as uint8 (normalised when read; see the class doc)."""
+        return self.x.dtype == torch.uint8
+
+    def ready(self, x: torch.Tensor) -> torch.Tensor:
+        """uint8 pixels -> float32 normalised, where they lie (the training device); float is stored normalised."""
+        if x.dtype != torch.uint8:
+            return x
+        return self.normalization.apply(x.float().div_(255.0))
+
+    def images(self, idx: torch.Tensor | None = None, device: str | torch.device = "cpu") -> torch.Tensor:
+        """Float32 normalised images ``idx`` (all when ``None``) on ``device``: what every consumer reads.
+
+        For float storage and ``idx=None`` this is ``x`` itself (do not modify it in place).
+        """
+        if idx is None:
+            return self.ready(self.on_device(device)[0])
+        return self.take(idx, device)
+
     def pixels01(self, x: torch.Tensor) -> torch.Tensor:
-        """Undo normalisation: [0, 1] pixels for display."""
+        """Undo normalisation of images read through :meth:`images`: [0, 1] pixels for display."""
         return self.normalization.invert(x)
+
+    def images01(self, idx: torch.Tensor | None = None) -> torch.Tensor:
+        """[0, 1] float32 pixels (CPU), exact for uint8 storage (``u / 255``, no normalise-and-invert round trip)."""
+        x = self.x if idx is None else self.x.index_select(0, idx)
+        return x.float().div_(255.0) if x.dtype == torch.uint8 else self.pixels01(x)
 
     def augmented(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         """A training batch with this dataset's augmentations applied, per sample.

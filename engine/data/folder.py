@@ -100,7 +100,8 @@ class FolderScan:
     report: CleaningReport
     files: list[Path] = field(default_factory=list)  # usable, deduplicated, in order
     labels: list[int] = field(default_factory=list)
-    pixels: list[torch.Tensor] = field(default_factory=list)  # empty unless keep_pixels
+    pixels: list[torch.Tensor] = field(default_factory=list)  # empty unless keep_pixels (and no buffer)
+    buffer: torch.Tensor | None = None  # keep_pixels into this N x C x H x W uint8 block instead of the list
     all_grey: bool = True
     checked: int = 0  # files decoded: all of them, unless an even sample was asked for
 
@@ -121,13 +122,17 @@ def scan_image_folder(
     progress: Callable[[float], None] = lambda f: None,
     workers: int | None = None,
     sample: int | None = None,
+    into_buffer: bool = False,
 ) -> FolderScan:
     """Decode every file once: clean, dedupe, and keep the pixels (or only the file list, for streaming).
 
     ``check`` is called between chunks (the run's Stop/Pause); decoding runs on
     a thread pool because PIL releases the GIL while it decodes.  ``sample``
     decodes only an even sample of that many files: the wizards' quick look at
-    a big folder, judged by the very code the run uses.
+    a big folder, judged by the very code the run uses.  ``into_buffer`` keeps
+    the pixels in one preallocated uint8 block (``scan.buffer``, its first
+    ``len(scan.files)`` rows used) instead of a list of tensors to stack: the
+    decoded folder then exists once in memory, not twice.
     """
     listing = list_folder(root, opts.labels)
     scan = FolderScan(listing, CleaningReport())
@@ -141,6 +146,8 @@ def scan_image_folder(
     chunk = 256
     files = even_sample(listing.files, sample)
     scan.checked = len(files)
+    if keep_pixels and into_buffer:
+        scan.buffer = torch.empty(len(files), decode_channels, opts.size, opts.size, dtype=torch.uint8)
     with ThreadPoolExecutor(max_workers=workers) as pool:
         for start in range(0, len(files), chunk):
             check()
@@ -171,7 +178,9 @@ def scan_image_folder(
                     scan.all_grey = bool((px[0] == px[1]).all() and (px[1] == px[2]).all())
                 scan.files.append(dec.path)
                 scan.labels.append(cls)
-                if keep_pixels:
+                if keep_pixels and scan.buffer is not None:
+                    scan.buffer[len(scan.files) - 1] = px
+                elif keep_pixels:
                     scan.pixels.append(px)
             progress(min(1.0, (start + len(part)) / max(1, len(files))))
     return scan
@@ -213,16 +222,20 @@ def load_image_folder(
     progress: Callable[[float], None] = lambda f: None,
     workers: int | None = None,
 ) -> tuple[ImageDataset, CleaningReport, FolderListing]:
-    """Decode a whole folder into an in-memory ImageDataset in [0, 1].
+    """Decode a whole folder into an in-memory ImageDataset of uint8 pixels (read as [0, 1] floats).
 
-    The returned dataset may be empty: the caller decides what that means for the user.
+    The pixels are written straight into one uint8 block as they are decoded
+    (no list of tensors, no stacked copy, no float32 copy); skipped files and
+    a grey folder's spare channels are trimmed at the end.  The returned
+    dataset may be empty: the caller decides what that means for the user.
     """
-    scan = scan_image_folder(root, opts, True, check, progress, workers)
+    scan = scan_image_folder(root, opts, True, check, progress, workers, into_buffer=True)
     classes, labels = scan_classes(scan)
     channels = output_channels(opts, scan)
-    if scan.pixels:
-        x = torch.stack(scan.pixels)[:, :channels].float().div_(255.0)
-    else:
-        x = torch.empty(0, channels, opts.size, opts.size)
+    assert scan.buffer is not None
+    x = scan.buffer
+    scan.buffer = None
+    if len(scan.files) < len(x) or channels < x.shape[1]:
+        x = x[:len(scan.files), :channels].clone()  # compact: the block's spare rows / channels go
     data = ImageDataset(x=x, labels=labels, classes=classes, name=root.name or str(root))
     return data, scan.report, scan.listing

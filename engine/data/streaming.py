@@ -108,6 +108,14 @@ class StreamingImageDataset(ImageDataset):
         raw = torch.stack([items[int(i)][0] for i in idx]) if len(idx) else torch.empty(0, *self.sample_shape)
         return self._finish(raw, device)
 
+    def images(self, idx: torch.Tensor | None = None, device: str | torch.device = "cpu") -> torch.Tensor:
+        """Float32 normalised images ``idx`` (all when ``None``), decoded from the files now."""
+        return self.take(torch.arange(len(self)) if idx is None else idx, device)
+
+    def images01(self, idx: torch.Tensor | None = None) -> torch.Tensor:
+        """[0, 1] pixels of ``idx`` (all when ``None``), decoded from the files now."""
+        return self.pixels01(self.take(torch.arange(len(self)) if idx is None else idx))
+
     def redecoded(self, size: int | None = None, channels: int | None = None,
                   normalization: Normalization | None = None) -> StreamingImageDataset:
         """The same files at another size / channel count / normalisation (nothing is decoded now)."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 import torch.nn.functional as F  # noqa: N812
 
@@ -61,23 +63,50 @@ def _normalize_stream(data: ImageDataset, size: int, channels: str, value_range:
     return stream.redecoded(normalization=norm)
 
 
+def _range_norm(value_range: str, train01: Callable[[], torch.Tensor]) -> Normalization:
+    """The normalisation a range asks for; mean/std reads the training split's [0, 1] pixels (float32, as before)."""
+    if value_range == "-1..1":
+        return MINUS_ONE_TO_ONE
+    if value_range == "0..1":
+        return IDENTITY
+    train = train01()
+    mean = train.mean(dim=(0, 2, 3))
+    std = train.std(dim=(0, 2, 3)).clamp(min=1e-6)
+    return Normalization(tuple(round(float(v), 6) for v in mean), tuple(round(float(v), 6) for v in std))
+
+
+def _per_channel(norm: Normalization, channels: int) -> Normalization:
+    if len(norm.mean) == 1 and channels > 1:
+        return Normalization(norm.mean * channels, norm.std * channels)
+    return norm
+
+
+def _stays_eight_bit(data: ImageDataset, size: int, channels: str) -> bool:
+    """Whether the result is still 8-bit pixels: no resampling, and no grey mix of colour channels."""
+    if not data.eight_bit:
+        return False
+    if size > 0 and tuple(data.size) != (size, size):
+        return False
+    return channels == "keep" or int(channels) >= data.channels  # same count, or grey -> RGB copies
+
+
 def normalize_images(data: ImageDataset, size: int = 0, channels: str = "keep", value_range: str = "-1..1") -> ImageDataset:
+    """Resize, set channels, and choose the normalisation.
+
+    uint8 data that stays 8-bit (see :func:`_stays_eight_bit`) keeps its pixels
+    (shared, not copied; 1 -> 3 channels as a uint8 copy) and only gets the new
+    normalisation, applied per batch when it is read.  Anything else becomes
+    float32 normalised pixels, as it always was.
+    """
     if hasattr(data, "redecoded"):
         return _normalize_stream(data, size, channels, value_range)
-    x01 = data.pixels01(data.x)
+    if _stays_eight_bit(data, size, channels):
+        x8 = data.x if channels == "keep" else set_channels(data.x, int(channels))
+        norm = _range_norm(value_range, lambda: x8[data.split("train")].float().div_(255.0))
+        return data.with_x(x8, normalization=_per_channel(norm, x8.shape[1]))
+    x01 = data.images01()
     x01 = resize(x01, size)
     if channels != "keep":
         x01 = set_channels(x01, int(channels))
-    norm: Normalization
-    if value_range == "-1..1":
-        norm = MINUS_ONE_TO_ONE
-    elif value_range == "0..1":
-        norm = IDENTITY
-    else:
-        train = x01[data.split("train")]
-        mean = train.mean(dim=(0, 2, 3))
-        std = train.std(dim=(0, 2, 3)).clamp(min=1e-6)
-        norm = Normalization(tuple(round(float(v), 6) for v in mean), tuple(round(float(v), 6) for v in std))
-    if len(norm.mean) == 1 and x01.shape[1] > 1:
-        norm = Normalization(norm.mean * x01.shape[1], norm.std * x01.shape[1])
+    norm = _per_channel(_range_norm(value_range, lambda: x01[data.split("train")]), x01.shape[1])
     return data.with_x(norm.apply(x01).contiguous(), normalization=norm)

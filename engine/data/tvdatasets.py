@@ -124,7 +124,7 @@ def _read_cifar(path: Path) -> tuple[np.ndarray, np.ndarray]:
 
 
 def load_torchvision(name: str, root: Path | None = None, download: bool = True) -> tuple[ImageDataset, int]:
-    """The whole dataset (official train + test) in [0, 1]; also returns the number of train images.
+    """The whole dataset (official train + test), uint8 pixels read as [0, 1]; also returns the number of train images.
 
     Raises :class:`DatasetMissing` when the files are absent and cannot be downloaded.
     """
@@ -153,6 +153,6 @@ def load_torchvision(name: str, root: Path | None = None, download: bool = True)
         x = np.concatenate(xs)[:, None]
         y = np.concatenate(ys).astype(np.int64)
         n_train = len(xs[0])
-    tensor = torch.from_numpy(np.ascontiguousarray(x)).float().div_(255.0)
+    tensor = torch.from_numpy(np.ascontiguousarray(x, dtype=np.uint8))  # 8-bit pixels: kept as uint8, read as [0, 1]
     data = ImageDataset(x=tensor, labels=torch.from_numpy(y), classes=list(src.classes), name=name)
     return data, n_train

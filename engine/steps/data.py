@@ -167,7 +167,7 @@ def _load_folder(ctx: StepContext, root: FsPath, opts: Any) -> tuple[Any, Any, A
 
     n_files = len(list_folder(root, opts.labels).files)
     channels = 1 if opts.channels == "1" else 3
-    decoded_mb = n_files * channels * opts.size * opts.size * 4 / 2**20
+    decoded_mb = n_files * channels * opts.size * opts.size / 2**20  # held as uint8: a byte per pixel and channel
     progress = lambda f: ctx.progress(f)  # noqa: E731
     if decoded_mb <= ctx.params["memory_limit_mb"]:
         data, cleaning, listing = load_image_folder(root, opts, check=ctx.check, progress=progress)

@@ -112,7 +112,7 @@ def _cells(ctx: StepContext, trained: TrainedModel, data: TensorDataset, split: 
     """Keep what fell in each confusion cell (predictions.csv, cells.json, thumbnails) for the app's drill-down."""
     from engine.training.cells import write_cells
 
-    images = (lambda idx: data.pixels01(data.take(idx))) if isinstance(data, ImageDataset) else None
+    images = data.images01 if isinstance(data, ImageDataset) else None
     texts = (lambda i: sample_text(data, i)) if isinstance(data, TextDataset) else None
     for path in write_cells(ctx.node_dir, list(trained.classes), split, result, data.split(split), images, texts):
         ctx.artifact(path.name.replace(".", "_"), path)
@@ -136,7 +136,7 @@ def _mistakes(ctx: StepContext, trained: TrainedModel, data: ImageDataset, split
     if len(order) == 0:
         return 0
     idx = data.split(split)[order]
-    images = data.pixels01(data.take(idx))
+    images = data.images01(idx)
     captions = [
         f"true {trained.classes[int(result['true'][i])]}\n"
         f"-> {trained.classes[int(result['pred'][i])]} {float(result['probs'][i].max()):.0%}"

@@ -64,7 +64,7 @@ class VaeTraining(GeneratorTraining):
         fixed_z = self.trained.noise(cfg.samples, seed + 1).to(device)
         split_idx = data.split(cfg.split)
         pick = torch.randperm(len(split_idx), generator=torch.Generator().manual_seed(seed + 2))[:8]
-        x_show = data.on_device(device)[0][split_idx[pick].to(device)]
+        x_show = data.take(split_idx[pick], device)
 
         def render_recon() -> tuple[torch.Tensor, int]:
             out = eval_forward(MeanPath(vae), x_show)  # the posterior mean: no sampling, no RNG use
