@@ -40,9 +40,15 @@ def default_cache_dir() -> Path:
     return Path(base) / "loom" / "nodes"
 
 
+#: How entries are stored.  Part of every key, so entries written before a change of storage (2: uint8
+#: pixels and ``x_from`` references) are never read by code that expects the other form, either way.
+CACHE_FORMAT = 2
+
+
 def node_key(step_type: str, version: int, params: dict[str, Any], device: str, input_keys: dict[str, str]) -> str:
     payload = json.dumps(
-        {"type": step_type, "v": version, "params": params, "device": device, "inputs": input_keys},
+        {"type": step_type, "v": version, "params": params, "device": device, "inputs": input_keys,
+         "format": CACHE_FORMAT},
         sort_keys=True,
         default=str,
     )

@@ -33,7 +33,18 @@ def isolated_loom_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: py
     base = tmp_path_factory.mktemp("loom-home")
     monkeypatch.setenv("LOOM_CACHE_DIR", str(base / "cache"))
     monkeypatch.setenv("LOOM_HOME", str(base / "home"))
+    remember_one_thread(base / "home")
     return base
+
+
+def remember_one_thread(home: Path) -> None:
+    """A fresh LOOM_HOME as on a machine that has already measured its threads (1: tests are tiny).
+
+    Without it every ``loom`` subprocess of the suite would run the thread probe (engine.threads) first.
+    """
+    from engine import threads
+
+    threads.remember(home, threads.machine_key(), 1, {})
 
 
 @pytest.fixture(scope="session")
