@@ -13,6 +13,11 @@ Both take logits (``binary_cross_entropy_with_logits``), which is
 numerically stable and allowed under autocast.  Each step reports
 ``loss_d``, ``loss_g``, ``d_real`` and ``d_fake``; the loop driver stops a
 run whose losses diverge, keeping the last good checkpoint.
+
+A class-conditional pair draws each fake with the label of the real image
+beside it in the batch (so fakes follow the data's class frequencies and no
+extra random numbers are drawn), and the discriminator judges every image
+with its label.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from engine.context import StepContext
 from engine.data.datasets import ImageDataset
 from engine.errors import UserInputError
 from engine.generative import GenSpec, TrainedGenerator, build_gan
+from engine.generative.conditional import grid_inputs
 from engine.generative.live import SampleWriter, eval_forward
 from engine.generative.preview import to_pixels01
 from engine.training.generation import GenerativeConfig, GeneratorTraining
@@ -82,23 +88,26 @@ class GanTraining(GeneratorTraining):
         self.g, self.d = g.to(device).train(), d.to(device).train()
         self.opt_g = torch.optim.Adam(g.parameters(), lr=cfg.lr_g, betas=(cfg.beta1, cfg.beta2))
         self.opt_d = torch.optim.Adam(d.parameters(), lr=cfg.lr_d, betas=(cfg.beta1, cfg.beta2))
-        self.trained = TrainedGenerator(self.spec, g, self.data.sample_shape, self.data.normalization.to_json())
+        shown = self.averaged(self.g)
+        self.trained = self.trained_generator(shown)
         fixed_z = self.trained.noise(cfg.samples, loop.config.seed + 1).to(device)
+        z, labels, nrow = grid_inputs(fixed_z, self.spec.num_classes)
         norm = self.trained.normalization
-        self.writers = [SampleWriter(loop.ctx, lambda: (to_pixels01(eval_forward(g, fixed_z), norm), 0))]
+        self.writers = [SampleWriter(loop.ctx, lambda: (to_pixels01(eval_forward(shown, z, labels), norm), nrow))]
 
     def describe(self) -> str:
         return (f"training {self.spec.arch} on {len(self.data.split(self.split))} images "
-                f"{tuple(self.data.sample_shape)} in batches of {self.batch_size}")
+                f"{tuple(self.data.sample_shape)} in batches of {self.batch_size}{self.describe_extras()}")
 
     def objects(self) -> dict[str, Any]:
         return {"generator": self.g, "discriminator": self.d, "opt_g": self.opt_g, "opt_d": self.opt_d}
 
     def state(self) -> dict[str, Any]:
-        return {"d_count": self.d_count}
+        return {"d_count": self.d_count, **super().state()}
 
     def load_state(self, state: dict[str, Any]) -> None:
         self.d_count = int(state.get("d_count", 0))
+        super().load_state(state)
 
     def steps_per_epoch(self) -> int:
         return max(1, self.batches_per_epoch() // self.cfg.d_steps)
@@ -110,15 +119,16 @@ class GanTraining(GeneratorTraining):
         return self.batch_size * self.cfg.d_steps
 
     def train_step(self, batch: tuple[torch.Tensor, Any]) -> tuple[torch.Tensor, ...] | None:
-        real, _ = batch
+        real, y = batch
+        y = y if self.conditional else None
         g, d, precision = self.g, self.d, self.loop.precision
         z = torch.randn(real.shape[0], self.spec.latent_dim, device=real.device)
         g_step = self.d_count + 1 >= self.cfg.d_steps  # G learns from this fake: only then does it need a graph
         with precision.autocast():
             with torch.set_grad_enabled(g_step):  # (and under DDP, every graph G makes gets its backward)
-                fake = g(z)
-            real_logits = d(real)
-            fake_logits = d(fake.detach())
+                fake = g(z, y)
+            real_logits = d(real, y)
+            fake_logits = d(fake.detach(), y)
             loss_d = discriminator_loss(real_logits, fake_logits, self.cfg.label_smoothing)
         precision.optimize(loss_d, self.opt_d)
         self.d_count += 1
@@ -126,7 +136,8 @@ class GanTraining(GeneratorTraining):
             return None
         self.d_count = 0
         with precision.autocast():
-            loss_g = generator_loss(d(fake))
+            loss_g = generator_loss(d(fake, y))
         precision.optimize(loss_g, self.opt_g)
+        self.update_average()
         return (loss_d.detach(), loss_g.detach(), torch.sigmoid(real_logits.detach().float()).mean(),
                 torch.sigmoid(fake_logits.detach().float()).mean())

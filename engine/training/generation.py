@@ -4,15 +4,28 @@ Both learn from an image split in full batches, show fixed-noise sample grids
 (at step 0, every ``sample_every`` steps, on Stop and at the end), keep an
 up-to-date generator card next to every checkpoint (so a stopped run can
 already ``loom generate``), and hand on a :class:`TrainedGenerator`.
+
+Both also keep an exponential moving average of the generator's (decoder's)
+weights when ``ema`` > 0 (:mod:`engine.generative.ema`): ``self.trained``
+holds the averaged module, so previews, the card, ``generate``, export and
+the quality metric all see it, while the raw weights go on training and
+stay in the checkpoint beside the average (exact resume keeps both).  And
+both resolve the model's ``conditional`` param against the data
+(:mod:`engine.generative.conditional`): ``self.spec`` is the resolved spec.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
+
+from torch import nn
 
 from engine.data.datasets import ImageDataset
 from engine.generative import GenSpec, TrainedGenerator
 from engine.generative.card import save_generator
+from engine.generative.conditional import resolve_conditional
+from engine.generative.ema import WeightAverage
 from engine.generative.live import SampleWriter, check_image_data
 from engine.training.algorithm import Algorithm, Outcome
 from engine.training.common import FromParams
@@ -24,6 +37,7 @@ class GenerativeConfig(FromParams):
     sample_every: int = 20
     samples: int = 64
     split: str = "all"
+    ema: float = 0.999  # decay of the generator's weight average; 0 = off
 
 
 class GeneratorTraining(Algorithm):
@@ -32,11 +46,53 @@ class GeneratorTraining(Algorithm):
     drop_last = True
     trained: TrainedGenerator
     writers: list[SampleWriter]
+    #: the checkpoint key of the weight average (and ``<key>_updates``)
+    ema_key = "generator_ema"
 
     def __init__(self, data: ImageDataset, spec: GenSpec, cfg: GenerativeConfig, node_id: str) -> None:
         check_image_data(data, cfg.split, cfg.batch_size, node_id)
-        self.data, self.spec, self.cfg = data, spec, cfg
+        self.spec, self.classes, self.class_note = resolve_conditional(spec, data, node_id)
+        self.data, self.cfg = data, cfg
         self.split, self.batch_size = cfg.split, cfg.batch_size
+        self.ema: WeightAverage | None = None
+        self.raw_generator: nn.Module | None = None
+
+    @property
+    def conditional(self) -> bool:
+        return self.spec.num_classes > 0
+
+    # -- the weight average ------------------------------------------------------------------------
+    def averaged(self, raw: nn.Module) -> nn.Module:
+        """What ``self.trained`` should hold for ``raw``: its weight average when ``ema`` > 0, else ``raw``."""
+        self.raw_generator = raw
+        self.ema = WeightAverage(raw, self.cfg.ema) if self.cfg.ema > 0 else None
+        return self.ema.module if self.ema is not None else raw
+
+    def update_average(self) -> None:
+        """After each optimiser step of the generator (decoder)."""
+        if self.ema is not None and self.raw_generator is not None:
+            self.ema.update(self.raw_generator)
+
+    def state(self) -> dict[str, Any]:
+        return self.ema.state(self.ema_key) if self.ema is not None else {}
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        if self.ema is not None and self.raw_generator is not None \
+                and not self.ema.load_state(state, self.ema_key, self.raw_generator):
+            self.loop.log("the checkpoint has no weight average (written with ema 0 or by an older Loom): "
+                          "the average starts again from the resumed weights")
+
+    def trained_generator(self, module: nn.Module) -> TrainedGenerator:
+        data = self.data
+        return TrainedGenerator(self.spec, module, data.sample_shape, data.normalization.to_json(),
+                                classes=self.classes)
+
+    def describe_extras(self) -> str:
+        """The log line's tail: conditional and EMA, when on."""
+        parts = [self.class_note] if self.class_note else []
+        if self.cfg.ema > 0:
+            parts.append(f"weight average (EMA) decay {self.cfg.ema:g}")
+        return "".join(f", {p}" for p in parts)
 
     def previews(self, step: int) -> None:
         for writer in self.writers:
