@@ -106,3 +106,13 @@ def test_a_card_whose_classes_do_not_match_its_model_is_refused(tmp_path: Path) 
     assert "names 2 classes" in card_problem(card)
     assert card_problem({**card, "classes": ["a", "b", "c"]}) == ""
     assert build_generator(GenSpec("vae", card["params"]), (1, 16, 16)).fc.in_features == 16 + 3
+
+
+def test_mode_seeking_pairs_share_a_class_and_punish_noise_that_changes_nothing() -> None:
+    from engine.training.gan import mode_seeking, paired_labels
+
+    assert paired_labels(torch.tensor([3, 1, 4, 1, 5])).tolist() == [3, 1, 3, 1, 5]
+    z = torch.randn(8, 4)
+    same = torch.zeros(8, 1, 4, 4)
+    varied = torch.randn(8, 1, 4, 4)
+    assert mode_seeking(same, z) > 1000 * mode_seeking(varied, z)  # one picture for every noise: a large penalty

@@ -153,6 +153,9 @@ def _vae_inputs(params: dict, upstream: dict[str, tuple[str, dict]]) -> list[Iss
         Int("d_steps", 1, 1, 20, "Discriminator updates per generator update.",
             label="Discriminator steps per generator step"),
         Float("label_smoothing", 0.0, 0.0, 0.5, "One-sided: real images are labelled 1 - this (e.g. 0.1)."),
+        Float("diversity", 0.0, 0.0, 10.0, "Mode seeking (MSGAN): punish the generator when two different noise "
+              "vectors give the same picture, e.g. 1. Keeps a class-conditional GAN on a small data set from drawing "
+              "one picture per class.", advanced=True, label="Variety weight (mode seeking)"),
         *_tail_params(),
     ],
     produces_images=True,
