@@ -19,7 +19,7 @@ def test_the_digits_example_draws_classes_with_ema_for_a_time_budget() -> None:
     assert wf.node("model").params["conditional"] == "auto"
     train = wf.node("train").params
     assert 0 < train["time_budget"] < 5 and train["epochs"] >= 10_000  # the clock decides, within 5 minutes
-    assert train["ema"] > 0
+    assert train["ema"] > 0 and train["diversity"] > 0  # mode seeking: many hands per digit, not one
 
 
 def test_the_wizard_defaults_train_digits_conditionally_for_five_minutes() -> None:
@@ -28,7 +28,7 @@ def test_the_wizard_defaults_train_digits_conditionally_for_five_minutes() -> No
     assert wf.node("data").type == "digits" and wf.node("data").params["size"] == 16
     assert wf.node("model").params.get("conditional", "auto") == "auto"  # digits have labels: one row per digit
     assert wf.node("train").params["time_budget"] == 5.0
-    assert wf.node("train").params.get("ema", 0.999) > 0
+    assert wf.node("train").params.get("ema", 0.999) > 0 and wf.node("train").params["diversity"] > 0
 
 
 def test_the_wizard_keeps_epochs_when_asked_and_a_folder_stays_unlabelled(tmp_path: Path) -> None:

@@ -312,6 +312,8 @@ def generate_workflow(c: GenerateChoices) -> Workflow:
     if shapes and c.model == "dcgan":
         model_params = {"pack": 4, "minibatch_std": True}
         params["label_smoothing"] = 0.1
+    elif c.data.source == "digits" and c.model == "dcgan":
+        params["diversity"] = 0.2  # mode seeking: a conditional GAN otherwise draws one picture per digit
     b.node("model", c.model, model_params, 1, 1)
     train_type = "train_vae" if is_vae else "train_gan"
     if c.budget.kind == "minutes":
