@@ -42,7 +42,7 @@ log = logging.getLogger(__name__)
 MAX_SHOWN_IMAGES = 256  # the dialog shows what it makes; thousands belong to `loom generate`
 THUMB_PX = 96
 COLUMNS = 8
-ANY_CLASS = "any class"
+ANY_CLASS = "all classes"  # a conditional generator then draws every class in turn
 
 
 def read_images(paths: list[Path]) -> list[QImage]:
@@ -88,7 +88,7 @@ class GenerateDialog(QDialog):
         self.seed.setValue(1)
         self.seed.setToolTip("The same seed gives the same results; it moves on by one after each batch.")
         self.class_box = QComboBox()
-        self.class_box.setToolTip("Which class a conditional generator draws.")
+        self.class_box.setToolTip("Which class the generator draws: all classes (in turn) or one class.")
         self.prompt = QLineEdit("The")
         self.prompt.setToolTip("The text the model continues.")
         self.max_tokens = QSpinBox()

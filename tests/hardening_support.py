@@ -38,7 +38,7 @@ def tiny_gan(**train: object) -> Workflow:
     """The DCGAN example shrunk to seconds (16 px digits, 12 steps, a checkpoint every 4)."""
     wf = Workflow.load(EXAMPLES / "gan_digits.json")
     wf.node("data").params.update(size=16)
-    wf.node("model").params.update(width=8, latent_dim=16)
+    wf.node("model").params.update(width=8, latent_dim=16, conditional="off")  # the plain GAN these tests are about
     wf.node("train").params.update(
         {"epochs": 1, "batch_size": 128, "sample_every": 50, "samples": 4, "checkpoint_every": 4, **train}
     )

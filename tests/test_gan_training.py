@@ -24,7 +24,8 @@ def tiny(name: str = "gan_digits.json", **train: object) -> Workflow:
     wf = Workflow.load(EXAMPLES / name)
     if wf.node("model").type == "dcgan":
         wf.node("data").params.update(size=16)  # small images keep the tests fast
-        wf.node("model").params.update(width=8, latent_dim=16)
+        # unconditional: these tests are about the plain GAN (tests/test_conditional_*.py cover classes)
+        wf.node("model").params.update(width=8, latent_dim=16, conditional="off")
     wf.node("train").params.update(
         {"epochs": 1, "batch_size": 32, "sample_every": 5, "samples": 16, "checkpoint_every": 4, **train}
     )

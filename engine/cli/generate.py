@@ -4,7 +4,9 @@ Images: finds the generator card (kind ``generator`` in run.json's
 artifacts) that a ``train_gan`` or ``train_vae`` node saved, rebuilds the
 generator from its JSON card and safetensors weights (never a pickle) and
 writes N PNGs to ``--out``, or with ``--interpolate K`` one PNG of N latent
-interpolation strips of K images each.
+interpolation strips of K images each.  ``--class K`` (a class name or
+index) makes a class-conditional generator draw only class K; without it
+such a generator draws every class in turn.
 
 Text (``--prompt``): finds the language model card (kind ``language_model``)
 a ``train_lm`` node saved, rebuilds the model and its tokenizer and writes N
@@ -36,6 +38,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0, help="random seed; the same seed gives the same images or texts")
     p.add_argument("--interpolate", type=int, metavar="K", default=0,
                    help="write latent interpolation strips of K images instead of independent samples")
+    p.add_argument("--class", dest="class_label", metavar="K", default=None,
+                   help="for a class-conditional generator: draw only class K (its name or its index from 0)")
     p.add_argument("--prompt", help="write text with the run's language model, continuing this text")
     p.add_argument("--max-tokens", type=int, default=None, dest="max_tokens",
                    help=f"with --prompt: tokens written per text at most (default {DEFAULT_MAX_TOKENS})")
@@ -57,8 +61,13 @@ def check_args(args: argparse.Namespace) -> None:
     if not 0 <= args.seed <= SEED_MAX:
         raise UserInputError(f"--seed {args.seed}: use a whole number from 0 to {SEED_MAX}")
     if args.prompt is not None:
+        if args.class_label is not None:
+            raise UserInputError("--class is for images from a class-conditional generator; with --prompt the model "
+                                 "writes text")
         check_text_args(args)
         return
+    if args.class_label is not None and not str(args.class_label).strip():
+        raise UserInputError("--class is empty: give a class name or index, e.g. --class 7")
     given = [option for name, option in TEXT_OPTIONS if getattr(args, name) is not None]
     if given:
         raise UserInputError(f"{given[0]} is for writing text: add --prompt \"...\" to continue a text with the run's "
@@ -141,9 +150,12 @@ def write_pictures(args: argparse.Namespace) -> int:
     n = DEFAULT_IMAGES if args.n is None else args.n
     device, _ = select_device(args.device)
     if args.interpolate:
-        path = generate_interpolation(args.run_dir, n, args.interpolate, args.out, args.seed, args.node, device)
+        path = generate_interpolation(args.run_dir, n, args.interpolate, args.out, args.seed, args.node, device,
+                                      class_label=args.class_label)
         print(f"wrote {n} interpolation strip(s) of {args.interpolate} images to {path}", file=sys.stderr)
     else:
-        paths = generate_images(args.run_dir, n, args.out, args.seed, node=args.node, device=device)
-        print(f"wrote {len(paths)} images (seed {args.seed}) to {Path(args.out)}", file=sys.stderr)
+        paths = generate_images(args.run_dir, n, args.out, args.seed, class_label=args.class_label, node=args.node,
+                                device=device)
+        of_class = f" of class {args.class_label}" if args.class_label is not None else ""
+        print(f"wrote {len(paths)} images{of_class} (seed {args.seed}) to {Path(args.out)}", file=sys.stderr)
     return 0

@@ -4,6 +4,12 @@ A generator is two files in its node folder: ``generator.safetensors`` (the
 weights of the GAN generator or VAE decoder) and ``generator.json`` (the
 card: architecture, params, image shape, latent size, normalisation).  The
 card plus the weights rebuild the exact module; nothing is ever unpickled.
+
+The weights are those the run shows and samples from: the weight average
+(EMA) when the training step kept one, the raw weights otherwise (those
+stay in the checkpoint).  A class-conditional generator's card also lists
+its ``classes`` (names, in label order; ``params.num_classes`` is their
+count), so ``loom generate --class`` can check a class before drawing.
 """
 
 from __future__ import annotations
@@ -40,6 +46,8 @@ def save_generator(trained: TrainedGenerator, folder: Path) -> Path:
         "weights": WEIGHTS_NAME,
         "history": trained.history,
     }
+    if trained.classes:
+        card["classes"] = list(trained.classes)
     path = folder / CARD_NAME
     atomic_write_json(path, card)
     return path
@@ -80,6 +88,7 @@ def load_generator(card_path: Path, device: str = "cpu") -> TrainedGenerator:
         sample_shape=shape,
         normalization=dict(card.get("normalization", {"mean": [0.0], "std": [1.0]})),
         history=dict(card.get("history", {})),
+        classes=tuple(card.get("classes") or ()),
     )
 
 
@@ -104,4 +113,17 @@ def card_problem(card: dict[str, Any]) -> str:
         return problem
     if not isinstance(card.get("history", {}), dict):
         return f"\"history\" is {json_type(card.get('history'))}, not an object"
+    return classes_problem(card)
+
+
+def classes_problem(card: dict[str, Any]) -> str:
+    """A conditional card's ``classes`` must name exactly ``params.num_classes`` classes ('' when sound)."""
+    count = card.get("params", {}).get("num_classes", 0) or 0
+    if not whole_in(count, 0, 100_000):
+        return f"\"params.num_classes\" is {json_type(count)}, not a whole number from 0 to 100000"
+    classes = card.get("classes") or []
+    if not (isinstance(classes, list) and all(isinstance(c, str) for c in classes)):
+        return f"\"classes\" is {json_type(card.get('classes'))}, not a list of class names"
+    if len(classes) != count:
+        return f"\"classes\" names {len(classes)} classes but \"params.num_classes\" is {count}"
     return ""

@@ -25,14 +25,20 @@ from torch import nn
 from engine.generative.init import dcgan_init
 from engine.generative.shapes import conv_plan
 
+CLASS_EMBED = 32  # size of the generator's class embedding, beside the noise
+
 
 class DCGenerator(nn.Module):
-    def __init__(self, latent_dim: int, channels: int, base: int, n_up: int, width: int) -> None:
+    def __init__(self, latent_dim: int, channels: int, base: int, n_up: int, width: int, num_classes: int = 0) -> None:
         super().__init__()
         self.latent_dim = latent_dim
+        self.num_classes = num_classes
+        embed = CLASS_EMBED if num_classes else 0
+        if num_classes:
+            self.embed = nn.Embedding(num_classes, embed)
         c = width * 2 ** (n_up - 1)
         layers: list[nn.Module] = [
-            nn.ConvTranspose2d(latent_dim, c, base, 1, 0, bias=False),
+            nn.ConvTranspose2d(latent_dim + embed, c, base, 1, 0, bias=False),
             nn.BatchNorm2d(c),
             nn.ReLU(True),
         ]
@@ -42,7 +48,12 @@ class DCGenerator(nn.Module):
         layers += [nn.ConvTranspose2d(c, channels, 4, 2, 1, bias=False), nn.Tanh()]
         self.net = nn.Sequential(*layers)
 
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
+    def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        z = z.view(z.shape[0], -1)
+        if self.num_classes:
+            if labels is None:
+                raise ValueError("a class-conditional generator needs the labels of the images to draw")
+            z = torch.cat([z, self.embed(labels).to(z.dtype)], 1)
         return self.net(z.view(z.shape[0], -1, 1, 1))
 
 
@@ -77,8 +88,11 @@ class Pack(nn.Module):
 
 class DCDiscriminator(nn.Module):
     def __init__(self, channels: int, base: int, n_up: int, width: int,
-                 minibatch_std: bool = False, spectral: bool = False, pack: int = 1) -> None:
+                 minibatch_std: bool = False, spectral: bool = False, pack: int = 1, num_classes: int = 0) -> None:
         super().__init__()
+        if num_classes and pack > 1:
+            raise ValueError("a class-conditional discriminator judges one image at a time: set pack to 1")
+        self.num_classes = num_classes
         layers: list[nn.Module] = [Pack(pack)] if pack > 1 else []
         layers += [nn.Conv2d(channels * pack, width, 4, 2, 1, bias=False), nn.LeakyReLU(0.2, True)]
         c = width
@@ -90,22 +104,41 @@ class DCDiscriminator(nn.Module):
             layers.append(MinibatchStd())
         layers += [nn.Conv2d(c + int(minibatch_std), 1, base, 1, 0, bias=False)]
         self.net = nn.Sequential(*layers)
+        if num_classes:
+            self.project = nn.Embedding(num_classes, c + int(minibatch_std))
         self.apply(dcgan_init)
+        if num_classes:
+            nn.init.normal_(self.project.weight, 0.0, 0.02)
         if spectral:
             for module in self.net:
                 if isinstance(module, nn.Conv2d):
                     nn.utils.parametrizations.spectral_norm(module)
+            if num_classes:
+                nn.utils.parametrizations.spectral_norm(self.project)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(x).view(-1)
+    def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        if not self.num_classes:
+            return self.net(x).view(-1)
+        if labels is None:
+            raise ValueError("a class-conditional discriminator needs the labels of the images it judges")
+        h = x
+        last = len(self.net) - 1
+        for i, layer in enumerate(self.net):
+            if i == last:
+                break
+            h = layer(h)
+        projection = (self.project(labels).to(h.dtype) * h.sum((2, 3))).sum(1)
+        return self.net[last](h).view(-1) + projection
 
 
 def build_dcgan(params: dict[str, Any], sample_shape: tuple[int, ...]) -> tuple[nn.Module, nn.Module]:
     channels, base, n_up = conv_plan(sample_shape)
     latent = int(params.get("latent_dim", 100))
     width = int(params.get("width", 32))
-    g = DCGenerator(latent, channels, base, n_up, width)
+    classes = int(params.get("num_classes", 0) or 0)
+    g = DCGenerator(latent, channels, base, n_up, width, classes)
     d = DCDiscriminator(channels, base, n_up, width, minibatch_std=bool(params.get("minibatch_std", False)),
-                        spectral=params.get("d_norm", "batch") == "spectral", pack=int(params.get("pack", 1)))
+                        spectral=params.get("d_norm", "batch") == "spectral", pack=int(params.get("pack", 1)),
+                        num_classes=classes)
     g.apply(dcgan_init)
     return g, d

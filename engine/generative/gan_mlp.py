@@ -28,7 +28,8 @@ class MLPGenerator(nn.Module):
         layers += [nn.Linear(sizes[-1], math.prod(sample_shape)), nn.Tanh()]
         self.net = nn.Sequential(*layers)
 
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
+    def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """``labels`` is accepted for a uniform call and ignored: this GAN is never class-conditional."""
         return self.net(z.view(z.shape[0], -1)).view(z.shape[0], *self.sample_shape)
 
 
@@ -42,7 +43,7 @@ class MLPDiscriminator(nn.Module):
         layers.append(nn.Linear(sizes[-1], 1))
         self.net = nn.Sequential(*layers)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         return self.net(x).view(-1)
 
 

@@ -143,13 +143,15 @@ def check_seed(seed: int) -> None:
 
 
 def generate_images(run_dir: str | Path, n: int, out_dir: str | Path | None = None, seed: int = 0,
-                    class_label: str | None = None, node: str | None = None, device: str = "cpu") -> list[Path]:
+                    class_label: str | int | None = None, node: str | None = None, device: str = "cpu") -> list[Path]:
     """``n`` PNGs from the run's trained generator in ``out_dir`` (default: a new ``RUN/more/NNN`` folder).
 
     ``out_dir`` may exist but must hold no PNG of the names written
     (``sample_0000.png``...): earlier pictures are never replaced.
     ``class_label`` picks the class of a conditional generator (its card
-    lists ``classes``); for any other generator it is refused.
+    lists ``classes``): a class name or its index; for any other generator
+    it is refused.  Without it a conditional generator draws every class in
+    turn.
     """
     from engine.fileio import describe_os_error
     from engine.generative.card import load_generator
@@ -172,8 +174,9 @@ def generate_images(run_dir: str | Path, n: int, out_dir: str | Path | None = No
 
 
 def generate_interpolation(run_dir: str | Path, rows: int, steps: int, out_dir: str | Path, seed: int = 0,
-                           node: str | None = None, device: str = "cpu") -> Path:
-    """``rows`` latent interpolation strips of ``steps`` images, as one PNG in ``out_dir``."""
+                           node: str | None = None, device: str = "cpu", class_label: str | int | None = None) -> Path:
+    """``rows`` latent interpolation strips of ``steps`` images, as one PNG in ``out_dir`` (of one class, when
+    ``class_label`` picks one of a conditional generator's classes)."""
     from engine.fileio import describe_os_error
     from engine.generative.card import load_generator
     from engine.generative.sampling import interpolation, write_strip
@@ -182,10 +185,14 @@ def generate_interpolation(run_dir: str | Path, rows: int, steps: int, out_dir: 
     out = Path(out_dir).expanduser()
     if out.exists() and not out.is_dir():
         raise UserInputError(f"{out}: is a file — give a folder for the images")
-    trained = load_generator(find_generator(Path(run_dir), node), device)
+    info = generator_info(run_dir, node)
+    if info.kind != "images":
+        find_generator(Path(run_dir), node)  # the sentence that says this run writes text
+    label = _label_index(info, class_label)
+    trained = load_generator(info.card, device)
     try:
         out.mkdir(parents=True, exist_ok=True)
-        return write_strip(interpolation(trained, rows, steps, seed), steps, out / "interpolation.png")
+        return write_strip(interpolation(trained, rows, steps, seed, label), steps, out / "interpolation.png")
     except OSError as exc:
         raise UserInputError(f"{out}: cannot write the images there ({describe_os_error(exc)}) — pick a writable "
                              "folder") from None
@@ -214,26 +221,32 @@ def save_texts(texts: list[str], out_dir: Path) -> Path:
     return path
 
 
-def _label_index(info: GeneratorInfo, class_label: str | None) -> int | None:
+def _label_index(info: GeneratorInfo, class_label: str | int | None) -> int | None:
+    """The label index of ``class_label``: a class name, or an index (a name that is also a number wins)."""
     if class_label is None:
         return None
     if not info.classes:
         raise UserInputError(f"{info.card}: this generator was not trained on classes, so it cannot draw a chosen "
                              f"class ({class_label!r}) — leave the class out")
-    if class_label not in info.classes:
-        raise UserInputError(f"class {class_label!r}: this generator knows {', '.join(info.classes)}")
-    return info.classes.index(class_label)
+    return class_index(info.classes, class_label)
+
+
+def class_index(classes: tuple[str, ...] | list[str], class_label: str | int) -> int:
+    """``class_label`` (a name of ``classes``, or an index into them) as an index; UserInputError naming them."""
+    text = str(class_label).strip()
+    if text in classes:
+        return list(classes).index(text)
+    if text.isdigit() and int(text) < len(classes):
+        return int(text)
+    raise UserInputError(f"class {text!r}: this generator knows {', '.join(classes)} "
+                         f"(give a name, or an index from 0 to {len(classes) - 1})")
 
 
 def _draw(trained: Any, n: int, seed: int, label: int | None) -> Any:
     """``n`` images in [0, 1]; a conditional generator is given the class as labels beside the latents."""
     from engine.generative.sampling import sample
 
-    if label is None:
-        return sample(trained, n, seed)
-    import torch
-
-    return trained.decode01(trained.noise(n, seed), labels=torch.full((n,), label, dtype=torch.long))
+    return sample(trained, n, seed, label)
 
 
 def _fresh_image_folder(out: Path, n: int) -> Path:

@@ -27,9 +27,13 @@ class GeneratedImages:
         return int(self.pixels01.shape[0])
 
 
-def sample(trained: TrainedGenerator, n: int, seed: int) -> torch.Tensor:
-    """``n`` images in [0, 1]; the same seed always gives the same images."""
-    return trained.decode01(trained.noise(n, seed))
+def sample(trained: TrainedGenerator, n: int, seed: int, label: int | None = None) -> torch.Tensor:
+    """``n`` images in [0, 1]; the same seed always gives the same images.
+
+    ``label``: the class a conditional generator draws (None: every class in turn).
+    """
+    labels = None if label is None else torch.full((n,), int(label), dtype=torch.long)
+    return trained.decode01(trained.noise(n, seed), labels=labels)
 
 
 def slerp(a: torch.Tensor, b: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
@@ -40,12 +44,21 @@ def slerp(a: torch.Tensor, b: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
     return (torch.sin((1 - t) * omega) / so) * a + (torch.sin(t * omega) / so) * b
 
 
-def interpolation(trained: TrainedGenerator, rows: int, steps: int, seed: int) -> torch.Tensor:
-    """``rows`` strips of ``steps`` images each, walking between two random latents (row-major)."""
+def interpolation(trained: TrainedGenerator, rows: int, steps: int, seed: int,
+                  label: int | None = None) -> torch.Tensor:
+    """``rows`` strips of ``steps`` images each, walking between two random latents (row-major).
+
+    A conditional generator keeps one class along a strip: ``label``, or
+    class ``row % classes`` when none is given.
+    """
     ends = trained.noise(2 * rows, seed).view(rows, 2, -1)
     t = torch.linspace(0, 1, steps).view(1, steps, 1)
     z = slerp(ends[:, :1], ends[:, 1:], t).reshape(rows * steps, -1)
-    return trained.decode01(z)
+    labels = None
+    if trained.conditional:
+        per_row = torch.full((rows,), int(label)) if label is not None else torch.arange(rows) % trained.spec.num_classes
+        labels = per_row.repeat_interleave(steps)
+    return trained.decode01(z, labels=labels)
 
 
 def write_images(images01: torch.Tensor, out_dir: Path, prefix: str = "sample") -> list[Path]:

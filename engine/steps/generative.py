@@ -7,13 +7,20 @@ from engine.device import DEVICE_CHOICES
 from engine.errors import UserInputError
 from engine.generative import GAN_ARCHS, VAE_ARCHS, GenSpec
 from engine.names import CachePolicy
-from engine.params import Bool, Choice, Float, Int, Seed
+from engine.params import Bool, Choice, Float, Int, Seed, Text
 from engine.ports import GENERATIVE_MODEL, IMAGE_DATASET, IMAGES, TRAINED_GENERATOR, Port
 from engine.problems import Issue
 from engine.steps.registry import step
 from engine.steps.train import speed_params
 
 _LATENT_HELP = "Size of the random noise vector each image is made from."
+_CONDITIONAL_HELP = ("Learn to draw each class on demand (a class-conditional model): auto = when the images have "
+                     "class labels; on = insist (labels needed); off = never. Sample grids then show one row per "
+                     "class, and `loom generate --class` or Generate more picks a class.")
+
+
+def _conditional() -> Choice:
+    return Choice("conditional", "auto", ("auto", "on", "off"), _CONDITIONAL_HELP, label="Draw chosen classes")
 _WIDTH_HELP = "Feature maps in the first/last conv layer; doubles per layer. Wider = slower, more detail."
 
 
@@ -33,8 +40,9 @@ _WIDTH_HELP = "Feature maps in the first/last conv layer; doubles per layer. Wid
                "spectral norm, which keeps the discriminator from overpowering the generator.", advanced=True,
                label="Discriminator normalisation"),
         Int("pack", 1, 1, 8, "The discriminator judges this many images at once (PacGAN); 2-4 makes a generator "
-            "that draws one kind of image easy to catch. The batch size must be a multiple.", advanced=True,
-            label="Images judged together"),
+            "that draws one kind of image easy to catch. The batch size must be a multiple. A conditional model "
+            "needs 1 (auto then trains without classes).", advanced=True, label="Images judged together"),
+        _conditional(),
     ],
 )
 def dcgan(ctx: StepContext) -> dict:
@@ -66,6 +74,7 @@ def gan_mlp(ctx: StepContext) -> dict:
         Int("latent_dim", 16, 2, 512, "Size of the latent code each image is compressed to.",
             label="Code size (latent dimensions)"),
         Int("width", 32, 4, 512, _WIDTH_HELP),
+        _conditional(),
     ],
 )
 def vae(ctx: StepContext) -> dict:
@@ -83,6 +92,10 @@ def _common_params(epochs: int) -> list:
 
 def _tail_params() -> list:
     return [
+        Float("ema", 0.999, 0.0, 0.99999, "Show, sample and save an exponential moving average of the generator's "
+              "weights (this decay per step; warmed up over the first steps), which draws cleaner, steadier images "
+              "than the weights of the moment. 0 = off. Training itself is unchanged; both are checkpointed.",
+              advanced=True, label="Weight average (EMA) decay"),
         Seed(),
         Int("sample_every", 20, 1, 1000000, "Render the fixed sample grid every N steps (also at step 0).", unit="steps",
             label="Sample grid every"),
@@ -156,6 +169,9 @@ def _vae_inputs(params: dict, upstream: dict[str, tuple[str, dict]]) -> list[Iss
         Int("d_steps", 1, 1, 20, "Discriminator updates per generator update.",
             label="Discriminator steps per generator step"),
         Float("label_smoothing", 0.0, 0.0, 0.5, "One-sided: real images are labelled 1 - this (e.g. 0.1)."),
+        Float("diversity", 0.0, 0.0, 10.0, "Mode seeking (MSGAN): punish the generator when two different noise "
+              "vectors give the same picture, e.g. 1. Keeps a class-conditional GAN on a small data set from drawing "
+              "one picture per class.", advanced=True, label="Variety weight (mode seeking)"),
         *_tail_params(),
     ],
     produces_images=True,
@@ -209,6 +225,8 @@ def train_vae(ctx: StepContext) -> dict:
         Seed(),
         Choice("mode", "samples", ("samples", "interpolate"), "samples = independent images; interpolate = walks between random latents."),
         Int("steps", 10, 2, 100, "Images per interpolation strip (interpolate mode)."),
+        Text("class", "", "For a class-conditional generator: the class to draw (its name, or its index from 0); "
+             "empty = every class in turn.", label="Class"),
     ],
     cache=CachePolicy.NONE,
     produces_images=True,
@@ -219,13 +237,14 @@ def generate(ctx: StepContext) -> dict:
 
     p, trained = ctx.params, ctx.inputs["generator"]
     out = ctx.node_dir
+    label = _class_param(ctx, trained)
     if p["mode"] == "interpolate":
-        images = interpolation(trained, p["n"], p["steps"], p["seed"])
+        images = interpolation(trained, p["n"], p["steps"], p["seed"], label)
         path = write_strip(images, p["steps"], out / "interpolation.png")
         result = GeneratedImages(images, [str(path)], nrow=p["steps"])
         ctx.image("images", grid_uint8(images, nrow=p["steps"]), path=path)
     else:
-        images = sample(trained, p["n"], p["seed"])
+        images = sample(trained, p["n"], p["seed"], label)
         paths = write_images(images, out / "images")
         result = GeneratedImages(images, [str(q) for q in paths])
         shown = grid_uint8(images[:256])
@@ -234,3 +253,21 @@ def generate(ctx: StepContext) -> dict:
     ctx.log(f"wrote {len(result.paths)} PNG file(s) to {out}")
     ctx.report(images=len(images), files=len(result.paths))
     return {"images": result}
+
+
+def _class_param(ctx: StepContext, trained: object) -> int | None:
+    """The ``class`` param as a label index (None when empty); refused in words for a generator without classes."""
+    from engine.generative.more import class_index
+
+    chosen = str(ctx.params.get("class") or "").strip()
+    if not chosen:
+        return None
+    classes = getattr(trained, "classes", ())
+    if not classes:
+        raise UserInputError(f"node '{ctx.node_id}', param 'class': the generator was not trained on classes, so it "
+                             f"cannot draw {chosen!r} — leave the class empty, or train a conditional model "
+                             "(conditional auto/on, on labelled images)")
+    try:
+        return class_index(classes, chosen)
+    except UserInputError as exc:
+        raise UserInputError(f"node '{ctx.node_id}', param 'class': {exc}") from None

@@ -9,6 +9,13 @@ Quality checks (:mod:`engine.generative.quality`) hook in at the ``# quality``
 lines: a :class:`QualityWatch` measures ``self.trained`` every
 ``quality_every`` steps, drives early stopping and "keep the best", and keeps
 its state in the checkpoint.
+Both also keep an exponential moving average of the generator's (decoder's)
+weights when ``ema`` > 0 (:mod:`engine.generative.ema`): ``self.trained``
+holds the averaged module, so previews, the card, ``generate``, export and
+the quality metric all see it, while the raw weights go on training and
+stay in the checkpoint beside the average (exact resume keeps both).  And
+both resolve the model's ``conditional`` param against the data
+(:mod:`engine.generative.conditional`): ``self.spec`` is the resolved spec.
 """
 
 from __future__ import annotations
@@ -16,9 +23,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from torch import nn
+
 from engine.data.datasets import ImageDataset
 from engine.generative import GenSpec, TrainedGenerator
 from engine.generative.card import save_generator
+from engine.generative.conditional import resolve_conditional
+from engine.generative.ema import WeightAverage
 from engine.generative.live import SampleWriter, check_image_data
 from engine.generative.quality.watch import QualityWatch
 from engine.training.algorithm import Algorithm, Outcome
@@ -34,6 +45,7 @@ class GenerativeConfig(FromParams):
     quality_every: int = 100  # steps between quality checks; 0: off
     patience: int = 0  # quality checks without improvement before stopping; 0: never
     restore_best: bool = True  # end on the generator of the best quality check
+    ema: float = 0.999  # decay of the generator's weight average; 0 = off
 
 
 class GeneratorTraining(Algorithm):
@@ -43,11 +55,45 @@ class GeneratorTraining(Algorithm):
     trained: TrainedGenerator
     writers: list[SampleWriter]
     quality: QualityWatch | None = None
+    #: the checkpoint key of the weight average (and ``<key>_updates``)
+    ema_key = "generator_ema"
 
     def __init__(self, data: ImageDataset, spec: GenSpec, cfg: GenerativeConfig, node_id: str) -> None:
         check_image_data(data, cfg.split, cfg.batch_size, node_id)
-        self.data, self.spec, self.cfg = data, spec, cfg
+        self.spec, self.classes, self.class_note = resolve_conditional(spec, data, node_id)
+        self.data, self.cfg = data, cfg
         self.split, self.batch_size = cfg.split, cfg.batch_size
+        self.ema: WeightAverage | None = None
+        self.raw_generator: nn.Module | None = None
+
+    @property
+    def conditional(self) -> bool:
+        return self.spec.num_classes > 0
+
+    # -- the weight average ------------------------------------------------------------------------
+    def averaged(self, raw: nn.Module) -> nn.Module:
+        """What ``self.trained`` should hold for ``raw``: its weight average when ``ema`` > 0, else ``raw``."""
+        self.raw_generator = raw
+        self.ema = WeightAverage(raw, self.cfg.ema) if self.cfg.ema > 0 else None
+        return self.ema.module if self.ema is not None else raw
+
+    def update_average(self) -> None:
+        """After each optimiser step of the generator (decoder)."""
+        if self.ema is not None and self.raw_generator is not None:
+            self.ema.update(self.raw_generator)
+
+
+    def trained_generator(self, module: nn.Module) -> TrainedGenerator:
+        data = self.data
+        return TrainedGenerator(self.spec, module, data.sample_shape, data.normalization.to_json(),
+                                classes=self.classes)
+
+    def describe_extras(self) -> str:
+        """The log line's tail: conditional and EMA, when on."""
+        parts = [self.class_note] if self.class_note else []
+        if self.cfg.ema > 0:
+            parts.append(f"weight average (EMA) decay {self.cfg.ema:g}")
+        return "".join(f", {p}" for p in parts)
 
     def previews(self, step: int) -> None:
         for writer in self.writers:
@@ -74,11 +120,19 @@ class GeneratorTraining(Algorithm):
                                         self.cfg.patience, self.cfg.restore_best)
         return self.quality
 
+    # -- what the checkpoint keeps beside the modules: the weight average and the quality watch ---------
     def state(self) -> dict[str, Any]:
+        kept = self.ema.state(self.ema_key) if self.ema is not None else {}
         watch = self._quality()
-        return {"quality": watch.state()} if watch is not None else {}
+        if watch is not None:
+            kept["quality"] = watch.state()
+        return kept
 
     def load_state(self, state: dict[str, Any]) -> None:
+        if self.ema is not None and self.raw_generator is not None \
+                and not self.ema.load_state(state, self.ema_key, self.raw_generator):
+            self.loop.log("the checkpoint has no weight average (written with ema 0 or by an older Loom): "
+                          "the average starts again from the resumed weights")
         watch = self._quality()
         if watch is not None:
             watch.load_state(state.get("quality"))
