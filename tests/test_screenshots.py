@@ -196,11 +196,14 @@ def inspector_problems(window, shot: Shot) -> None:
 
 def legend_problems(window, shot: Shot) -> None:
     """A legend box inside a plot's data area, or a header row that reaches into it."""
-    graphics = window.dashboard.curves.graphics
+    curves = window.dashboard.curves
+    graphics = curves.graphics
     seen = graphics.mapToScene(graphics.viewport().rect()).boundingRect().adjusted(-1, -1, 1, 1)
-    for group, plot in window.dashboard.curves.plots.items():
+    for group, plot in curves.plots.items():
         if not seen.contains(plot.sceneBoundingRect()):
             shot.problems.append(f"plot {group!r} is cut off at the pane's edge")
+        if plot.vb.sceneBoundingRect().height() < 40:  # more plots than the pane holds scroll, never squash
+            shot.problems.append(f"plot {group!r} is squashed to {plot.vb.sceneBoundingRect().height():.0f} px")
         if plot.legend is not None and plot.legend.isVisible():
             shot.problems.append(f"plot {group!r} has a legend box over its curves")
         if plot.titleLabel.sceneBoundingRect().intersects(plot.vb.sceneBoundingRect()):

@@ -19,7 +19,18 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QSlider, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QSizePolicy,
+    QSlider,
+    QVBoxLayout,
+    QWidget,
+)
 
 from engine import events as ev
 from gui.dashboard.groups import GROUP_NOTES, group_for
@@ -28,6 +39,8 @@ from gui.theme import Colors, colors
 SERIES_COLORS = ("#1c7ed6", "#e8590c", "#2f9e44", "#ae3ec9", "#c77700", "#0ca678", "#e03131", "#5c7cfa")  # >= 3:1 on both plot backgrounds
 COLUMNS = 2  # plots side by side when the pane is wide enough (PLOT_MIN_WIDTH each); else one under another
 PLOT_MIN_WIDTH = 280
+#: below this a plot's title and axes leave no room for its curve: the pane scrolls instead (many plots, short dock)
+PLOT_MIN_HEIGHT = 150
 OVERLAY_PREFIX = "previous:"  # node ids of overlaid runs' series, never a real node id
 
 
@@ -151,8 +164,15 @@ class MetricCurves(QWidget):
         self.graphics = pg.GraphicsLayoutWidget()
         self.graphics.ci.setSpacing(6)
         self.graphics.setBackground(self._colors.plot_bg)
-        self.graphics.hide()
-        self._layout.addWidget(self.graphics, 1)
+        # Plots share the pane's height down to PLOT_MIN_HEIGHT each; more plots than fit scroll (a generator's
+        # losses, D outputs and quality plots in a short dock), rather than squashing their curves to nothing.
+        self.scroll = QScrollArea()
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QFrame.NoFrame)
+        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        self.scroll.setWidget(self.graphics)
+        self.scroll.hide()
+        self._layout.addWidget(self.scroll, 1)
         self._hover_proxy = pg.SignalProxy(self.graphics.scene().sigMouseMoved, rateLimit=30, slot=self._hover)
 
     # -- data in ----------------------------------------------------------------------------
@@ -168,7 +188,8 @@ class MetricCurves(QWidget):
     def clear(self) -> None:
         if self.graphics is not None:
             self.graphics.ci.clear()
-            self.graphics.hide()
+            self.graphics.setMinimumHeight(0)
+            self.scroll.hide()
         self.series.clear()
         self.plots.clear()
         self.legends.clear()
@@ -286,13 +307,19 @@ class MetricCurves(QWidget):
             plot.setToolTip(GROUP_NOTES[group])
         self._style_plot(plot, self._colors)
         self._show_legend(group)
+        self._fit_height()
         self.empty.hide()
-        self.graphics.show()
+        self.scroll.show()
         return plot
 
     def columns(self) -> int:
         """How many plots fit side by side in this pane (so none is cut off in a narrow dock)."""
         return max(1, min(COLUMNS, self.width() // PLOT_MIN_WIDTH))
+
+    def _fit_height(self) -> None:
+        """Let the plot area grow past the pane (and scroll) once its rows would be shorter than PLOT_MIN_HEIGHT."""
+        rows = -(-len(self.plots) // self.columns())
+        self.graphics.setMinimumHeight(rows * PLOT_MIN_HEIGHT)
 
     def resizeEvent(self, event) -> None:  # noqa: N802
         super().resizeEvent(event)
@@ -309,6 +336,7 @@ class MetricCurves(QWidget):
         import pyqtgraph as pg
 
         columns = self.columns()
+        self._fit_height()
         old = self.graphics.ci
         if all(old.items.get(plot) == [(n // columns, n % columns)] for n, plot in enumerate(self.plots.values())):
             return

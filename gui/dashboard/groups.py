@@ -6,7 +6,7 @@ to find and to test: a name maps to a group, each group is one plot.
 
 from __future__ import annotations
 
-QUALITY_GROUP = "Quality: Fréchet distance, lower is better"
+QUALITY_GROUP = "Quality (lower is better)"
 RECOGNISED_GROUP = "Recognised samples"
 # How to read a plot: its tooltip (a left-axis label would run past a short plot in a narrow pane).
 GROUP_NOTES = {
