@@ -63,6 +63,12 @@ def test_compile_auto_is_on_only_for_runs_long_enough_to_pay_it_back():
     assert not plan(time_budget_min=COMPILE_PAYBACK_MINUTES / 2).compile
 
 
+def test_a_short_time_budget_decides_even_when_the_epochs_promise_many_steps():
+    """gan_digits.json: 100,000 epochs capped by 4.5 minutes is a short run, not 2.8 million steps."""
+    short = plan(total_steps=100 * COMPILE_PAYBACK_STEPS, time_budget_min=4.5)
+    assert not short.compile and "time budget of 4.5 min is too short" in short.compile_reason
+
+
 def test_compile_on_and_off_are_obeyed_but_never_on_the_main_thread():
     assert plan(compile_mode="on").compile
     assert not plan(compile_mode="off", total_steps=10**9).compile

@@ -109,6 +109,9 @@ def _compile(mode: str, total_steps: int, time_budget_min: float, on_main_thread
         return True, "compile is on"
     if time_budget_min >= COMPILE_PAYBACK_MINUTES:
         return True, f"auto: a time budget of {time_budget_min:g} min pays back the compile"
+    if time_budget_min > 0:  # the budget ends the run, whatever the epochs promise
+        return False, (f"auto: a time budget of {time_budget_min:g} min is too short to pay back the compile "
+                       f"(it pays from {COMPILE_PAYBACK_MINUTES:g} min)")
     if total_steps >= COMPILE_PAYBACK_STEPS:
         return True, f"auto: {total_steps:,} planned steps pay back the compile"
     return False, (f"auto: {total_steps:,} planned steps are too few to pay back the compile (it pays from "
