@@ -25,7 +25,7 @@ import contextlib
 import os
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,6 +43,23 @@ class ThreadChoice:
 
 
 _current: ThreadChoice | None = None
+
+
+@contextlib.contextmanager
+def one_intraop_thread() -> Iterator[None]:
+    """Torch's intra-op threads at 1 for a block of small ops, then given back.
+
+    Small work (a token at a time, a tiny conv net's quality check) runs fastest on one thread; on a
+    busy machine (more runnable threads than cores) several wait on each other, 5-20x slower.
+    """
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
 
 
 def cores() -> int:

@@ -89,12 +89,9 @@ def leave_now(code: int) -> None:
     when torch's communication threads are destroyed in the wrong order at exit; the run is
     already fully written, so the process ends here without that teardown.
     """
-    with contextlib.suppress(Exception):
-        logging.shutdown()
-    for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(Exception):
-            stream.flush()
-    os._exit(code)
+    from engine.cli import exit_now
+
+    exit_now(code)
 
 
 def _run_joined(args: argparse.Namespace, joined: World, wf, scratch: list[Path]) -> int:  # noqa: ANN001

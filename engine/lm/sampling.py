@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator, Sequence
 import torch
 
 from engine.data.tokenizer import TextTokenizer
+from engine.threads import one_intraop_thread
 
 SAMPLE_SEPARATOR = "\n\n---\n\n"
 
@@ -43,12 +44,8 @@ def one_cpu_thread(device: torch.device) -> Iterator[None]:
     if device.type != "cpu":
         yield
         return
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
+    with one_intraop_thread():
         yield
-    finally:
-        torch.set_num_threads(threads)
 
 
 @torch.no_grad()

@@ -18,8 +18,6 @@ methods time themselves into :attr:`QualityCheck.seconds`.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +25,7 @@ import torch
 
 from engine.generative.quality.features import FeatureFit, FeatureNet, build_feature_net, embed
 from engine.generative.quality.frechet import Stats, frechet_distance, stats_of
+from engine.threads import one_intraop_thread  # tiny convs: one thread is fastest, and the features stay the same
 
 SAMPLES = 500  # generated (and real) images per check: enough for stable statistics, cheap to draw
 CONFIDENT = 0.9  # a sample is "confident" when the classifier gives its class at least this probability
@@ -52,23 +51,6 @@ class Reference:
         if self.real_confident is not None:
             out["quality_real_confident"] = round(self.real_confident, 4)
         return out
-
-
-@contextmanager
-def one_thread() -> Iterator[None]:
-    """Run the check's small ops on one intra-op thread (then give the training its threads back).
-
-    Its convs are tiny: two threads barely help on a quiet machine and, on a
-    busy one (more runnable threads than cores), make each step 5-15x slower
-    while they wait for each other.  One thread also keeps the fitted features
-    the same whatever thread count the training uses.
-    """
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
 
 
 def covered_classes(pred: torch.Tensor, confident: torch.Tensor, classes: int) -> int:
@@ -125,7 +107,7 @@ class QualityCheck:
         if self.ready or not self.labelled or seconds <= 0:
             return
         start = time.perf_counter()
-        with one_thread():
+        with one_intraop_thread():
             self._advance(seconds, start)
         self.seconds += time.perf_counter() - start
 
@@ -143,7 +125,7 @@ class QualityCheck:
         if self.labelled and self.fit is None:
             self.advance(1e-9)  # builds the fit (one step); the rest below
         start = time.perf_counter()
-        with one_thread():
+        with one_intraop_thread():
             self.reference = self._prepare()
         self.seconds += time.perf_counter() - start
         return self.reference
@@ -178,7 +160,7 @@ class QualityCheck:
             self.prepare()
         assert self.net is not None and self.real is not None
         start = time.perf_counter()
-        with one_thread():
+        with one_intraop_thread():
             fake01 = generate01(trained, self.samples, self.seed + 1, self.device)
             feats, probs = embed(self.net, fake01)
         out = {"quality": frechet_distance(self.real, stats_of(feats))}
