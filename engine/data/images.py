@@ -34,10 +34,16 @@ UNREADABLE = "unreadable"
 
 @dataclass
 class Decoded:
-    """The outcome for one file: ``pixels`` (C x H x W uint8) or a ``reason``."""
+    """The outcome for one file: ``array`` (H x W x C uint8, already at the asked size) or a ``reason``.
+
+    The pixels stay a numpy array until someone asks for a tensor
+    (:attr:`pixels`): a folder scan copies 10,000 of them into one block, and
+    a torch call per picture (a few microseconds of dispatch each, under the
+    GIL) cost more than decoding the picture itself.
+    """
 
     path: Path
-    pixels: torch.Tensor | None = None
+    array: np.ndarray | None = None
     reason: str = ""
     detail: str = ""
     digest: str = ""
@@ -46,7 +52,14 @@ class Decoded:
 
     @property
     def ok(self) -> bool:
-        return self.pixels is not None
+        return self.array is not None
+
+    @property
+    def pixels(self) -> torch.Tensor | None:
+        """The picture as a C x H x W uint8 tensor (a fresh contiguous copy), or None when it was skipped."""
+        if self.array is None:
+            return None
+        return torch.from_numpy(np.array(self.array.transpose(2, 0, 1), copy=True))
 
 
 _warning_filter_set = False
@@ -150,7 +163,8 @@ def decode_file(
             out.detail = f"{width}x{height}, below the {min_side}-pixel minimum side"
             return out
         img.load()
-        img = ImageOps.exif_transpose(img)
+        if img.format != "PNG" or "exif" in img.info:  # a PNG without an eXIf chunk has no orientation to undo
+            img = ImageOps.exif_transpose(img)
         arr = _to_array(img, channels)
     except Image.DecompressionBombError as exc:
         # PIL's own, harder limit fired while reading the header.
@@ -167,7 +181,10 @@ def decode_file(
     except Exception as exc:  # a decoder bug must not sink the whole folder
         out.reason, out.detail = UNREADABLE, f"{type(exc).__name__}: {str(exc)[:100]}"
         return out
-    pixels = torch.from_numpy(np.array(arr, copy=True)).permute(2, 0, 1).contiguous()
-    out.pixels = fit_to(pixels, size, fit)
+    if arr.shape[:2] == (size, size):
+        out.array = arr  # read-only (numpy's view of PIL's bytes): only ever copied from
+    else:
+        fitted = fit_to(torch.from_numpy(arr.copy()).permute(2, 0, 1), size, fit)
+        out.array = fitted.permute(1, 2, 0).contiguous().numpy()
     return out
 
