@@ -42,6 +42,7 @@ from engine.generative import GenSpec, TrainedGenerator, build_gan
 from engine.generative.conditional import grid_inputs
 from engine.generative.live import SampleWriter, eval_forward
 from engine.generative.preview import to_pixels01
+from engine.training.common import adam
 from engine.training.generation import GenerativeConfig, GeneratorTraining
 from engine.training.loop import LoopConfig, TrainingLoop
 
@@ -108,8 +109,8 @@ class GanTraining(GeneratorTraining):
         except ValueError as exc:
             raise UserInputError(f"node '{loop.ctx.node_id}': {exc}") from None
         self.g, self.d = g.to(device).train(), d.to(device).train()
-        self.opt_g = torch.optim.Adam(g.parameters(), lr=cfg.lr_g, betas=(cfg.beta1, cfg.beta2))
-        self.opt_d = torch.optim.Adam(d.parameters(), lr=cfg.lr_d, betas=(cfg.beta1, cfg.beta2))
+        self.opt_g = adam(g.parameters(), cfg.lr_g, (cfg.beta1, cfg.beta2))
+        self.opt_d = adam(d.parameters(), cfg.lr_d, (cfg.beta1, cfg.beta2))
         shown = self.averaged(self.g)
         self.trained = self.trained_generator(shown)
         fixed_z = self.trained.noise(cfg.samples, loop.config.seed + 1).to(device)

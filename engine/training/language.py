@@ -40,7 +40,7 @@ from engine.lm.live import TextSampleWriter
 from engine.lm.sampling import join_samples
 from engine.models import ModelSpec, build_model
 from engine.training.algorithm import Algorithm, Outcome
-from engine.training.common import FromParams
+from engine.training.common import FromParams, adam
 from engine.training.loop import LoopConfig, TrainingLoop
 
 DEFAULT_BLOCK_SIZE = 64
@@ -106,8 +106,8 @@ class LanguageModelTraining(Algorithm):
         self.model = model.to(device).train()
         decay = [p for p in model.parameters() if p.dim() >= 2]  # matrices and embeddings; not biases or norms
         rest = [p for p in model.parameters() if p.dim() < 2]
-        self.optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": cfg.weight_decay},
-                                            {"params": rest, "weight_decay": 0.0}], lr=cfg.lr, betas=(0.9, 0.99))
+        self.optimizer = adam([{"params": decay, "weight_decay": cfg.weight_decay},
+                               {"params": rest, "weight_decay": 0.0}], cfg.lr, (0.9, 0.99), decoupled=True)
         self.clip = (list(model.parameters()), cfg.grad_clip) if cfg.grad_clip > 0 else None
         self.trained = TrainedLanguageModel(self.spec, model, facts, data.tokenizer_json, data.tokenizer_method,
                                             sampling={"temperature": cfg.temperature, "top_k": cfg.top_k})

@@ -23,6 +23,7 @@ from engine.generative import GenSpec, TrainedGenerator
 from engine.generative.conditional import grid_inputs
 from engine.generative.live import SampleWriter, eval_forward
 from engine.generative.preview import to_pixels01
+from engine.training.common import adam
 from engine.training.generation import GenerativeConfig, GeneratorTraining
 from engine.training.loop import LoopConfig, TrainingLoop
 
@@ -61,7 +62,7 @@ class VaeTraining(GeneratorTraining):
         except ValueError as exc:
             raise UserInputError(f"node '{loop.ctx.node_id}': {exc}") from None
         self.vae = vae.to(device).train()
-        self.optimizer = torch.optim.Adam(vae.parameters(), lr=cfg.lr)
+        self.optimizer = adam(vae.parameters(), cfg.lr)
         decoder = self.averaged(vae.decoder)
         self.trained = self.trained_generator(decoder)
         norm = self.trained.normalization
