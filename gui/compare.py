@@ -37,7 +37,7 @@ from PySide6.QtWidgets import (
 from engine.compare import Comparison
 from gui.compare_samples import SamplesView
 from gui.compare_table import BASELINE_MARK, STRETCH_UP_TO, TableView, distinct_short, elide_chars, fill_table
-from gui.dashboard.curves import SERIES_COLORS
+from gui.dashboard.legend import SERIES_COLORS
 from gui.theme import colors
 
 PREFERRED_METRICS = ("val_loss", "val_accuracy", "train_loss", "quality", "loss_g", "loss")  # quality: a generator's

@@ -347,7 +347,7 @@ def test_dark_theme_icons_and_indicators_stand_out(gallery) -> None:
 
 def test_curve_colours_and_legend_text_read_on_both_themes() -> None:
     """The legend names each curve in the curve's own colour, so every series colour must read on both backgrounds."""
-    from gui.dashboard.curves import SERIES_COLORS
+    from gui.dashboard.legend import SERIES_COLORS
     from gui.theme import DARK, LIGHT
 
     for c in (LIGHT, DARK):
@@ -357,7 +357,7 @@ def test_curve_colours_and_legend_text_read_on_both_themes() -> None:
 
 
 def test_legend_row_names_each_curve_in_its_colour() -> None:
-    from gui.dashboard.curves import legend_html
+    from gui.dashboard.legend import legend_html
 
     html = legend_html("GAN losses", [("loss_d", "#1c7ed6", False), ("previous: loss_g", "#e8590c", True)], "#333333")
     assert "<b style='color:#333333'>GAN losses</b>" in html

@@ -4,10 +4,12 @@ One ``PlotDataItem`` per series, updated with ``setData`` once per GUI frame
 (only the series that changed), thin pens, peak downsampling and clip-to-view
 so a 100k-step run stays as cheap to draw as a short one.
 
-Each plot's legend is its header row (the title, then one coloured entry per
-curve), never a box inside the plot: a box over the view covers the very
-curves it names as soon as they reach that corner, and its colours would need
-a second theme of their own.
+This module decides what goes on which plot (a metric's group, overlaid runs,
+smoothing, log y, following the data); the pieces it builds on each have a
+module of their own: a curve's data (:mod:`gui.dashboard.series`), its colour
+and the header-row legend (:mod:`gui.dashboard.legend`), the axis ranges
+(:mod:`gui.dashboard.ranges`) and the scrolling grid of plots
+(:mod:`gui.dashboard.plot_grid`).
 
 pyqtgraph (and numpy) take about a second to import, so they are imported
 when the first plot is needed (or by :meth:`MetricCurves.warm_up` once the
@@ -21,11 +23,9 @@ from typing import Any
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QCheckBox,
-    QFrame,
     QHBoxLayout,
     QLabel,
     QPushButton,
-    QScrollArea,
     QSizePolicy,
     QSlider,
     QVBoxLayout,
@@ -34,86 +34,18 @@ from PySide6.QtWidgets import (
 
 from engine import events as ev
 from gui.dashboard.groups import GROUP_NOTES, group_for
+from gui.dashboard.legend import SERIES_COLORS, legend_html
+from gui.dashboard.plot_grid import PlotGrid, columns_for
+from gui.dashboard.ranges import data_bounds, follow, y_is_log
+from gui.dashboard.series import Series, reading
 from gui.theme import Colors, colors
 
-SERIES_COLORS = ("#1c7ed6", "#e8590c", "#2f9e44", "#ae3ec9", "#c77700", "#0ca678", "#e03131", "#5c7cfa")  # >= 3:1 on both plot backgrounds
-COLUMNS = 2  # plots side by side when the pane is wide enough (PLOT_MIN_WIDTH each); else one under another
-PLOT_MIN_WIDTH = 280
-#: below this a plot's title and axes leave no room for its curve: the pane scrolls instead (many plots, short dock)
-PLOT_MIN_HEIGHT = 150
 OVERLAY_PREFIX = "previous:"  # node ids of overlaid runs' series, never a real node id
 
 
-def nice_ceiling(value: float) -> float:
-    """The next 1, 2 or 5 times a power of ten at or above ``value``."""
-    import math
-
-    if value <= 0:
-        return 1.0
-    power = 10 ** math.floor(math.log10(value))
-    return next(m * power for m in (1, 2, 5, 10) if m * power >= value)
-
-
-class Series:
-    """One curve: growing numpy buffers (amortised O(1) appends) and an incremental EMA."""
-
-    def __init__(self, node_id: str, name: str, item: Any) -> None:
-        import numpy as np
-
-        self.node_id, self.name, self.item = node_id, name, item
-        self.label = name  # as the plot's legend names it
-        self._x = np.empty(256)
-        self._y = np.empty(256)
-        self._s = np.empty(256)
-        self.n = 0
-        self.alpha = 0.0
-        self._acc = self._weight = 0.0
-        self.dirty = False
-
-    @property
-    def steps(self) -> Any:
-        return self._x[: self.n]
-
-    @property
-    def values(self) -> Any:
-        return self._y[: self.n]
-
-    def append(self, step: float, value: float) -> None:
-        import numpy as np
-
-        if self.n == len(self._x):
-            self._x, self._y, self._s = (np.resize(a, 2 * len(a)) for a in (self._x, self._y, self._s))
-        self._x[self.n], self._y[self.n] = step, value
-        self._acc = self.alpha * self._acc + (1 - self.alpha) * value
-        self._weight = self.alpha * self._weight + (1 - self.alpha)
-        self._s[self.n] = self._acc / self._weight  # debiased, as TensorBoard does
-        self.n += 1
-        self.dirty = True
-
-    def extend(self, steps: Any, values: Any) -> None:
-        """Load a whole finished series at once (a previous run's overlay)."""
-        for step, value in zip(steps, values, strict=True):
-            self.append(step, value)
-
-    def truncate(self, keep: int) -> None:
-        self.n = min(self.n, keep)
-        self.set_smoothing(self.alpha)
-
-    def set_smoothing(self, alpha: float) -> None:
-        """Recompute the smoothed curve for a new slider value (O(n), once)."""
-        self.alpha = alpha
-        values = self.values.copy()
-        self.n, self._acc, self._weight = 0, 0.0, 0.0
-        for i, v in enumerate(values):
-            self.append(self._x[i], v)
-
-    def arrays(self, smoothing: float | None = None) -> tuple[Any, Any]:
-        x = self._x[: self.n].copy()
-        y = (self._s if self.alpha > 0 else self._y)[: self.n].copy()
-        return x, y
-
-
 class MetricCurves(QWidget):
+    """The dashboard's curves pane: the controls above, one plot per metric group below."""
+
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.series: dict[tuple[str, str], Series] = {}
@@ -122,7 +54,7 @@ class MetricCurves(QWidget):
         self._manual: set = set()  # plots the user panned or zoomed: not followed until Auto-range
         self.smoothing = 0.0
         self.log_y = False
-        self.graphics = None  # pyqtgraph.GraphicsLayoutWidget, made on first use
+        self.grid: PlotGrid | None = None  # made on first use (it imports pyqtgraph)
         self._colors = colors()
         self.smooth_slider = QSlider(Qt.Horizontal)
         self.smooth_slider.setRange(0, 99)
@@ -155,25 +87,20 @@ class MetricCurves(QWidget):
         layout.addWidget(self.empty, 1)
         self._layout = layout
 
+    @property
+    def graphics(self) -> Any:
+        """The pyqtgraph GraphicsLayoutWidget the plots are drawn in; None before the first plot or warm-up."""
+        return self.grid.graphics if self.grid is not None else None
+
     def warm_up(self) -> None:
         """Import pyqtgraph and build the plot area now (call when the app is idle)."""
-        if self.graphics is not None:
+        if self.grid is not None:
             return
         import pyqtgraph as pg
 
-        self.graphics = pg.GraphicsLayoutWidget()
-        self.graphics.ci.setSpacing(6)
-        self.graphics.setBackground(self._colors.plot_bg)
-        # Plots share the pane's height down to PLOT_MIN_HEIGHT each; more plots than fit scroll (a generator's
-        # losses, D outputs and quality plots in a short dock), rather than squashing their curves to nothing.
-        self.scroll = QScrollArea()
-        self.scroll.setWidgetResizable(True)
-        self.scroll.setFrameShape(QFrame.NoFrame)
-        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
-        self.scroll.setWidget(self.graphics)
-        self.scroll.hide()
-        self._layout.addWidget(self.scroll, 1)
-        self._hover_proxy = pg.SignalProxy(self.graphics.scene().sigMouseMoved, rateLimit=30, slot=self._hover)
+        self.grid = PlotGrid(self._colors.plot_bg)
+        self._layout.addWidget(self.grid.scroll, 1)
+        self._hover_proxy = pg.SignalProxy(self.grid.graphics.scene().sigMouseMoved, rateLimit=30, slot=self._hover)
 
     # -- data in ----------------------------------------------------------------------------
     def add_point(self, point: ev.MetricPoint) -> None:
@@ -186,10 +113,8 @@ class MetricCurves(QWidget):
                 series.truncate(int((series.steps <= step).sum()))
 
     def clear(self) -> None:
-        if self.graphics is not None:
-            self.graphics.ci.clear()
-            self.graphics.setMinimumHeight(0)
-            self.scroll.hide()
+        if self.grid is not None:
+            self.grid.clear()
         self.series.clear()
         self.plots.clear()
         self.legends.clear()
@@ -212,41 +137,15 @@ class MetricCurves(QWidget):
         for group in changed:
             self._follow(group)
 
-    # -- ranges: grow in steps, so axes (and their text) are not redrawn every frame --------------
-    def _bounds(self, group: str) -> tuple[float, float, float, float] | None:
-        import numpy as np
-
-        xs, lows, highs = [], [], []
-        for series in self.series.values():
-            if group_for(series.name) != group or not series.n:
-                continue
-            x, y = series.arrays()
-            y = y[np.isfinite(y)]
-            if self.log_y and group != "Accuracy & scores":
-                y = np.log10(y[y > 0])
-            if len(y):
-                xs.append(x[-1])
-                lows.append(float(y.min()))
-                highs.append(float(y.max()))
-        if not xs:
-            return None
-        return float(min(0.0, min(xs))), float(max(xs)), min(lows), max(highs)
+    def _in_group(self, group: str) -> list[Series]:
+        return [series for series in self.series.values() if group_for(series.name) == group]
 
     def _follow(self, group: str, tight: bool = False) -> None:
-        """Keep all data in view, widening the range with headroom only when data leaves it."""
+        """Keep the plot's data in view (see gui.dashboard.ranges), unless the user panned or zoomed it."""
         plot = self.plots[group]
         if plot in self._manual and not tight:
             return
-        bounds = self._bounds(group)
-        if bounds is None:
-            return
-        x0, x1, y0, y1 = bounds
-        (vx0, vx1), (vy0, vy1) = plot.vb.viewRange()
-        span = max(y1 - y0, abs(y1) * 0.05, 1e-6)
-        if tight or x1 > vx1 or vx1 > 4 * max(x1, 10):
-            plot.setXRange(x0, nice_ceiling(max(x1, 10) * 1.3), padding=0)
-        if tight or y0 < vy0 or y1 > vy1:
-            plot.setYRange(y0 - 0.15 * span, y1 + 0.15 * span, padding=0)
+        follow(plot, data_bounds(self._in_group(group), y_is_log(group, self.log_y)), tight)
 
     # -- plots ----------------------------------------------------------------------------------
     def add_overlay(self, run_label: str, node_id: str, name: str, steps: Any, values: Any) -> Series:
@@ -290,15 +189,12 @@ class MetricCurves(QWidget):
         return series
 
     def _new_plot(self, group: str) -> Any:
-
         self.warm_up()
-        n = len(self.plots)
-        columns = self.columns()
-        plot = self.graphics.ci.addPlot(row=n // columns, col=n % columns, title=group)
+        plot = self.grid.add_plot(group, len(self.plots), self.columns())
         plot.setLabel("bottom", "step")
         plot.setDownsampling(auto=True, mode="peak")
         plot.setClipToView(True)
-        plot.setLogMode(y=self.log_y and group != "Accuracy & scores")
+        plot.setLogMode(y=y_is_log(group, self.log_y))
         plot.disableAutoRange()  # ranges are managed by _follow (cheaper redraws)
         plot.hideButtons()
         plot.vb.sigRangeChangedManually.connect(lambda *_a, p=plot: self._manual.add(p))
@@ -307,47 +203,19 @@ class MetricCurves(QWidget):
             plot.setToolTip(GROUP_NOTES[group])
         self._style_plot(plot, self._colors)
         self._show_legend(group)
-        self._fit_height()
+        self.grid.fit_height(len(self.plots), self.columns())
         self.empty.hide()
-        self.scroll.show()
+        self.grid.scroll.show()
         return plot
 
     def columns(self) -> int:
         """How many plots fit side by side in this pane (so none is cut off in a narrow dock)."""
-        return max(1, min(COLUMNS, self.width() // PLOT_MIN_WIDTH))
-
-    def _fit_height(self) -> None:
-        """Let the plot area grow past the pane (and scroll) once its rows would be shorter than PLOT_MIN_HEIGHT."""
-        rows = -(-len(self.plots) // self.columns())
-        self.graphics.setMinimumHeight(rows * PLOT_MIN_HEIGHT)
+        return columns_for(self.width())
 
     def resizeEvent(self, event) -> None:  # noqa: N802
         super().resizeEvent(event)
-        self._reflow()
-
-    def _reflow(self) -> None:
-        """Place the plots again when the number of columns that fit has changed.
-
-        The plots move to a fresh grid: Qt's grid layout keeps the widths of a
-        column once emptied, which would leave the plots wider than the pane.
-        """
-        if self.graphics is None or not self.plots:
-            return
-        import pyqtgraph as pg
-
-        columns = self.columns()
-        self._fit_height()
-        old = self.graphics.ci
-        if all(old.items.get(plot) == [(n // columns, n % columns)] for n, plot in enumerate(self.plots.values())):
-            return
-        for plot in self.plots.values():
-            old.removeItem(plot)
-        grid = pg.GraphicsLayout()
-        grid.setSpacing(6)
-        self.graphics.ci = grid
-        self.graphics.setCentralItem(grid)
-        for n, plot in enumerate(self.plots.values()):
-            grid.addItem(plot, row=n // columns, col=n % columns)
+        if self.grid is not None and self.plots:
+            self.grid.reflow(list(self.plots.values()), self.columns())
 
     # -- controls ---------------------------------------------------------------------------------
     def _smoothing_changed(self, value: int) -> None:
@@ -360,7 +228,7 @@ class MetricCurves(QWidget):
     def set_log_y(self, on: bool) -> None:
         self.log_y = on
         for group, plot in self.plots.items():
-            plot.setLogMode(y=on and group != "Accuracy & scores")
+            plot.setLogMode(y=y_is_log(group, on))
             self._follow(group, tight=True)
 
     def auto_range(self) -> None:
@@ -370,27 +238,17 @@ class MetricCurves(QWidget):
             self._follow(group, tight=True)
 
     def _hover(self, args) -> None:
-        import numpy as np
-
+        """The readout names each curve's value at the step under the mouse."""
         pos = args[0]
         for group, plot in self.plots.items():
-            if not plot.sceneBoundingRect().contains(pos):
-                continue
-            step = plot.vb.mapSceneToView(pos).x()
-            parts = []
-            for series in self.series.values():
-                if group_for(series.name) != group or not series.n:
-                    continue
-                x, y = series.arrays()
-                i = int(np.clip(np.searchsorted(x, step), 0, len(x) - 1))
-                parts.append(f"{series.name} {y[i]:.4g} @ step {int(x[i])}")
-            self.readout.setText(" · ".join(parts))
-            return
+            if plot.sceneBoundingRect().contains(pos):
+                self.readout.setText(reading(self._in_group(group), plot.vb.mapSceneToView(pos).x()))
+                return
 
     def apply_theme(self, c: Colors) -> None:
         self._colors = c
-        if self.graphics is not None:
-            self.graphics.setBackground(c.plot_bg)
+        if self.grid is not None:
+            self.grid.graphics.setBackground(c.plot_bg)
         for group, plot in self.plots.items():
             self._style_plot(plot, c)
             self._show_legend(group)
@@ -411,19 +269,3 @@ class MetricCurves(QWidget):
             ax.setPen(pg.mkPen(c.plot_fg))
             ax.setTextPen(pg.mkPen(c.plot_fg))
 
-
-LEGEND_ONE_LINE = 30  # characters; a longer header puts the curves' names on a second line
-
-
-def legend_html(group: str, entries: list[tuple[str, str, bool]], fg: str) -> str:
-    """``group`` in bold, then "━ label" per curve in its colour (╌ for a dashed, overlaid run)."""
-    from html import escape
-
-    parts = [f"<span style='color:{color}'>{'╌' if dashed else '━'}&nbsp;{escape(label)}</span>"
-             for label, color, dashed in entries]
-    head = f"<b style='color:{fg}'>{escape(group)}</b>"
-    if not parts:
-        return head
-    plain = len(group) + sum(len(label) + 4 for label, _c, _d in entries)
-    sep = "<br>" if plain > LEGEND_ONE_LINE else "&nbsp;&nbsp;&nbsp;"
-    return head + sep + "&nbsp;&nbsp;".join(parts)

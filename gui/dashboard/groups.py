@@ -7,6 +7,7 @@ to find and to test: a name maps to a group, each group is one plot.
 from __future__ import annotations
 
 QUALITY_GROUP = "Quality (lower is better)"
+SCORES_GROUP = "Accuracy & scores"  # scores between 0 and 1: this plot keeps a linear y axis under "log y"
 RECOGNISED_GROUP = "Recognised samples"
 # How to read a plot: its tooltip (a left-axis label would run past a short plot in a narrow pane).
 GROUP_NOTES = {
@@ -27,7 +28,7 @@ def group_for(name: str) -> str:
     if low in _GROUP_OF_NAME:
         return _GROUP_OF_NAME[low]
     if any(word in low for word in ("acc", "f1", "precision", "recall", "auc")):
-        return "Accuracy & scores"
+        return SCORES_GROUP
     if low.startswith(("d_x", "d(x", "dx", "d_g_z", "d(g", "dgz", "d_real", "d_fake")):
         return "D(x) and D(G(z))"
     if low.startswith(("g_", "d_", "loss_g", "loss_d", "gen", "disc")) and "loss" in low:
