@@ -13,7 +13,7 @@ and tested once:
   good checkpoint;
 * the speed policy (:mod:`engine.training.speed`): threads, precision, channels_last
   and compile, decided once the algorithm's modules exist, recorded in run.json and the log;
-* progress (fraction, ETA, samples/s) and metric events;
+* progress (fraction, ETA, samples/s) and metric events (:mod:`engine.training.loop_reports`);
 * under ``torchrun`` (see :mod:`engine.distributed`): each rank's shard of every epoch and
   checkpoints written by rank 0 only; DDP on the algorithm's modules, metrics averaged over the
   ranks and stop/budget/epoch-end decisions agreed by all ranks are :mod:`engine.training.loop_ranks`.
@@ -28,8 +28,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import torch
-
 from engine import events as ev
 from engine.context import StepContext
 from engine.distributed import world as dist_world
@@ -41,6 +39,7 @@ from engine.training.clock import TrainingClock
 from engine.training.common import FromParams
 from engine.training.divergence import DivergenceWatch
 from engine.training.loop_checkpoints import LoopCheckpoints
+from engine.training.loop_reports import StepReports
 from engine.training.precision import Precision
 from engine.training.speed import SpeedPlan
 
@@ -85,9 +84,7 @@ class TrainingLoop:
         self._compile_pending = False  # the first compiled step falls back to eager if compiling fails
         self.clock = TrainingClock(config.time_budget)
         self.total_steps = 0
-        self._pending: dict[str, Any] | None = None  # values of a step not yet checked (log_every > 1)
-        self._steps_at_start = 0
-        self.last_values: dict[str, float] = {}  # the last reported value of each metric
+        self.reports = StepReports(self)
         # distributed (torchrun): this rank's place; None in a single-process run
         self.world = dist_world.active()
         self.shard = Shard(self.world.rank, self.world.size) if self.world else None
@@ -106,6 +103,16 @@ class TrainingLoop:
     def checkpoint_source_dir(self) -> Path:
         """Where a resume reads checkpoints (see :attr:`LoopCheckpoints.source_dir`)."""
         return self.checkpoints.source_dir
+
+    @property
+    def last_values(self) -> dict[str, float]:
+        """The last reported value of each metric."""
+        return self.reports.last_values
+
+    @property
+    def world_size(self) -> int:
+        """How many processes train together (1 outside ``torchrun``)."""
+        return self.world.size if self.world else 1
 
     @property
     def writes(self) -> bool:
@@ -135,7 +142,7 @@ class TrainingLoop:
             self.position = position
         self.clock = TrainingClock(cfg.time_budget, float(restored.get("elapsed", 0.0)) if restored else 0.0)
         self.checkpoints.last_save = self.clock.session_seconds()
-        self._steps_at_start = self.position.step
+        self.reports.steps_at_start = self.position.step
         self.total_steps = algo.total_steps(cfg.epochs)
         algo.on_start(resumed=restored is not None)
         if already_finished:
@@ -180,7 +187,10 @@ class TrainingLoop:
                     if values is None:
                         continue
                     pos.step += 1
-                    self._report(values)
+                    if self.ranks is not None:  # every step: the ranks' mean values, and their stop and budget flags
+                        values = self.ranks.agree_on_step(values, self.ctx.control.stop_requested, self.clock.spent())
+                    # distributed: checked every step, so every rank stops on the same one
+                    self.reports.report(values, check_now=self.ranks is not None)
                     algo.on_step_end(pos.step)
                     if cfg.checkpoint_every and pos.step % cfg.checkpoint_every == 0:
                         self._save()
@@ -202,8 +212,8 @@ class TrainingLoop:
             algo.on_stop(pos.step)
             raise
         except TrainingDiverged:
-            self.ctx.log(f"{self.tag}training diverged: the last good checkpoint is kept in "
-                         f"{self.checkpoints.path.relative_to(self.ctx.run_dir)}", "error")
+            self.log("training diverged: the last good checkpoint is kept in "
+                     f"{self.checkpoints.path.relative_to(self.ctx.run_dir)}", "error")
             raise
         except RuntimeError as exc:  # in a distributed run, DDP's gradient all-reduce may find a rank gone
             if self.ranks is not None:
@@ -247,7 +257,7 @@ class TrainingLoop:
         """Answer Stop; while paused, block here and keep the pause off the training clock.
 
         In a distributed run a stop asked on one rank is carried to all by the step's all-reduce
-        (see :meth:`_report`), so it is answered here only once every rank knows; pause is not
+        (see :meth:`LoopRanks.agree_on_step`), so it is answered here only once every rank knows; pause is not
         offered there (one rank waiting would hold the others in their next collective).
         """
         if self.ranks is not None:
@@ -260,49 +270,7 @@ class TrainingLoop:
         else:
             self.ctx.check()
 
-    def _report(self, values: Any) -> None:
-        cfg, pos = self.config, self.position
-        due = pos.step % cfg.log_every == 0 or pos.step == self.total_steps
-        if self.ranks is not None:  # every step: the ranks' mean values, and their stop and budget flags
-            values = self.ranks.agree_on_step(values, self.ctx.control.stop_requested, self.clock.spent())
-        if due or self.ranks is not None:  # distributed: checked every step, so every rank stops on the same one
-            named = self._check(values)
-            if due:
-                self.last_values = named
-                step = pos.step + self.step_offset
-                for name, value in named.items():
-                    self.ctx.metric(f"{self.tag}{name}", value, step, pos.epoch)
-        else:
-            self._pending = values
-        self._progress()
-
-    def _check(self, values: Any) -> dict[str, float]:
-        """The step's values as floats (one device sync), checked for divergence."""
-        self._pending = None
-        tensors = [v.detach().float().reshape(()) for v in values if isinstance(v, torch.Tensor)]
-        floats = iter(torch.stack(tensors).tolist() if tensors else [])
-        numbers = [next(floats) if isinstance(v, torch.Tensor) else float(v) for v in values]
-        named = dict(zip(self.algorithm.metrics, numbers, strict=True))
-        self.watch.check(named, self.position.step, self.tag)
-        return named
-
-    def _progress(self) -> None:
-        pos, clock, total = self.position, self.clock, max(self.total_steps, 1)
-        session = clock.session_seconds()
-        rate = (pos.step - self._steps_at_start) / session if session > 0 else 0.0
-        fraction = pos.step / total
-        eta = (total - pos.step) / rate if rate > 0 else None
-        left = clock.left()
-        if left is not None:
-            fraction = max(fraction, 1.0 - left / clock.budget_s)
-            eta = left if eta is None else min(eta, left)
-        per_step = self.algorithm.samples_per_step() * (self.world.size if self.world else 1)  # all ranks' samples
-        self.ctx.progress(fraction, step=pos.step, total_steps=self.total_steps,
-                          epoch=min(pos.epoch, self.config.epochs), total_epochs=self.config.epochs,
-                          samples_per_s=rate * per_step, eta_s=eta)
-
     def _save(self, final: bool = False) -> None:
         """Write the checkpoint; never one holding a diverged step (its values are checked first)."""
-        if self._pending is not None:
-            self._check(self._pending)
+        self.reports.flush()
         self.checkpoints.save(final)

@@ -72,7 +72,7 @@ class LoopCheckpoints:
             state.update(loop.algorithm.state())
             state.update(rng=capture_rng(), divergence=loop.watch.state())
         state.update(position=loop.position.to_json(), elapsed=loop.clock.elapsed(), finished=final,
-                     world_size=loop.world.size if loop.world else 1,
+                     world_size=loop.world_size,
                      planned={"epochs": loop.config.epochs, "time_budget": loop.config.time_budget})
         save_checkpoint(self.path, state)
         self.last_save = loop.clock.session_seconds()
@@ -87,7 +87,7 @@ class LoopCheckpoints:
         if ctx.resume_dir is None:
             return None, None, False
         if not path.exists():
-            ctx.log(f"{loop.tag}no checkpoint to resume from for this step: starting it from the beginning", "warning")
+            loop.log("no checkpoint to resume from for this step: starting it from the beginning", "warning")
             ctx.rewind(loop.step_offset)
             return None, None, False
         state = load_checkpoint(path)
@@ -115,13 +115,13 @@ class LoopCheckpoints:
             self._warn_if_asked_for_more(state.get("planned") or {})
             return state, resumed_at, True
         ctx.rewind(position.step + loop.step_offset)
-        ctx.log(f"{loop.tag}resumed at step {position.step} (epoch {position.epoch}, batch {position.batch})")
+        loop.log(f"resumed at step {position.step} (epoch {position.epoch}, batch {position.batch})")
         return state, resumed_at, False
 
     def _regrid(self, position: Position, saved_world: int) -> Position:
         """A mid-epoch position saved with another world size: the batch that covers the same samples."""
         loop = self.loop
-        world = loop.world.size if loop.world else 1
+        world = loop.world_size
         if saved_world == world or position.batch == 0:
             return position
         size = loop.algorithm.batch_size
