@@ -4,8 +4,11 @@
 
 Each side is a fresh ``loom run resources/examples/classify_digits_cnn.json --device cpu`` process:
 
-* A, today's behaviour: ``--set train.amp=false --set train.compile=off --set train.channels_last=false
-  --threads <torch's default>`` (fp32, NCHW, eager, one thread per core);
+* A, "today's Loom" as issue 16 found it: the engine of commit ``--baseline`` (default 15a9f74, the
+  commit the issue was measured on), unpacked with ``git archive`` into a temporary folder and run from
+  there, with torch's default threads.  ``--baseline flags`` instead runs this checkout with the policy
+  turned off (``--set train.amp=false --set train.compile=off --set train.channels_last=false --threads
+  <torch's default>``): that leaves out everything else made faster since (fused optimisers, data);
 * B, the policy's defaults: no flags (threads measured fastest on this machine once and remembered in the
   bench's own $LOOM_HOME, bf16 autocast where the CPU runs it natively, channels_last, compile auto).
 
@@ -39,6 +42,7 @@ EXAMPLE = ROOT / "resources" / "examples" / "classify_digits_cnn.json"
 RUN_TIMEOUT_S = 1200  # one run that takes longer than this ends the bench (it never hangs)
 TARGET_SPEEDUP = 1.3
 TARGET_ACCURACY = 0.98
+BASELINE = "15a9f74"  # "today's Loom" when issue 16 was filed
 
 
 def torch_default_threads() -> int:
@@ -66,8 +70,8 @@ def epoch_seconds(run: Path) -> float:
 class Side:
     """One side of the bench: its flags, its runs, and what they reported."""
 
-    def __init__(self, name: str, flags: list[str], out: Path, home: Path, epochs: int) -> None:
-        self.name, self.flags, self.out, self.home, self.epochs = name, flags, out, home, epochs
+    def __init__(self, name: str, flags: list[str], out: Path, home: Path, epochs: int, code: Path = ROOT) -> None:
+        self.name, self.flags, self.out, self.home, self.epochs, self.code = name, flags, out, home, epochs, code
         self.runs = 0
         self.accuracies: list[float] = []
         self.speed: dict = {}
@@ -76,12 +80,14 @@ class Side:
         self.runs += 1
         run = self.out / f"{self.name}{self.runs}"
         shutil.rmtree(run, ignore_errors=True)
-        cmd = [sys.executable, "-m", "engine.cli", "run", str(EXAMPLE), "--out", str(run), "--device", "cpu", "-q",
+        example = self.code / EXAMPLE.relative_to(ROOT)
+        cmd = [sys.executable, "-m", "engine.cli", "run", str(example), "--out", str(run), "--device", "cpu", "-q",
                "--no-cache", "--set", f"train.epochs={self.epochs}", *self.flags]
         env = {k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"}
         env["LOOM_HOME"] = str(self.home)
+        env["PYTHONPATH"] = str(self.code)  # this side's engine, not the installed one
         try:
-            done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
+            done = subprocess.run(cmd, cwd=self.code, env=env, capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
         except subprocess.TimeoutExpired:
             raise SystemExit(f"{self.name}: one run took over {RUN_TIMEOUT_S} s ({load_average()}): stopped") from None
         if done.returncode != 0:
@@ -93,10 +99,22 @@ class Side:
         return epoch_seconds(run), accuracy
 
 
+def unpack(commit: str, into: Path) -> Path:
+    """The project files of ``commit`` in ``into`` (``git archive``: no worktree is registered, nothing changes here)."""
+    into.mkdir(parents=True, exist_ok=True)
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", "--format=tar", commit], capture_output=True,
+                             timeout=300)
+    if archive.returncode != 0:
+        raise SystemExit(f"git archive {commit} failed: {archive.stderr.decode(errors='replace').strip()[-300:]} "
+                         "(a checkout without git history: use --baseline flags)")
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive.stdout, check=True, timeout=300)
+    return into
+
+
 def describe(side: Side) -> str:
     s = side.speed
     if not s:
-        return f"{side.name}: (no speed record: a Loom before the speed policy)"
+        return f"{side.name}: (no speed record: a Loom before the speed policy; torch's default threads)"
     return (f"{side.name}: {s['threads']} thread(s) ({s['threads_reason']}), {s['precision']}, "
             f"channels_last {s['channels_last']}, compile {s['compile']}")
 
@@ -108,6 +126,8 @@ def main() -> int:
     parser.add_argument("--same-threads", type=int, metavar="N", help="give both sides N threads: what bf16, "
                         "channels_last and compile alone are worth, without the thread choice")
     parser.add_argument("--out", default=None, help="where the runs go (default: a temporary folder, removed)")
+    parser.add_argument("--baseline", default=BASELINE, help="A's engine: a git commit (default: the one issue 16 "
+                        "measured), or 'flags' for this checkout with the speed policy turned off")
     args = parser.parse_args()
     tmp = None
     if args.out is None:
@@ -117,8 +137,16 @@ def main() -> int:
         out = Path(args.out)
     home = out / "loom-home"  # B's thread measurement is made once here, as a user's first run makes it
     threads = args.same_threads or torch_default_threads()
-    a = Side("A", ["--set", "train.amp=false", "--set", "train.compile=off", "--set", "train.channels_last=false",
-                   "--threads", str(threads)], out, home, args.epochs)
+    if args.baseline == "flags":
+        a = Side("A", ["--set", "train.amp=false", "--set", "train.compile=off", "--set", "train.channels_last=false",
+                       "--threads", str(threads)], out, home, args.epochs)
+    else:
+        old = unpack(args.baseline, out / f"loom-{args.baseline}")
+        if args.same_threads:
+            raise SystemExit("--same-threads needs --baseline flags (the old engine has no --threads)")
+        a = Side("A", [], out, home, args.epochs, old)
+    print(f"A: {'this checkout, policy off' if args.baseline == 'flags' else 'Loom at ' + args.baseline}; "
+          "B: this checkout, the policy's defaults", flush=True)
     b = Side("B", ["--threads", str(args.same_threads)] if args.same_threads else [], out, home, args.epochs)
     print(f"digits CNN, {args.epochs} epochs per run, {args.rounds} ABBA rounds; figures are seconds per epoch, "
           f"ratio = A/B = B's speed-up ({load_average()})", flush=True)

@@ -17,10 +17,12 @@ Both read the same folder of 32 px PNGs, drawn once from the built-in shapes
 into class folders (``--folder`` reuses one).  Rounds alternate A B, B A
 (bench/abba.py); every round's ratio (B's seconds / A's seconds: above 1 means
 Loom's process finished sooner) is printed with the load average, then the
-median and spread (target >= 1.5).  The cold figures give Loom a fresh
-LOOM_HOME and node cache every round, so it decodes the folder each time, as
-on a first run; the warm figures, printed separately, share one cache that a
-first run filled, as on every later run of the same folder.  Exits by itself.
+median and spread (target >= 1.5).  The cold figures give Loom a fresh node
+cache every round, so it decodes the folder each time, as on a first run of a
+folder; the machine's LOOM_HOME is shared, so the thread count is measured
+once, by an untimed first run, as on a user's machine.  The warm figures,
+printed separately, share one cache that a first run filled, as on every
+later run of the same folder.  Exits by itself.
 """
 
 from __future__ import annotations
@@ -61,7 +63,11 @@ def make_png_folder(root: Path, count: int, size: int) -> None:
 
 
 def flow(folder: Path) -> dict:
-    """image_folder -> normalize -> train_gan with a plain DCGAN: what a user wires for their own folder."""
+    """image_folder -> normalize -> train_gan with a plain DCGAN: what a user wires for their own folder.
+
+    ``conditional: off`` keeps the model the naive loop's: Loom would
+    otherwise condition on the class folders (``auto``), a bigger model.
+    """
     return {
         "schema": 1,
         "name": "e2e gan",
@@ -70,7 +76,8 @@ def flow(folder: Path) -> dict:
              "position": [0, 0]},
             {"id": "preprocess", "type": "normalize", "params": {"channels": "3", "range": "-1..1"},
              "position": [240, 0]},
-            {"id": "model", "type": "dcgan", "params": {"latent_dim": 100, "width": 32}, "position": [240, 160]},
+            {"id": "model", "type": "dcgan", "params": {"latent_dim": 100, "width": 32, "conditional": "off"},
+             "position": [240, 160]},
             {"id": "train", "type": "train_gan", "params": {"epochs": 1, "batch_size": 64, "seed": 0},
              "position": [480, 80]},
         ],
@@ -92,22 +99,27 @@ class Sides:
         self.flow = work / "flow.json"
         self.flow.write_text(json.dumps(flow(folder), indent=1))
         self.count = 0
-        self.warm_home = work / "warm-home"
+        self.home = work / "home"  # the machine's LOOM_HOME: its thread count is measured once, by first_run
+        self.warm_cache = work / "warm-cache"
 
-    def _env(self, home: Path) -> dict[str, str]:
+    def _env(self, cache: Path) -> dict[str, str]:
         env = dict(os.environ)
-        env.update(LOOM_HOME=str(home), LOOM_CACHE_DIR=str(home / "nodes"), XDG_CACHE_HOME=str(home / "xdg"),
+        env.update(LOOM_HOME=str(self.home), LOOM_CACHE_DIR=str(cache), XDG_CACHE_HOME=str(self.home / "xdg"),
                    PYTHONPATH=str(ROOT))
         return env
 
-    def loom(self, home: Path | None = None) -> float:
-        """Seconds (as a rate: 1/s) of one ``loom run``; a fresh LOOM_HOME unless ``home`` is given."""
+    def first_run(self) -> float:
+        """Loom's first run on this machine (untimed by the rounds): it measures the thread count once, as a user's does."""
+        return self.loom(self.work / "first-cache")
+
+    def loom(self, cache: Path | None = None) -> float:
+        """Seconds (as a rate: 1/s) of one ``loom run``; a fresh node cache unless ``cache`` is given."""
         self.count += 1
-        home = home or self.work / f"home-{self.count}"
+        cache = cache or self.work / f"cache-{self.count}"
         out = self.work / f"run-{self.count}"
         cmd = [self.python, "-m", "engine.cli", "run", str(self.flow), "--out", str(out), "-q",
                "--set", f"train.epochs={self.epochs}", *self.extra]
-        seconds = _timed(cmd, self._env(home))
+        seconds = _timed(cmd, self._env(cache))
         took = json.loads((out / "run.json").read_text())
         steps = _steps_of(took)
         if steps is not None and steps != self.steps:
@@ -117,7 +129,7 @@ class Sides:
     def naive(self) -> float:
         cmd = [self.python, str(ROOT / "bench" / "naive_gan_loop.py"), str(self.folder), "--steps", str(self.steps),
                "--threads", str(self.naive_threads)]
-        return 1.0 / _timed(cmd, self._env(self.work / "naive-home"))
+        return 1.0 / _timed(cmd, self._env(self.work / "naive-cache"))
 
 
 def _timed(cmd: list[str], env: dict[str, str]) -> float:
@@ -180,14 +192,16 @@ def main(argv: list[str] | None = None) -> int:
               f"({args.epochs} epochs; {STEPS_PER_EPOCH_NOTE}, the naive loop stops at the same count); "
               f"{os.cpu_count()} CPUs, {load_average()}", flush=True)
         naive = f"the naive loop ({args.naive_threads or 'torch default'} threads)"
-        print(f"A = loom run (fresh LOOM_HOME and node cache each round), B = {naive}; ratio = naive seconds / loom seconds",
+        print(f"A = loom run (a fresh node cache each round), B = {naive}; ratio = naive seconds / loom seconds",
               flush=True)
+        print(f"Loom's first run on this machine (measures its thread count once; not a round): "
+              f"{seconds(sides.first_run())}", flush=True)
         cold = abba(sides.loom, sides.naive, args.rounds, label="cold", show=seconds)
         medians = [print_rounds("cold", cold)]
         if args.warm_rounds:
-            sides.loom(sides.warm_home)  # fills the shared cache: the decoded folder
+            sides.loom(sides.warm_cache)  # fills the shared cache: the decoded folder
             print(f"A = loom run with the node cache a first run filled, B = {naive}", flush=True)
-            warm = abba(lambda: sides.loom(sides.warm_home), sides.naive, args.warm_rounds, label="warm",
+            warm = abba(lambda: sides.loom(sides.warm_cache), sides.naive, args.warm_rounds, label="warm",
                         show=seconds)
             medians.append(print_rounds("warm", warm))
     ok = medians[0] >= TARGET

@@ -9,7 +9,8 @@ So:
 * the CLI uses what was measured fastest on this machine (:func:`for_the_cli`):
   a short, bounded probe over a few candidate counts, run once and remembered
   in ``$LOOM_HOME/threads.json`` keyed by CPU model, core count and torch
-  version, so later runs start at once; ``--threads N`` overrides it and
+  version, so later runs start at once; fewer when other programs hold
+  cores right now (:mod:`engine.cpu_load`); ``--threads N`` overrides it and
   ``OMP_NUM_THREADS`` is respected;
 * distributed CPU ranks divide the cores among themselves
   (engine.distributed.rank_run).
@@ -28,6 +29,8 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+from engine import cpu_load
 
 THREADS_FILE = "threads.json"
 PROBE_ROUNDS = 3  # candidates are measured interleaved, this many times each (median kept)
@@ -185,10 +188,14 @@ def remember(home: Path, key: str, threads: int, timings: dict[int, float]) -> N
 
 
 def for_the_cli(requested: int | None, home: Path, measure: Callable[[int], float] | None = None,
-                n_cores: int | None = None) -> ThreadChoice | None:
+                n_cores: int | None = None, busy: Callable[[], float | None] | None = None) -> ThreadChoice | None:
     """The CLI's count: ``--threads``, else OMP_NUM_THREADS (None: leave torch as it is), else the fastest.
 
-    ``measure`` (seconds per unit of work at a count) is injectable so tests never time anything.
+    The fastest is measured once per machine and remembered, then fitted to
+    the moment: cores that other programs are busy with right now are left
+    to them (:mod:`engine.cpu_load`, read around the torch import).
+    ``measure`` (seconds per unit of work at a count) and ``busy`` (cores
+    busy elsewhere) are injectable so tests never time anything.
     """
     if requested is not None:
         return ThreadChoice(max(1, requested), f"--threads {requested}")
@@ -198,15 +205,27 @@ def for_the_cli(requested: int | None, home: Path, measure: Callable[[int], floa
     counts = candidates(n)
     if len(counts) == 1:
         return ThreadChoice(counts[0], "the only core")
-    key = machine_key(n)
+    window = cpu_load.sample() if busy is None else None
+    key = machine_key(n)  # imports torch: about a second in which to see what else the cores are doing
+    elsewhere = busy() if busy is not None else cpu_load.busy_elsewhere(window, cpu_load.sample())
     known = remembered(home, key)
     if known is not None and known <= n:
-        return ThreadChoice(known, f"measured fastest on this machine earlier ({home / THREADS_FILE})")
-    timings = probe(measure or measure_training_work, counts)
-    best = fastest(timings)
-    remember(home, key, best, timings)
-    shown = ", ".join(f"{c}: {t * 1000:.1f} ms" for c, t in sorted(timings.items()))
-    return ThreadChoice(best, f"measured fastest on this machine just now ({shown}; kept in {home / THREADS_FILE})")
+        choice = ThreadChoice(known, f"measured fastest on this machine earlier ({home / THREADS_FILE})")
+    elif cpu_load.fit_threads(n, n, elsewhere) < n:  # a probe now would measure the other programs: later
+        left = cpu_load.fit_threads(n, n, elsewhere)
+        return ThreadChoice(left, f"other programs keep {elsewhere:.1f} of the {n} cores busy right now, so {left} "
+                                  "(the fastest count is measured on a quieter start)")
+    else:
+        timings = probe(measure or measure_training_work, counts)
+        best = fastest(timings)
+        remember(home, key, best, timings)
+        shown = ", ".join(f"{c}: {t * 1000:.1f} ms" for c, t in sorted(timings.items()))
+        choice = ThreadChoice(best, f"measured fastest on this machine just now ({shown}; kept in {home / THREADS_FILE})")
+    fitted = cpu_load.fit_threads(choice.threads, n, elsewhere)
+    if fitted < choice.threads:
+        return ThreadChoice(fitted, f"{choice.threads} {choice.reason}, but other programs keep {elsewhere:.1f} of "
+                                    f"the {n} cores busy right now, so {fitted}")
+    return choice
 
 
 def apply(choice: ThreadChoice) -> None:
