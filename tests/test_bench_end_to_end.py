@@ -43,7 +43,9 @@ def test_the_png_folder_has_one_subfolder_per_shape_and_the_flow_is_a_valid_work
     assert len(pngs) == 12 and len({p.parent.name for p in pngs}) == 4
     wf = Workflow.from_json(e2e.flow(tmp_path / "shapes"))
     assert validate(wf) == []
-    assert wf.node("data").type == "image_folder" and wf.node("model").params == {"latent_dim": 100, "width": 32}
+    assert wf.node("data").type == "image_folder"
+    # the naive loop's model: an unconditional DCGAN (Loom would condition on the class folders by itself)
+    assert wf.node("model").params == {"latent_dim": 100, "width": 32, "conditional": "off"}
 
 
 def test_the_steps_a_run_took_are_read_from_run_json(tmp_path):
