@@ -91,9 +91,14 @@ class QualityCheck:
         return self.labels is not None and self.num_classes > 1
 
     def pixels(self, idx: torch.Tensor) -> torch.Tensor:
-        """[0, 1] pixels of dataset indices ``idx``, on the check's device."""
-        x = self.data.x[idx.to(self.data.x.device)].to(self.device)
-        return self.data.pixels01(x.float())
+        """[0, 1] pixels of dataset indices ``idx``, on the check's device.
+
+        Through ``images01``, which knows how the dataset stores its pixels: uint8
+        storage (image folders) is raw 0..255, not normalised, so undoing the
+        normalisation on it would clamp nearly every pixel to 1 (blank images, a
+        classifier at chance and a Fréchet distance of ~0 for any generator).
+        """
+        return self.data.images01(idx.cpu()).to(self.device)
 
     def _order(self) -> torch.Tensor:
         return self.pool[torch.randperm(len(self.pool), generator=torch.Generator().manual_seed(self.seed))]

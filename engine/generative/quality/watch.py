@@ -42,6 +42,10 @@ class QualityWatch:
         if ref.classifier_accuracy is not None:
             line += (f"; its classifier of the run's labels scores {ref.classifier_accuracy:.1%} on held-out real "
                      f"images and labels {ref.real_confident:.0%} of them confidently")
+            chance = 1 / max(1, self.check.num_classes)
+            if ref.classifier_accuracy < chance + 0.5 * (1 - chance):  # nearer chance than certainty
+                line += (f" — WARNING: that is near chance ({chance:.0%}), so the quality curve says little; "
+                         f"check that the images and labels are right")
         else:
             line += "; no labels, so the features come from a fixed random network"
         self.loop.log(line)
