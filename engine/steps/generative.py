@@ -115,6 +115,11 @@ def _quality_params() -> list:
             "halves of the real images score the floor (in the log). With labels it also reports the share of "
             "samples a classifier of the data labels confidently and how many classes they cover. 0 = off.",
             unit="steps", label="Quality check every"),
+        Float("quality_share", 0.05, 0.001, 1.0, "The most of the training time the quality work (fitting its "
+              "features, the checks) may take: a due check that would go past it is skipped, so a short run gets "
+              "fewer points or none (the log says how many ran). 1 = no limit: every check runs, and a run repeats "
+              "exactly, kept-best generator included, on any machine.", advanced=True,
+              label="Quality checks' time share"),
         Int("patience", 0, 0, 1000, "Early stopping: stop when quality has not improved for this many checks "
             "(0 = never).", advanced=True, label="Early stopping patience (quality checks)"),
         Bool("restore_best", True, "At the end, keep the generator of the best quality check (not the last one).",
