@@ -70,7 +70,8 @@ def quality_steps(run_dir: Path) -> list[int]:
 
 
 def test_a_run_too_short_to_fit_the_features_within_the_share_measures_nothing_and_says_so(tmp_path, scripted):
-    # 32 steps = 32 s of training: 5 % is 1.6 s, less than the fit alone (~430 images x 30 passes / 64 x 5 ms)
+    # 32 steps = 32 s of training: 5 % is 1.6 s; the fit (216 steps x 5 ms) and a first check (0.8 s expected)
+    # would need 1.9 s
     out, facts = run(tmp_path, tiny(epochs=2))
     assert quality_steps(out) == []
     assert facts["quality_checks"] == 0 and facts["quality_checks_skipped"] == 8  # due at 4, 8, ..., 32

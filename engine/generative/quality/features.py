@@ -29,7 +29,7 @@ from torch import nn
 from engine.training import clock  # the one time source (a test's fake clock reaches the fit too)
 
 FEATURES = 128  # the hidden layer's width: the Fréchet statistics are FEATURES x FEATURES
-FIT_STEPS = 300  # at most this many optimiser steps of the labelled fit (batch FIT_BATCH): ~2-3 s on one core
+FIT_STEPS = 600  # at most this many optimiser steps of the labelled fit (batch FIT_BATCH): 3-6 s on one core
 FIT_EPOCHS = 30  # ... and at most this many passes over the images (a small dataset needs fewer steps)
 FIT_BATCH = 64
 FIT_LR = 4e-3  # the peak of the one-cycle schedule (warm-up over the first tenth, then cosine to 0)
