@@ -70,15 +70,15 @@ def quality_steps(run_dir: Path) -> list[int]:
 
 
 def test_a_run_too_short_to_fit_the_features_within_the_share_measures_nothing_and_says_so(tmp_path, scripted):
-    # 32 steps = 32 s of training: 5 % is 1.6 s; the fit (216 steps x 5 ms) and a first check (0.8 s expected)
-    # would need 1.9 s
-    out, facts = run(tmp_path, tiny(epochs=2))
+    # 16 steps = 16 s of training: 5 % is 0.8 s; the fit (144 steps x 5 ms) and a first check (0.8 s expected)
+    # would need 1.5 s
+    out, facts = run(tmp_path, tiny(epochs=1))
     assert quality_steps(out) == []
-    assert facts["quality_checks"] == 0 and facts["quality_checks_skipped"] == 8  # due at 4, 8, ..., 32
+    assert facts["quality_checks"] == 0 and facts["quality_checks_skipped"] == 4  # due at 4, 8, 12, 16
     assert facts["quality_time_share"] <= 0.05
     assert "best_quality" not in facts
     log = (out / "log.txt").read_text()
-    assert "quality checks: 0 ran, 8 skipped" in log and "too short to fit the quality features" in log
+    assert "quality checks: 0 ran, 4 skipped" in log and "too short to fit the quality features" in log
 
 
 def test_a_longer_run_measures_as_often_as_the_share_allows_and_skips_the_rest(tmp_path, scripted):

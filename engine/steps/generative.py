@@ -42,6 +42,10 @@ _WIDTH_HELP = "Feature maps in the first/last conv layer; doubles per layer. Wid
         Int("pack", 1, 1, 8, "The discriminator judges this many images at once (PacGAN); 2-4 makes a generator "
             "that draws one kind of image easy to catch. The batch size must be a multiple. A conditional model "
             "needs 1 (auto then trains without classes).", advanced=True, label="Images judged together"),
+        Int("draw_size", 0, 0, 1024, "Draw the images at this size and upscale them (bicubic) to the data's "
+            "size; for images that were upscaled from a smaller original, e.g. 8 for the built-in digits at 16 px, "
+            "so samples stay on what the data can look like. 0 = draw at the images' size.", advanced=True,
+            unit="px", label="Draw at size"),
         _conditional(),
     ],
 )

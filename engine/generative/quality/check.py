@@ -158,7 +158,7 @@ class QualityCheck:
             accuracy = float((pred == labels[held]).float().mean())
             real_conf = float((conf >= CONFIDENT).float().mean())
         else:
-            self.net = build_feature_net(self.data.channels, 0, self.seed).to(self.device).eval()
+            self.net = build_feature_net(self.data.channels, 0, self.seed, self.data.size[-1]).to(self.device).eval()
         feats_a, _ = embed(self.net, self.pixels(half_a))
         feats_b, _ = embed(self.net, self.pixels(half_b))
         self.real = stats_of(feats_a)
@@ -188,7 +188,8 @@ class QualityCheck:
         cost).  Draws only its own seeded noise, like :meth:`measure`.
         """
         n = max(1, min(n, self.samples))
-        net = self.net if self.net is not None else build_feature_net(self.data.channels, self.num_classes, self.seed)
+        net = self.net if self.net is not None else build_feature_net(self.data.channels, self.num_classes, self.seed,
+                                                                      self.data.size[-1])
         start = clock.now()
         with one_intraop_thread():
             embed(net.to(self.device), generate01(trained, n, self.seed + 2, self.device))
