@@ -157,7 +157,11 @@ def build_dcgan(params: dict[str, Any], sample_shape: tuple[int, ...]) -> tuple[
     if draw > size:
         raise ValueError(f"draw_size {draw} is larger than the images ({size} px): set it to {size} or less (0 = the "
                          f"images' size)")
-    _, g_base, g_up = conv_plan((channels, draw, draw))
+    try:
+        _, g_base, g_up = conv_plan((channels, draw, draw))
+    except ValueError:
+        raise ValueError(f"draw_size {draw} cannot be drawn: the generator doubles its side from 4-7 px, so use e.g. "
+                         f"8, 16 or 32 (at most the images' {size} px), or 0 for the images' size") from None
     g = DCGenerator(latent, channels, g_base, g_up, width * 2 ** (n_up - g_up), classes,
                     out_size=size if draw != size else 0)
     d = DCDiscriminator(channels, base, n_up, width, minibatch_std=bool(params.get("minibatch_std", False)),
