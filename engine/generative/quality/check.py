@@ -125,13 +125,10 @@ class QualityCheck:
         """Whether the features are ready to be summarised (fit finished, or nothing to fit)."""
         return not self.labelled or (self.fit is not None and self.fit.finished) or self.net is not None
 
-    def fit_seconds_left(self) -> float | None:
-        """What the rest of the fit should cost (0 when there is nothing to fit), None before its first step."""
-        if self.fitted:
-            return 0.0
-        if self.fit is None or not self.fit.done:
-            return None
-        return self.fit.seconds_left()
+    @property
+    def fit_pace(self) -> float:
+        """Seconds per step of the classifier's fit so far (0 before its first step, or with nothing to fit)."""
+        return self.fit.pace if self.fit is not None else 0.0
 
     def prepare(self) -> Reference:
         """Fit (or seed) the features and summarise the real images; call once before :meth:`measure`."""

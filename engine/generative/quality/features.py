@@ -106,7 +106,7 @@ class FeatureFit:
     The same ``steps`` (at most FIT_EPOCHS passes) in the same order whether
     they run at once (:meth:`finish`) or in slices between training steps
     (:meth:`advance`), so the fitted network never depends on timing.  Each
-    step times itself (``seconds``), so a caller can tell what the rest will cost.
+    step times itself (``seconds``, ``pace``), so a caller can tell what a step costs.
     """
 
     def __init__(self, x01: torch.Tensor, labels: torch.Tensor, classes: int, seed: int,
@@ -124,10 +124,6 @@ class FeatureFit:
     def finished(self) -> bool:
         return self.done >= self.steps
 
-    def seconds_left(self) -> float:
-        """What the remaining steps should cost, at the pace of the steps so far (0 before the first)."""
-        return self.seconds / self.done * (self.steps - self.done) if self.done else 0.0
-
     def step(self) -> None:
         start = clock.now()
         batch, x01 = self.batch, self.x01
@@ -144,12 +140,18 @@ class FeatureFit:
         self.done += 1
         self.seconds += clock.now() - start
 
+    @property
+    def pace(self) -> float:
+        """Seconds per step so far (0 before the first)."""
+        return self.seconds / self.done if self.done else 0.0
+
     def advance(self, seconds: float) -> None:
-        """Fit steps for about ``seconds`` (at least one), unless finished."""
+        """Fit steps within about ``seconds`` (at least one), unless finished: no step starts that the pace so far
+        says would end past them."""
         end = clock.now() + seconds
         while not self.finished:
             self.step()
-            if clock.now() >= end:
+            if clock.now() + self.pace > end:
                 break
 
     def finish(self) -> FeatureNet:

@@ -77,7 +77,7 @@ class QualityWatch:
     def on_step(self, step: int) -> None:
         if self.limited and not self.check.fitted:  # fit the features a little, within the share
             room = self.room()
-            if room > 0:
+            if room > max(0.0, self.check.fit_pace):  # room for a whole step at least: slices stay within it
                 self._timed(self.check.advance, room)
         if self.every and step % self.every == 0:
             self.due(step)
