@@ -82,3 +82,26 @@ def test_real_halves_score_a_clear_floor_and_noise_scores_far_above_it(fitted):
               (("noise", noise), ("blank", blank), ("real", real))}
     assert scores["noise"] > 10 * floor and scores["blank"] > 10 * floor
     assert scores["real"] < 2 * floor  # real images score about the floor
+
+
+def test_the_fit_is_the_same_in_slices_or_at_once_and_ends_early_on_easy_data(monkeypatch):
+    """The features never depend on timing: slices of any length give the weights of one uninterrupted fit."""
+    from engine.generative.quality.features import FeatureFit
+    from tests.fakes import install_fake_clock
+
+    clock = install_fake_clock(monkeypatch, tick=0.001)  # every clock reading moves time on a little
+    data = shapes_as_an_image_folder(count=400, size=16)
+    x01, labels = data.images01(), data.labels
+
+    at_once = FeatureFit(x01, labels, 4, seed=3)
+    cap = at_once.steps
+    net = at_once.finish()
+    assert at_once.done < cap  # centred shapes are easy: 20 batches in a row all right, and it stops
+
+    sliced = FeatureFit(x01, labels, 4, seed=3)
+    while not sliced.finished:
+        sliced.advance(0.0025)  # two or three steps per slice
+        clock.advance(1.0)  # training steps in between
+    assert sliced.done == at_once.done
+    a, b = net.state_dict(), sliced.net.state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)

@@ -33,6 +33,7 @@ FIT_STEPS = 600  # at most this many optimiser steps of the labelled fit (batch 
 FIT_EPOCHS = 20  # ... and at most this many passes over the images (a small dataset needs fewer steps)
 FIT_BATCH = 64
 FIT_LR = 4e-3  # the peak of the one-cycle schedule (warm-up over the first tenth, then cosine to 0)
+SETTLED, SETTLED_BATCHES = 1.0, 20  # the fit ends early once this many batches in a row are all labelled right
 SHIFT = 2  # px: random shifts of each image while fitting, so slightly misplaced samples are still recognised
 
 
@@ -105,7 +106,9 @@ class FeatureFit:
 
     The same ``steps`` (at most FIT_EPOCHS passes) in the same order whether
     they run at once (:meth:`finish`) or in slices between training steps
-    (:meth:`advance`), so the fitted network never depends on timing.  Each
+    (:meth:`advance`), so the fitted network never depends on timing.  An easy
+    data set ends early, once SETTLED_BATCHES batches in a row (augmented, as
+    trained on) are all labelled right: that depends on the data alone.  Each
     step times itself (``seconds``, ``pace``), so a caller can tell what a step costs.
     """
 
@@ -119,6 +122,7 @@ class FeatureFit:
         self.order = torch.empty(0, dtype=torch.long)
         self.done = 0
         self.seconds = 0.0
+        self.recent: list[float] = []  # accuracy of the last SETTLED_BATCHES training batches
 
     @property
     def finished(self) -> bool:
@@ -133,11 +137,15 @@ class FeatureFit:
         xb = shift_each(x01[idx.to(x01.device)], self.gen, SHIFT)
         for group in self.opt.param_groups:
             group["lr"] = one_cycle(self.done, self.steps, FIT_LR)
-        loss = F.cross_entropy(self.net(xb), self.labels[idx.to(self.labels.device)])
+        logits, yb = self.net(xb), self.labels[idx.to(self.labels.device)]
+        loss = F.cross_entropy(logits, yb)
         self.opt.zero_grad(set_to_none=True)
         loss.backward()
         self.opt.step()
         self.done += 1
+        self.recent = [*self.recent[-(SETTLED_BATCHES - 1):], float((logits.argmax(1) == yb).float().mean())]
+        if self.done >= SETTLED_BATCHES and min(self.recent) >= SETTLED:  # already sure: stop early
+            self.steps = self.done
         self.seconds += clock.now() - start
 
     @property
