@@ -117,7 +117,8 @@ def _quality_params() -> list:
         Int("quality_every", 100, 0, 1000000, "Measure the generator every N steps (and at the end): 'quality' is "
             "the Fréchet distance between features of 500 generated and 500 real images — lower is better; two "
             "halves of the real images score the floor (in the log). With labels it also reports the share of "
-            "samples a classifier of the data labels confidently and how many classes they cover. 0 = off.",
+            "samples a classifier of the data labels confidently and how many classes they cover. A check that "
+            "would take the quality work past quality_share of the training time is skipped. 0 = off.",
             unit="steps", label="Quality check every"),
         Float("quality_share", 0.05, 0.001, 1.0, "The most of the training time the quality work (fitting its "
               "features, the checks) may take: a due check that would go past it is skipped, so a short run gets "
