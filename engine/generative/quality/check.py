@@ -5,10 +5,10 @@ fits the feature network (or seeds a random one), picks two disjoint halves of
 real images, caches their feature statistics and the *reference* distance
 between them; :meth:`QualityCheck.measure` then draws the same seeded noise
 through the generator every time, so the curve moves only because the
-generator does.  What a check costs is the caller's business (see
-:mod:`.watch`, which keeps the checks within a share of the training time).  Read a distance against the reference: a perfect generator
+generator does.  Read a distance against the reference: a perfect generator
 scores about the reference (two sets of real images of the same size differ
-by that much by chance alone).
+by that much by chance alone).  What a check costs is the caller's business
+(:mod:`.watch` keeps the quality work within a share of the training time).
 
 Nothing here draws from the global random streams, and the generator runs in
 eval mode under ``inference_mode`` (no batch-norm statistics move), so a run
