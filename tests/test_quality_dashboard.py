@@ -28,7 +28,7 @@ def tiny_gan(epochs: int = 200, quality_every: int = 4):
     return small_example("gan_shapes", data={"count": 256, "size": 16},
                          model={"width": 4, "latent_dim": 8, "pack": 1, "minibatch_std": False},
                          train={"epochs": epochs, "batch_size": 32, "samples": 16, "sample_every": 4,
-                                "quality_every": quality_every, "checkpoint_every": 100000})
+                                "quality_every": quality_every, "quality_share": 1.0, "checkpoint_every": 100000})
 
 
 def test_a_live_gan_run_shows_the_quality_plot_under_its_losses(window, qtbot):

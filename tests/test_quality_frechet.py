@@ -88,7 +88,7 @@ def test_best_keeper_knows_lower_quality_is_better_and_runs_out_of_patience():
 
 
 class _Images:
-    """A tiny labelled image dataset with what QualityCheck reads (x, labels, classes, split, pixels01)."""
+    """A tiny labelled image dataset with what QualityCheck reads (x, labels, classes, split, images01)."""
 
     def __init__(self, n: int = 120) -> None:
         g = torch.Generator().manual_seed(5)
@@ -101,6 +101,9 @@ class _Images:
 
     def pixels01(self, x: torch.Tensor) -> torch.Tensor:
         return x.clamp(0, 1)
+
+    def images01(self, idx: torch.Tensor) -> torch.Tensor:
+        return self.pixels01(self.x[idx])
 
 
 class _Trained:

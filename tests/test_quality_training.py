@@ -26,7 +26,9 @@ def tiny(name: str = "gan_shapes", **train) -> Workflow:
     else:
         wf.node("data").params.update(size=16)
         wf.node("model").params.update(width=8, latent_dim=8)
-    wf.node("train").params.update({"epochs": 2, "batch_size": 32, "sample_every": 50, "samples": 4, **train})
+    # quality_share 1: every due check runs (the time limit has its own tests, on a fake clock)
+    wf.node("train").params.update({"epochs": 2, "batch_size": 32, "sample_every": 50, "samples": 4,
+                                    "quality_share": 1.0, **train})
     wf.remove_node("generate")
     return wf
 
@@ -56,7 +58,7 @@ def test_a_gan_run_writes_its_quality_curve_and_the_time_share(tmp_path):
     assert facts["best_quality"] == pytest.approx(min(v for _, v in quality), rel=1e-4)  # metrics.csv rounds
     log = (run / "log.txt").read_text()
     assert "two halves of the real images score" in log
-    assert "quality checks took" in log and "s training (" in log
+    assert "quality checks: 4 ran, 0 skipped; they took" in log and "s training (" in log
 
 
 def test_quality_every_0_turns_the_checks_off(tmp_path):
@@ -70,7 +72,8 @@ def test_a_vae_run_reports_quality_too(tmp_path):
     wf = Workflow.load(EXAMPLES / "vae_digits.json")
     wf.node("data").params.update(size=16)
     wf.node("model").params.update(width=8, latent_dim=4)
-    wf.node("train").params.update(epochs=1, batch_size=64, sample_every=50, samples=4, quality_every=10)
+    wf.node("train").params.update(epochs=1, batch_size=64, sample_every=50, samples=4, quality_every=10,
+                                   quality_share=1.0)
     for node in [n.id for n in wf.nodes if n.id not in ("data", "preprocess", "model", "train")]:
         wf.remove_node(node)
     run = tmp_path / "run"

@@ -42,6 +42,10 @@ _WIDTH_HELP = "Feature maps in the first/last conv layer; doubles per layer. Wid
         Int("pack", 1, 1, 8, "The discriminator judges this many images at once (PacGAN); 2-4 makes a generator "
             "that draws one kind of image easy to catch. The batch size must be a multiple. A conditional model "
             "needs 1 (auto then trains without classes).", advanced=True, label="Images judged together"),
+        Int("draw_size", 0, 0, 1024, "Draw the images at this size and upscale them (bicubic) to the data's "
+            "size; for images that were upscaled from a smaller original, e.g. 8 for the built-in digits at 16 px, "
+            "so samples stay on what the data can look like. 0 = draw at the images' size.", advanced=True,
+            unit="px", label="Draw at size"),
         _conditional(),
     ],
 )
@@ -113,8 +117,14 @@ def _quality_params() -> list:
         Int("quality_every", 100, 0, 1000000, "Measure the generator every N steps (and at the end): 'quality' is "
             "the Fréchet distance between features of 500 generated and 500 real images — lower is better; two "
             "halves of the real images score the floor (in the log). With labels it also reports the share of "
-            "samples a classifier of the data labels confidently and how many classes they cover. 0 = off.",
+            "samples a classifier of the data labels confidently and how many classes they cover. A check that "
+            "would take the quality work past quality_share of the training time is skipped. 0 = off.",
             unit="steps", label="Quality check every"),
+        Float("quality_share", 0.05, 0.001, 1.0, "The most of the training time the quality work (fitting its "
+              "features, the checks) may take: a due check that would go past it is skipped, so a short run gets "
+              "fewer points or none (the log says how many ran). 1 = no limit: every check runs, and a run repeats "
+              "exactly, kept-best generator included, on any machine.", advanced=True,
+              label="Quality checks' time share"),
         Int("patience", 0, 0, 1000, "Early stopping: stop when quality has not improved for this many checks "
             "(0 = never).", advanced=True, label="Early stopping patience (quality checks)"),
         Bool("restore_best", True, "At the end, keep the generator of the best quality check (not the last one).",

@@ -46,6 +46,7 @@ class GenerativeConfig(FromParams):
     patience: int = 0  # quality checks without improvement before stopping; 0: never
     restore_best: bool = True  # end on the generator of the best quality check
     ema: float = 0.999  # decay of the generator's weight average; 0 = off
+    quality_share: float = 0.05  # quality work stays within this share of training time; >= 1: no limit
 
 
 class GeneratorTraining(Algorithm):
@@ -117,7 +118,7 @@ class GeneratorTraining(Algorithm):
         """The run's quality watch, made on first use (after ``setup`` built ``self.trained``); None when off."""
         if self.quality is None and self.cfg.quality_every > 0 and self.loop.writes:  # rank 0 of a distributed run
             self.quality = QualityWatch(self.loop, self.data, self.split, self.trained, self.cfg.quality_every,
-                                        self.cfg.patience, self.cfg.restore_best)
+                                        self.cfg.patience, self.cfg.restore_best, share=self.cfg.quality_share)
         return self.quality
 
     # -- what the checkpoint keeps beside the modules: the weight average and the quality watch ---------
@@ -154,7 +155,7 @@ class GeneratorTraining(Algorithm):
         quality: dict[str, Any] = {}
         if self.quality is not None:  # quality: the last check, the best weights back, the time share
             before = self.quality.seconds
-            self.quality.finish(step)
+            self.quality.finish(step, outcome.seconds)
             seconds = outcome.seconds + self.quality.seconds - before  # the last check runs after the clock stopped
             quality = self.quality.facts(seconds)
             self.loop.log(self.quality.share_line(seconds))

@@ -7,17 +7,16 @@ between them; :meth:`QualityCheck.measure` then draws the same seeded noise
 through the generator every time, so the curve moves only because the
 generator does.  Read a distance against the reference: a perfect generator
 scores about the reference (two sets of real images of the same size differ
-by that much by chance alone).
+by that much by chance alone).  What a check costs is the caller's business
+(:mod:`.watch` keeps the quality work within a share of the training time).
 
 Nothing here draws from the global random streams, and the generator runs in
 eval mode under ``inference_mode`` (no batch-norm statistics move), so a run
-with quality checks trains exactly the weights it would without them.  Both
-methods time themselves into :attr:`QualityCheck.seconds`.
+with quality checks trains exactly the weights it would without them.
 """
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,13 +24,15 @@ import torch
 
 from engine.generative.quality.features import FeatureFit, FeatureNet, build_feature_net, embed
 from engine.generative.quality.frechet import Stats, frechet_distance, stats_of
-from engine.threads import one_intraop_thread  # tiny convs: one thread is fastest, and the features stay the same
+from engine.threads import one_intraop_thread
+from engine.training import clock  # tiny convs: one thread is fastest, and the features stay the same
 
 SAMPLES = 500  # generated (and real) images per check: enough for stable statistics, cheap to draw
 CONFIDENT = 0.9  # a sample is "confident" when the classifier gives its class at least this probability
 SEED_OFFSET = 7_777  # keeps the check's seeds apart from the run's other seeded streams
 FIT_IMAGES = 4000  # at most this many real images fit the classifier (its steps are bounded anyway)
 HOLD_OUT = 0.1  # of the real images: scores the fitted classifier (a line in the log), never trained on
+PROBE = 32  # samples the cost estimate before the first check draws
 
 
 @dataclass
@@ -75,7 +76,6 @@ class QualityCheck:
         self.num_classes = int(data.num_classes) if data.labels is not None else 0
         self.seed = seed + SEED_OFFSET
         self.samples = max(2, min(samples, len(pool) // 2))
-        self.seconds = 0.0
         self.net: FeatureNet | None = None
         self.real: Stats | None = None
         self.reference: Reference | None = None
@@ -91,9 +91,14 @@ class QualityCheck:
         return self.labels is not None and self.num_classes > 1
 
     def pixels(self, idx: torch.Tensor) -> torch.Tensor:
-        """[0, 1] pixels of dataset indices ``idx``, on the check's device."""
-        x = self.data.x[idx.to(self.data.x.device)].to(self.device)
-        return self.data.pixels01(x.float())
+        """[0, 1] pixels of dataset indices ``idx``, on the check's device.
+
+        Through ``images01``, which knows how the dataset stores its pixels: uint8
+        storage (image folders) is raw 0..255, not normalised, so undoing the
+        normalisation on it would clamp nearly every pixel to 1 (blank images, a
+        classifier at chance and a Fréchet distance of ~0 for any generator).
+        """
+        return self.data.images01(idx.cpu()).to(self.device)
 
     def _order(self) -> torch.Tensor:
         return self.pool[torch.randperm(len(self.pool), generator=torch.Generator().manual_seed(self.seed))]
@@ -102,32 +107,35 @@ class QualityCheck:
         return order[len(order) - max(1, int(HOLD_OUT * len(order))):][:SAMPLES]
 
     def advance(self, seconds: float) -> None:
-        """Spend about ``seconds`` on fitting the classifier (labelled data), so the fit can be spread over
-        training steps instead of holding up the start; :meth:`prepare` finishes whatever is left."""
-        if self.ready or not self.labelled or seconds <= 0:
+        """Spend about ``seconds`` on fitting the classifier (labelled data; at least one step), so the fit can
+        be spread over training steps instead of holding up the start; :meth:`prepare` finishes the rest."""
+        if self.ready or not self.labelled:
             return
-        start = time.perf_counter()
         with one_intraop_thread():
-            self._advance(seconds, start)
-        self.seconds += time.perf_counter() - start
+            if self.fit is None:
+                assert self.labels is not None
+                order = self._order()
+                fit_idx = order[: len(order) - len(self._held_out(order))][:FIT_IMAGES]
+                self.fit = FeatureFit(self.pixels(fit_idx), self.labels.cpu()[fit_idx].to(self.device),
+                                      self.num_classes, self.seed)
+            self.fit.advance(seconds)
 
-    def _advance(self, seconds: float, start: float) -> None:
-        if self.fit is None:
-            assert self.labels is not None
-            order = self._order()
-            fit_idx = order[: len(order) - len(self._held_out(order))][:FIT_IMAGES]
-            self.fit = FeatureFit(self.pixels(fit_idx), self.labels.cpu()[fit_idx].to(self.device), self.num_classes,
-                                  self.seed)
-        self.fit.advance(seconds - (time.perf_counter() - start))
+    @property
+    def fitted(self) -> bool:
+        """Whether the features are ready to be summarised (fit finished, or nothing to fit)."""
+        return not self.labelled or (self.fit is not None and self.fit.finished) or self.net is not None
+
+    @property
+    def fit_pace(self) -> float:
+        """Seconds per step of the classifier's fit so far (0 before its first step, or with nothing to fit)."""
+        return self.fit.pace if self.fit is not None else 0.0
 
     def prepare(self) -> Reference:
         """Fit (or seed) the features and summarise the real images; call once before :meth:`measure`."""
-        if self.labelled and self.fit is None:
-            self.advance(1e-9)  # builds the fit (one step); the rest below
-        start = time.perf_counter()
+        if self.labelled and self.fit is None and self.net is None:
+            self.advance(0.0)  # builds the fit (one step); the rest below
         with one_intraop_thread():
             self.reference = self._prepare()
-        self.seconds += time.perf_counter() - start
         return self.reference
 
     def _prepare(self) -> Reference:
@@ -147,7 +155,7 @@ class QualityCheck:
             accuracy = float((pred == labels[held]).float().mean())
             real_conf = float((conf >= CONFIDENT).float().mean())
         else:
-            self.net = build_feature_net(self.data.channels, 0, self.seed).to(self.device).eval()
+            self.net = build_feature_net(self.data.channels, 0, self.seed, self.data.size[-1]).to(self.device).eval()
         feats_a, _ = embed(self.net, self.pixels(half_a))
         feats_b, _ = embed(self.net, self.pixels(half_b))
         self.real = stats_of(feats_a)
@@ -159,7 +167,6 @@ class QualityCheck:
         if self.net is None or self.real is None:
             self.prepare()
         assert self.net is not None and self.real is not None
-        start = time.perf_counter()
         with one_intraop_thread():
             fake01 = generate01(trained, self.samples, self.seed + 1, self.device)
             feats, probs = embed(self.net, fake01)
@@ -169,8 +176,21 @@ class QualityCheck:
             confident = conf >= CONFIDENT
             out["confident"] = float(confident.float().mean())
             out["classes"] = float(covered_classes(pred, confident, self.num_classes))
-        self.seconds += time.perf_counter() - start
         return out
+
+    def probe(self, trained: Any, n: int = PROBE) -> float:
+        """Seconds to draw and embed ``n`` samples scaled to a whole check: an estimate before the first one.
+
+        With the features not fitted yet, the probe embeds with a random network of the same shape (the same
+        cost).  Draws only its own seeded noise, like :meth:`measure`.
+        """
+        n = max(1, min(n, self.samples))
+        net = self.net if self.net is not None else build_feature_net(self.data.channels, self.num_classes, self.seed,
+                                                                      self.data.size[-1])
+        start = clock.now()
+        with one_intraop_thread():
+            embed(net.to(self.device), generate01(trained, n, self.seed + 2, self.device))
+        return (clock.now() - start) * self.samples / n
 
 
 def generate01(trained: Any, n: int, seed: int, device: Any, batch: int = 250) -> torch.Tensor:
