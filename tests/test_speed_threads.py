@@ -137,3 +137,27 @@ def test_the_app_takes_its_thread_count_from_the_engine_policy(monkeypatch):
         assert threads.current() == expected and torch.get_num_threads() == expected.threads
     finally:
         torch.set_num_threads(before)
+
+
+def test_the_probe_runs_on_a_thread_of_its_own_that_ends_with_it(tmp_path):
+    """A probe on the CLI's main thread left its OpenMP team behind and slowed the whole run about 3x."""
+    import threading
+
+    seen = []
+
+    def measure(n):
+        seen.append(threading.current_thread())
+        return 1.0 / n
+
+    choice = threads.for_the_cli(None, tmp_path, measure, n_cores=2, busy=lambda: 0.0)
+    assert choice.threads == 2 and seen
+    assert all(t is not threading.main_thread() and t.name == "loom-thread-probe" for t in seen)
+    assert not any(t.is_alive() for t in seen)
+
+
+def test_a_failing_probe_fails_the_caller(tmp_path):
+    def broken(n):
+        raise RuntimeError("no torch today")
+
+    with pytest.raises(RuntimeError, match="no torch today"):
+        threads.for_the_cli(None, tmp_path, broken, n_cores=2, busy=lambda: 0.0)
