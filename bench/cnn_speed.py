@@ -37,6 +37,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.abba import abba, load_average, ratios, summary  # noqa: E402
+from bench.old_tree import unpack_commit  # noqa: E402
 
 EXAMPLE = ROOT / "resources" / "examples" / "classify_digits_cnn.json"
 RUN_TIMEOUT_S = 1200  # one run that takes longer than this ends the bench (it never hangs)
@@ -99,18 +100,6 @@ class Side:
         return epoch_seconds(run), accuracy
 
 
-def unpack(commit: str, into: Path) -> Path:
-    """The project files of ``commit`` in ``into`` (``git archive``: no worktree is registered, nothing changes here)."""
-    into.mkdir(parents=True, exist_ok=True)
-    archive = subprocess.run(["git", "-C", str(ROOT), "archive", "--format=tar", commit], capture_output=True,
-                             timeout=300)
-    if archive.returncode != 0:
-        raise SystemExit(f"git archive {commit} failed: {archive.stderr.decode(errors='replace').strip()[-300:]} "
-                         "(a checkout without git history: use --baseline flags)")
-    subprocess.run(["tar", "-x", "-C", str(into)], input=archive.stdout, check=True, timeout=300)
-    return into
-
-
 def describe(side: Side) -> str:
     s = side.speed
     if not s:
@@ -141,7 +130,7 @@ def main() -> int:
         a = Side("A", ["--set", "train.amp=false", "--set", "train.compile=off", "--set", "train.channels_last=false",
                        "--threads", str(threads)], out, home, args.epochs)
     else:
-        old = unpack(args.baseline, out / f"loom-{args.baseline}")
+        old = unpack_commit(args.baseline, out / f"loom-{args.baseline}")
         if args.same_threads:
             raise SystemExit("--same-threads needs --baseline flags (the old engine has no --threads)")
         a = Side("A", [], out, home, args.epochs, old)

@@ -40,6 +40,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from bench.abba import abba, load_average, ratios, summary  # noqa: E402
+from bench.old_tree import unpack_commit  # noqa: E402
 
 BASE_COMMIT = "15a9f74"
 NAIVE = ROOT / "bench" / "naive_gan_loop.py"
@@ -129,16 +130,6 @@ def gan_flow(path: Path) -> Path:
     return path
 
 
-def make_today(tmp: Path, commit: str) -> Path:
-    """The tree at ``commit`` in a temporary folder (``git archive``: like a worktree, nothing to unregister)."""
-    where = tmp / "today"
-    where.mkdir()
-    archive = subprocess.run(["git", "-C", str(ROOT), "archive", "--format=tar", commit],
-                             check=True, capture_output=True).stdout
-    subprocess.run(["tar", "-x", "-C", str(where)], input=archive, check=True)
-    return where
-
-
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["--write-pngs"]:
@@ -167,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
             t0 = time.perf_counter()
             folder = write_png_folder(tmp / "classify_png", args.images)
             print(f"wrote {args.images} PNGs in {time.perf_counter() - t0:.1f} s", flush=True)
-            today = make_today(tmp, args.base)
+            today = unpack_commit(args.base, tmp / "today")
             flow = ROOT / "resources" / "examples" / "classify_folder.json"
             sets = [f"data.path={folder}", f"train.epochs={args.epochs}", f"train.time_budget={args.time_budget}"]
 

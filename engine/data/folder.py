@@ -9,9 +9,10 @@ holding no images is listed too; nothing here raises for a bad file.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import nullcontext
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -158,25 +159,38 @@ def scan_image_folder(
         return [decode_file(path, opts.size, opts.fit, decode_channels, opts.max_pixels, opts.min_side)
                 for path, _ in part]
 
-    # One task per chunk, not per file: a future per 50-microsecond picture
-    # spent more time handing the GIL between threads than decoding.
     parts = [files[i:i + DECODE_CHUNK] for i in range(0, len(files), DECODE_CHUNK)]
-    with ThreadPoolExecutor(max_workers=workers) if workers > 1 else nullcontext() as pool:
-        ahead = workers + 1 if pool is not None else 0
-        pending = [pool.submit(decode_part, part) for part in parts[:ahead]] if pool is not None else []
-        for index, part in enumerate(parts):
-            check()
-            decoded = pending[index].result() if pool is not None else decode_part(part)
-            if pool is not None and index + ahead < len(parts):
-                pending.append(pool.submit(decode_part, parts[index + ahead]))
+    check()
+    with closing(_decoded_in_order(decode_part, parts, workers)) as decoded_parts:  # a Stop ends the pool at once
+        for index, (part, decoded) in enumerate(zip(parts, decoded_parts, strict=True)):
             for dec, (_, cls) in zip(decoded, part, strict=True):
                 _take(scan, dec, cls, root, opts, seen, rows, keep_pixels)
-            if pool is not None:
-                pending[index] = None  # the chunk's pictures are copied: let them go
             progress(min(1.0, (index + 1) * DECODE_CHUNK / max(1, len(files))))
+            check()
     if scan.buffer is not None and decode_channels == 3:
         scan.all_grey = _all_grey(scan.buffer[:len(scan.files)])
     return scan
+
+
+def _decoded_in_order(decode: Callable[[list], list[Decoded]], parts: list[list], workers: int) -> Iterator[list[Decoded]]:
+    """Each chunk's decoded files, in order: inline on one thread, else on a pool at most ``workers + 1`` chunks ahead.
+
+    One task per chunk, not per file: a future per 50-microsecond picture
+    spent more time handing the GIL between threads than decoding.  The pool
+    never runs far ahead, so a Stop (the caller's ``check`` raising, which
+    closes this generator) waits for a few chunks, not the whole folder.
+    """
+    if workers <= 1:
+        yield from map(decode, parts)
+        return
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        ahead = deque(pool.submit(decode, part) for part in parts[:workers + 1])
+        for part in parts[workers + 1:]:
+            done = ahead.popleft().result()
+            ahead.append(pool.submit(decode, part))
+            yield done
+        while ahead:
+            yield ahead.popleft().result()
 
 
 def decode_workers(files: list[tuple[Path, int]]) -> int:

@@ -148,10 +148,13 @@ class QualityWatch:
     def seconds(self) -> float:
         return self.seconds_before + self.session_seconds
 
+    def share_of(self, training_seconds: float) -> float:
+        """The quality work's seconds as a share of ``training_seconds`` (0 before any training)."""
+        return self.seconds / training_seconds if training_seconds > 0 else 0.0
+
     def share_line(self, training_seconds: float) -> str:
-        share = self.seconds / training_seconds if training_seconds > 0 else 0.0
         line = (f"quality checks: {self.ran} ran, {self.skipped} skipped; they took {self.seconds:.1f} s of "
-                f"{training_seconds:.1f} s training ({share:.1%}")
+                f"{training_seconds:.1f} s training ({self.share_of(training_seconds):.1%}")
         line += f", the limit is {self.share:.0%})" if self.limited else ", no limit)"
         if self.ran == 0 and self.limited:
             line += (" — this run was too short to fit the quality features within the limit "
@@ -166,7 +169,7 @@ class QualityWatch:
             out.update(best_quality=round(self.best.value, 4), best_quality_step=self.best.at)
         out.update(quality_checks=self.ran, quality_checks_skipped=self.skipped,
                    quality_seconds=round(self.seconds, 2),
-                   quality_time_share=round(self.seconds / training_seconds, 4) if training_seconds > 0 else 0.0)
+                   quality_time_share=round(self.share_of(training_seconds), 4))
         return out
 
     # -- checkpoints -----------------------------------------------------------------------------
