@@ -39,27 +39,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 from abba import abba, load_average, ratios, summary  # noqa: E402
+from png_folder import write_shape_pngs  # noqa: E402
 
 STEPS_PER_EPOCH_NOTE = "Loom drops the last partial batch of an epoch"
 TARGET = 1.5
 
 
 def make_png_folder(root: Path, count: int, size: int) -> None:
-    """``count`` RGB shapes as PNG files, one subfolder per shape (drawn with Loom's shapes, seed 0)."""
-    import numpy as np
-    import torch
-    from PIL import Image
-
-    sys.path.insert(0, str(ROOT))
-    from engine.data.shapes import make_shapes
-
-    data = make_shapes(count=count, size=size, seed=0, layout="centred")
-    x = data.images01() if hasattr(data, "images01") else data.x  # [0, 1] floats, whatever the dataset keeps
-    pixels = (x.clamp(0, 1) * 255).round().to(dtype=torch.uint8).permute(0, 2, 3, 1).numpy()
-    for name in data.classes:
-        (root / name).mkdir(parents=True, exist_ok=True)
-    for i, (img, label) in enumerate(zip(pixels, data.labels.tolist(), strict=True)):
-        Image.fromarray(np.ascontiguousarray(img)).save(root / data.classes[label] / f"{i:05d}.png")
+    """``count`` RGB shapes as PNG files, one subfolder per shape (Loom's shapes, centred layout, seed 0)."""
+    write_shape_pngs(root, count, size, seed=0, layout="centred")
 
 
 def flow(folder: Path) -> dict:
@@ -172,7 +160,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--epochs", type=int, default=2, help="Loom's epochs; the naive loop takes as many steps")
     ap.add_argument("--rounds", type=int, default=4, help="cold-cache rounds (A B, B A, ...)")
     ap.add_argument("--warm-rounds", type=int, default=4, help="warm-cache rounds (0: skip)")
-    ap.add_argument("--folder", help="an existing PNG class folder to use (default: draw one into a temp folder)")
+    ap.add_argument("--folder", help="a PNG class folder to use; drawn there first when it is missing or empty "
+                    "(default: draw one into a temporary folder)")
     ap.add_argument("--batch-size", type=int, default=64)
     ap.add_argument("--loom-arg", action="append", default=[], help="extra argument for loom run (repeatable)")
     ap.add_argument("--naive-threads", type=int, default=0, help="torch threads of the naive loop (0: torch's "
@@ -181,11 +170,14 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="loom-e2e-") as tmp:
         work = Path(tmp)
         folder = Path(args.folder) if args.folder else work / "shapes"
-        if not args.folder:
+        if not folder.is_dir() or not any(folder.iterdir()):
             t0 = time.perf_counter()
             make_png_folder(folder, args.images, 32)
             print(f"drew {args.images} PNGs into {folder} in {time.perf_counter() - t0:.1f} s", flush=True)
         n = sum(1 for _ in folder.rglob("*.png"))
+        if n < args.batch_size:
+            raise SystemExit(f"{folder}: {n} PNG files, fewer than one batch ({args.batch_size}); give an empty "
+                             "or missing --folder to draw the shapes there")
         steps = args.epochs * (n // args.batch_size)
         sides = Sides(work, folder, args.epochs, steps, sys.executable, args.loom_arg, args.naive_threads)
         print(f"{n} PNGs, 32 px RGB; DCGAN width 32, batch {args.batch_size}, {steps} optimisation steps "

@@ -34,13 +34,13 @@ import subprocess
 import sys
 import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from bench.abba import abba, load_average, ratios, summary  # noqa: E402
 from bench.old_tree import unpack_commit  # noqa: E402
+from bench.png_folder import write_shape_pngs  # noqa: E402
 
 BASE_COMMIT = "15a9f74"
 NAIVE = ROOT / "bench" / "naive_gan_loop.py"
@@ -60,23 +60,7 @@ def write_png_folder(folder: Path, count: int, size: int = 32, seed: int = 0) ->
 
 
 def _write_pngs(folder: Path, count: int, size: int, seed: int) -> None:
-    import numpy as np
-    import torch
-    from PIL import Image
-
-    from engine.data.shapes import make_shapes
-
-    data = make_shapes(count, size, seed=seed)
-    pixels = (data.x * 255).round().to(torch.uint8).permute(0, 2, 3, 1).numpy()
-    for name in data.classes:
-        (folder / name).mkdir(parents=True, exist_ok=True)
-    labels = data.labels.tolist()
-
-    def save(i: int) -> None:
-        Image.fromarray(np.ascontiguousarray(pixels[i])).save(folder / data.classes[labels[i]] / f"{i:06d}.png")
-
-    with ThreadPoolExecutor(4) as pool:
-        list(pool.map(save, range(count)))
+    write_shape_pngs(folder, count, size, seed=seed)
 
 
 def peak_rss_mb(cmd: list[str], cwd: Path, env: dict[str, str], log: Path) -> tuple[float, float]:
