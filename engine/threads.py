@@ -223,11 +223,11 @@ def for_the_cli(requested: int | None, home: Path, measure: Callable[[int], floa
     ``measure`` (seconds per unit of work at a count) and ``busy`` (cores
     busy elsewhere) are injectable so tests never time anything.
     """
+    n = cores() if n_cores is None else n_cores
     if requested is not None:
-        return ThreadChoice(max(1, requested), f"--threads {requested}")
+        return ThreadChoice(max(1, requested), f"--threads {requested}" + oversubscribed(requested, n))
     if _omp_threads() is not None:
         return None
-    n = cores() if n_cores is None else n_cores
     counts = candidates(n)
     if len(counts) == 1:
         return ThreadChoice(counts[0], "the only core")
@@ -252,6 +252,14 @@ def for_the_cli(requested: int | None, home: Path, measure: Callable[[int], floa
         return ThreadChoice(fitted, f"{choice.threads} {choice.reason}, but other programs keep {elsewhere:.1f} of "
                                     f"the {n} cores busy right now, so {fitted}")
     return choice
+
+
+def oversubscribed(threads: int, n_cores: int) -> str:
+    """A note for a count above the machine's cores (kept, as asked: the note says what it costs), else ``""``."""
+    if threads <= n_cores:
+        return ""
+    return (f", more than this machine's {n_cores} cores: the threads take turns on them, which is usually slower "
+            f"than {n_cores}")
 
 
 def apply(choice: ThreadChoice) -> None:

@@ -80,7 +80,7 @@ def test_a_damaged_memory_means_measuring_again(tmp_path):
 
 
 def test_threads_option_overrides_without_measuring(tmp_path):
-    assert threads.for_the_cli(3, tmp_path, never, n_cores=2) == ThreadChoice(3, "--threads 3")
+    assert threads.for_the_cli(3, tmp_path, never, n_cores=4) == ThreadChoice(3, "--threads 3")
     assert not (tmp_path / THREADS_FILE).exists()
 
 
@@ -161,3 +161,23 @@ def test_a_failing_probe_fails_the_caller(tmp_path):
 
     with pytest.raises(RuntimeError, match="no torch today"):
         threads.for_the_cli(None, tmp_path, broken, n_cores=2, busy=lambda: 0.0)
+
+
+def test_more_threads_than_cores_are_kept_with_a_note_on_what_they_cost(tmp_path):
+    choice = threads.for_the_cli(8, tmp_path, never, n_cores=2)
+    assert choice.threads == 8
+    assert choice.reason.startswith("--threads 8") and "more than this machine's 2 cores" in choice.reason
+
+
+def test_the_cli_warns_in_one_line_when_threads_outnumber_the_cores(monkeypatch, capsys):
+    import argparse
+
+    from engine.cli import _options, _quiet_logging
+
+    monkeypatch.setattr(threads, "cores", lambda: 2)
+    monkeypatch.setattr(threads, "apply", lambda choice: None)
+    _quiet_logging()
+    _options.apply_threads(argparse.Namespace(threads=64))
+    err = capsys.readouterr().err
+    assert "loom: warning: --threads 64, more than this machine's 2 cores" in err
+    assert len(err.strip().splitlines()) == 1

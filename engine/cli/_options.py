@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 
 from engine.device import DEVICE_CHOICES
 
@@ -43,3 +44,5 @@ def apply_threads(args: argparse.Namespace) -> None:
     choice = threads.for_the_cli(getattr(args, "threads", None), loom_home())
     if choice is not None:
         threads.apply(choice)
+        if threads.oversubscribed(choice.threads, threads.cores()):
+            logging.getLogger("loom").warning("%s", choice.reason)
