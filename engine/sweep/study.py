@@ -156,12 +156,14 @@ def open_study(config: SweepConfig, epochs: int) -> optuna.Study:
     except ValueError:  # optuna: the stored study has another direction
         raise UserInputError(f"--study {name}: the stored study does not {direction} {config.metric} — use "
                              "another --study name") from None
-    attrs = study.user_attrs
-    if SPACE_ATTR not in attrs:
-        study.set_user_attr(SPACE_ATTR, space)
+    if SPACE_ATTR not in study.user_attrs:
+        # the space goes last: a process starting the same study beside this one takes a stored space as
+        # the sign that the metric is stored too (each attribute is a write of its own)
         study.set_user_attr(METRIC_ATTR, config.metric)
         study.set_user_attr(WORKFLOW_ATTR, config.workflow.name)
-    elif attrs.get(SPACE_ATTR) != space or attrs.get(METRIC_ATTR) != config.metric:
+        study.set_user_attr(SPACE_ATTR, space)
+    attrs = study.user_attrs  # read back: of two processes that created it at once, the last writer's
+    if attrs.get(SPACE_ATTR) != space or attrs.get(METRIC_ATTR) != config.metric:
         stored = ", ".join(f"{p.key}={p.spec()}" for p in (SweepParam.from_json(d) for d in attrs[SPACE_ATTR]))
         raise UserInputError(f"--study {name}: the stored study searches {stored} for "
                              f"{attrs.get(METRIC_ATTR)} — repeat those exact --param and --metric values to "
