@@ -108,3 +108,36 @@ def test_a_compile_that_fails_falls_back_to_eager_with_a_log_line(tmp_path, monk
     log = (out / "log.txt").read_text()
     assert "torch.compile failed" in log and "training on without compiling" in log
     assert not any("_orig_mod" in k for k in checkpoint_model(out))
+
+
+@pytest.mark.parametrize("fail_at", [1, 2, 3])
+def test_a_gan_whose_compile_fails_mid_step_trains_exactly_as_if_never_compiled(tmp_path, monkeypatch, fail_at):
+    """A GAN step compiles several graphs (discriminator, generator, their backward passes): whichever one fails,
+    the step is taken again from its start, so the weights match a run that never tried to compile."""
+    calls = {"n": 0}
+
+    def fails_later(gm, example_inputs):  # noqa: ANN001, ANN202 - a torch.compile backend
+        calls["n"] += 1
+        if calls["n"] >= fail_at:
+            raise RuntimeError("no compiler for this graph")
+        return gm.forward
+
+    def tiny_gan(compile_mode: str):
+        return small_example("gan_shapes", data={"count": 64, "size": 8},
+                             model={"width": 4, "latent_dim": 8, "pack": 1, "minibatch_std": False,
+                                    "conditional": "off"},
+                             train={"epochs": 2, "batch_size": 16, "samples": 4, "sample_every": 100,
+                                    "compile": compile_mode, "amp": False, "ema": 0.9, "quality_every": 0,
+                                    "checkpoint_every": 100000})
+
+    monkeypatch.setattr(speed, "COMPILE_BACKEND", fails_later)
+    runs = {}
+    for mode in ("on", "off"):
+        out = tmp_path / mode
+        result = Engine(disk_cache=False).run(tiny_gan(mode), out_dir=out, device="cpu")
+        assert result.status == "succeeded", result.message
+        runs[mode] = torch.load(out / "train" / "checkpoints" / "last.pt", weights_only=True)
+    assert calls["n"] >= fail_at and "torch.compile failed" in (tmp_path / "on" / "log.txt").read_text()
+    for part in ("generator", "discriminator"):
+        for key, value in runs["off"][part].items():
+            assert torch.equal(runs["on"][part][key], value), (part, key)
