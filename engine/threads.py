@@ -44,6 +44,7 @@ class ThreadChoice:
 
     threads: int
     reason: str
+    oversubscribed: bool = False  # more threads than cores, as asked with --threads (the CLI warns)
 
 
 _current: ThreadChoice | None = None
@@ -225,7 +226,10 @@ def for_the_cli(requested: int | None, home: Path, measure: Callable[[int], floa
     """
     n = cores() if n_cores is None else n_cores
     if requested is not None:
-        return ThreadChoice(max(1, requested), f"--threads {requested}" + oversubscribed(requested, n))
+        over = requested > n
+        note = f", more than this machine's {n} cores: the threads take turns on them, which is usually slower " \
+               f"than {n}" if over else ""
+        return ThreadChoice(max(1, requested), f"--threads {requested}{note}", over)
     if _omp_threads() is not None:
         return None
     counts = candidates(n)
@@ -252,14 +256,6 @@ def for_the_cli(requested: int | None, home: Path, measure: Callable[[int], floa
         return ThreadChoice(fitted, f"{choice.threads} {choice.reason}, but other programs keep {elsewhere:.1f} of "
                                     f"the {n} cores busy right now, so {fitted}")
     return choice
-
-
-def oversubscribed(threads: int, n_cores: int) -> str:
-    """A note for a count above the machine's cores (kept, as asked: the note says what it costs), else ``""``."""
-    if threads <= n_cores:
-        return ""
-    return (f", more than this machine's {n_cores} cores: the threads take turns on them, which is usually slower "
-            f"than {n_cores}")
 
 
 def apply(choice: ThreadChoice) -> None:

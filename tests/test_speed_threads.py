@@ -81,6 +81,7 @@ def test_a_damaged_memory_means_measuring_again(tmp_path):
 
 def test_threads_option_overrides_without_measuring(tmp_path):
     assert threads.for_the_cli(3, tmp_path, never, n_cores=4) == ThreadChoice(3, "--threads 3")
+    assert not threads.for_the_cli(4, tmp_path, never, n_cores=4).oversubscribed
     assert not (tmp_path / THREADS_FILE).exists()
 
 
@@ -165,7 +166,7 @@ def test_a_failing_probe_fails_the_caller(tmp_path):
 
 def test_more_threads_than_cores_are_kept_with_a_note_on_what_they_cost(tmp_path):
     choice = threads.for_the_cli(8, tmp_path, never, n_cores=2)
-    assert choice.threads == 8
+    assert choice.threads == 8 and choice.oversubscribed
     assert choice.reason.startswith("--threads 8") and "more than this machine's 2 cores" in choice.reason
 
 

@@ -44,5 +44,5 @@ def apply_threads(args: argparse.Namespace) -> None:
     choice = threads.for_the_cli(getattr(args, "threads", None), loom_home())
     if choice is not None:
         threads.apply(choice)
-        if threads.oversubscribed(choice.threads, threads.cores()):
+        if choice.oversubscribed:
             logging.getLogger("loom").warning("%s", choice.reason)

@@ -250,7 +250,7 @@ class TrainingLoop:
         if not self._compile_pending:
             return self.algorithm.train_step(batch)
         self._compile_pending = False
-        return speed.first_compiled_step(self.algorithm, batch, self.log)
+        return speed.first_compiled_step(self.algorithm, batch, self.log, self.checkpoints)
 
     # -- between batches --------------------------------------------------------------------
     def _check_control(self) -> None:

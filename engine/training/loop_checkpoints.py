@@ -65,12 +65,7 @@ class LoopCheckpoints:
         if not loop.writes:
             return
         slim = loop.algorithm.final_state() if final else None
-        if slim is not None:
-            state = dict(slim)
-        else:
-            state = {name: obj.state_dict() for name, obj in loop.objects.items()}
-            state.update(loop.algorithm.state())
-            state.update(rng=capture_rng(), divergence=loop.watch.state())
+        state = dict(slim) if slim is not None else self.live_state()
         state.update(position=loop.position.to_json(), elapsed=loop.clock.elapsed(), finished=final,
                      world_size=loop.world_size,
                      planned={"epochs": loop.config.epochs, "time_budget": loop.config.time_budget})
@@ -78,6 +73,31 @@ class LoopCheckpoints:
         self.last_save = loop.clock.session_seconds()
         loop.ctx.artifact("checkpoint", self.path)
         loop.algorithm.on_checkpoint(final)
+
+    def live_state(self) -> dict[str, Any]:
+        """What a checkpoint keeps of the training now: objects (scaler included), algorithm state, RNG, watch.
+
+        References, not copies: deep-copy it to hold it past the next step (see :meth:`snapshot`)."""
+        loop = self.loop
+        state = {name: obj.state_dict() for name, obj in loop.objects.items()}
+        state.update(loop.algorithm.state())
+        state.update(rng=capture_rng(), divergence=loop.watch.state())
+        return state
+
+    def snapshot(self) -> dict[str, Any]:
+        """:meth:`live_state` copied, in memory: what :meth:`put_back` returns the training to."""
+        import copy
+
+        return copy.deepcopy(self.live_state())
+
+    def put_back(self, state: dict[str, Any]) -> None:
+        """Return the training to a :meth:`snapshot` (a step to be taken again from its start)."""
+        loop = self.loop
+        for name, obj in loop.objects.items():
+            obj.load_state_dict(state[name])
+        loop.algorithm.load_state(state)
+        restore_rng(state["rng"])
+        loop.watch.load_state(state["divergence"])
 
     def restore(self) -> tuple[dict[str, Any] | None, Position | None, bool]:
         """Continue from the run's checkpoint when resuming: (state, position, already finished), or

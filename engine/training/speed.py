@@ -203,34 +203,26 @@ def uncompile(modules: list[Any]) -> None:
         module._compiled_call_impl = None
 
 
-def first_compiled_step(algorithm: Any, batch: Any, log: Any) -> Any:
+def first_compiled_step(algorithm: Any, batch: Any, log: Any, checkpoints: Any) -> Any:
     """The first step of compiled modules (where compiling happens); if it fails, uncompile and run it eager.
 
-    The step is then taken again from where it started: the RNG states, the
-    weights, the optimisers and the algorithm's own state are put back first
-    (a GAN's discriminator may have stepped before the generator's graph
-    failed to compile), so a failed compile leaves the run as if it had
-    never been tried.
+    The step is then taken again from where it started: ``checkpoints`` (the
+    loop's :class:`~engine.training.loop_checkpoints.LoopCheckpoints`) puts
+    back everything a checkpoint keeps (weights, optimisers, scaler, the
+    algorithm's state, RNG), because a GAN's discriminator may have stepped
+    before the generator's graph failed to compile.  A failed compile leaves
+    the run as if it had never been tried.
     """
-    import copy
-
     from engine.errors import RunStopped, TrainingDiverged
-    from engine.training.checkpoint import capture_rng, restore_rng
 
-    rng = capture_rng()
-    objects = algorithm.objects()
-    before = {name: copy.deepcopy(obj.state_dict()) for name, obj in objects.items()}
-    own = copy.deepcopy(algorithm.state())
+    before = checkpoints.snapshot()
     try:
         return algorithm.train_step(batch)
     except (RunStopped, TrainingDiverged):
         raise
     except Exception as exc:  # noqa: BLE001 - any compiler failure: train on, eager
-        uncompile(modules_of(objects))
-        for name, obj in objects.items():
-            obj.load_state_dict(before[name])
-        algorithm.load_state(own)
-        restore_rng(rng)
+        uncompile(modules_of(algorithm.objects()))
+        checkpoints.put_back(before)
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
         log(f"torch.compile failed ({type(exc).__name__}: {first}): training on without compiling", "warning")
         return algorithm.train_step(batch)
